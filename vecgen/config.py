@@ -1,0 +1,384 @@
+"""Configuration: defaults < ``vecgen.toml`` < ``VECGEN_*`` environment < CLI flags.
+
+Every setting is declared once in :data:`SETTINGS` (type, default, range, help);
+that table drives validation, environment parsing, ``vecgen config`` and the
+CLI's help. The result is a frozen :class:`Config`, validated before any I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from vecgen.catalog import FORMATS, SOURCE_NAMES
+from vecgen.errors import ConfigError
+
+CONFIG_FILE = "vecgen.toml"
+ENV_PREFIX = "VECGEN_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: its kind, default, bounds and the help text shown to users."""
+
+    name: str
+    kind: str  # int | float | bool | str | choice | date | list
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("customers", "int", 1000, "number of clean (real) customers to generate", 0, 10**12),
+    Setting(
+        "dupe_rate", "float", 15.0, "duplicates as a percent of customers (extra records)", 0, 100
+    ),
+    Setting(
+        "dupe_rate_variance",
+        "float",
+        0.0,
+        "percent variance: this run's rate is drawn in rate*(1-v/100)..rate*(1+v/100)",
+        0,
+        100,
+    ),
+    Setting(
+        "load_type",
+        "choice",
+        "truncate",
+        "truncate: replace today's files; append: add a part",
+        choices=("truncate", "append"),
+    ),
+    Setting(
+        "trans_type",
+        "choice",
+        "full",
+        "full: 5 years of transaction dates; daily: last 24 hours",
+        choices=("full", "daily"),
+    ),
+    Setting("max_trans_per_customer", "int", 4, "each customer gets 1..N transactions", 1, 10_000),
+    Setting(
+        "points_earned",
+        "float",
+        2.0,
+        "loyalty points as a percent of the transaction total",
+        0,
+        100,
+    ),
+    Setting(
+        "alpha_key", "bool", False, "customer_id as '<n>-<8 chars [a-z0-9]>' instead of a number"
+    ),
+    Setting(
+        "date_prefix", "bool", True, "layout flat: prefix file names with the run date YYYY_MM_DD"
+    ),
+    Setting(
+        "date", "date", None, "run date YYYY-MM-DD (default: today, UTC); keys the data and paths"
+    ),
+    Setting(
+        "batch_size",
+        "int",
+        100_000,
+        "customers per batch (bounds memory; never changes output)",
+        1,
+        10**8,
+    ),
+    Setting(
+        "seed", "int", 0, "random seed: same seed + config (incl. date) = same bytes", 0, 2**63 - 1
+    ),
+    Setting(
+        "formats",
+        "list",
+        ("csv",),
+        "output formats, comma separated: " + ", ".join(FORMATS),
+        choices=tuple(FORMATS),
+    ),
+    Setting("out", "str", "output", "output folder or fsspec URL (e.g. s3://bucket/prefix)"),
+    Setting(
+        "layout",
+        "choice",
+        "lake",
+        "lake: OUT/<source>/dt=DATE/part-00000.EXT; flat: "
+        "OUT/YYYY_MM_DDCustomers.csv (the predecessor's names)",
+        choices=("lake", "flat"),
+    ),
+    Setting("quiet", "bool", False, "no progress bar and no summary table"),
+)
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+SOURCES_KEY = "sources"
+ALL_KEYS = (*SETTINGS_BY_NAME, SOURCES_KEY)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated, immutable run configuration.
+
+    Build it with :func:`load_config` (file, environment, flags) or directly:
+
+    Examples
+    --------
+    >>> cfg = Config(customers=10, seed=7)
+    >>> cfg.dupe_rate, cfg.enabled("transactions")
+    (15.0, True)
+    >>> Config(customers=-1)
+    Traceback (most recent call last):
+    ...
+    vecgen.errors.ConfigError: 'customers' must be an integer from 0 to 1000000000000, got -1 (from Python)
+
+    """
+
+    customers: int = 1000
+    dupe_rate: float = 15.0
+    dupe_rate_variance: float = 0.0
+    load_type: str = "truncate"
+    trans_type: str = "full"
+    max_trans_per_customer: int = 4
+    points_earned: float = 2.0
+    alpha_key: bool = False
+    date_prefix: bool = True
+    date: dt.date | None = None
+    batch_size: int = 100_000
+    seed: int = 0
+    formats: tuple[str, ...] = ("csv",)
+    out: str = "output"
+    layout: str = "lake"
+    quiet: bool = False
+    sources: tuple[tuple[str, bool], ...] = field(
+        default_factory=lambda: tuple((name, True) for name in SOURCE_NAMES)
+    )
+
+    def __post_init__(self) -> None:
+        for s in SETTINGS:
+            value = _coerce(s, getattr(self, s.name), "Python")
+            object.__setattr__(self, s.name, value)
+        object.__setattr__(self, SOURCES_KEY, _coerce_sources(dict(self.sources), "Python"))
+
+    def enabled(self, source: str) -> bool:
+        """Return whether ``source`` is switched on."""
+        return dict(self.sources)[source]
+
+    @property
+    def run_date(self) -> dt.date:
+        """The run date: the configured one, or today (UTC)."""
+        return self.date or dt.datetime.now(dt.timezone.utc).date()
+
+    def replace(self, **changes: Any) -> Config:
+        """Return a copy with ``changes`` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the settings as plain TOML-friendly values (sources as a table)."""
+        d: dict[str, Any] = {}
+        for s in SETTINGS:
+            v = getattr(self, s.name)
+            d[s.name] = list(v) if isinstance(v, tuple) else v
+        d[SOURCES_KEY] = dict(self.sources)
+        return d
+
+
+def _suggest(name: str, valid: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"{hint}valid keys: {', '.join(valid)}"
+
+
+def _parse_bool(value: str) -> bool:
+    v = value.strip().lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
+def _coerce(s: Setting, value: Any, origin: str) -> Any:
+    """Check (and, for strings from the environment or flags, parse) one value."""
+
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"'{s.name}' must be {expected}, got {value!r} (from {origin})")
+
+    if value is None and s.default is None:
+        return None
+    if s.kind in ("int", "float"):
+        if isinstance(value, str):
+            try:
+                value = int(value) if s.kind == "int" else float(value)
+            except ValueError:
+                raise bad("an integer" if s.kind == "int" else "a number") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("an integer" if s.kind == "int" else "a number")
+        if s.kind == "int" and isinstance(value, float):
+            if not value.is_integer():
+                raise bad("an integer")
+            value = int(value)
+        if value != value or not (
+            s.low is not None and s.high is not None and s.low <= value <= s.high
+        ):
+            kind = "an integer" if s.kind == "int" else "a number"
+            low = int(s.low) if s.low is not None and float(s.low).is_integer() else s.low
+            high = int(s.high) if s.high is not None and float(s.high).is_integer() else s.high
+            raise bad(f"{kind} from {low} to {high}")
+        return float(value) if s.kind == "float" else int(value)
+    if s.kind == "bool":
+        if isinstance(value, str):
+            try:
+                return _parse_bool(value)
+            except ValueError:
+                raise bad("true or false") from None
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if s.kind == "str":
+        if not isinstance(value, str) or not value.strip():
+            raise bad("a non-empty string")
+        return value
+    if s.kind == "choice":
+        if value not in s.choices:
+            raise bad("one of " + ", ".join(s.choices))
+        return value
+    if s.kind == "date":
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise bad("a date YYYY-MM-DD")
+    if s.kind == "list":
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not items:
+            raise bad("a non-empty list of " + ", ".join(s.choices))
+        out = []
+        for item in items:
+            item = item.strip().lower() if isinstance(item, str) else item
+            if item not in s.choices:
+                raise bad("a list of " + ", ".join(s.choices))
+            if item not in out:
+                out.append(item)
+        return tuple(out)
+    raise AssertionError(s.kind)  # pragma: no cover
+
+
+def _coerce_sources(table: Mapping[str, Any], origin: str) -> tuple[tuple[str, bool], ...]:
+    on = {name: True for name in SOURCE_NAMES}
+    for name, value in table.items():
+        if name not in on:
+            msg = f"'{SOURCES_KEY}.{name}' is not a source ({origin}); " + _suggest(
+                name, SOURCE_NAMES
+            )
+            raise ConfigError(msg.replace("valid keys", "valid sources"))
+        if isinstance(value, str):
+            try:
+                value = _parse_bool(value)
+            except ValueError:
+                pass
+        if not isinstance(value, bool):
+            msg = f"'{SOURCES_KEY}.{name}' must be true or false, got {value!r} (from {origin})"
+            raise ConfigError(msg)
+        on[name] = value
+    if not on["customers"] and any(v for k, v in on.items() if k != "customers"):
+        needs = [k for k, v in on.items() if v and k != "customers"]
+        msg = (
+            f"'{SOURCES_KEY}.customers' is off but {', '.join(needs)} need it "
+            f"({origin}); switch those off too or turn customers on"
+        )
+        raise ConfigError(msg)
+    return tuple(on.items())
+
+
+def _merge(target: dict[str, Any], raw: Mapping[str, Any], origin: str) -> None:
+    for key, value in raw.items():
+        if key == SOURCES_KEY:
+            if not isinstance(value, Mapping):
+                raise ConfigError(
+                    f"'{SOURCES_KEY}' must be a table of source = true/false ({origin})"
+                )
+            target[SOURCES_KEY] = {**target.get(SOURCES_KEY, {}), **value}
+            target.setdefault("__origin__", {})[SOURCES_KEY] = origin
+            continue
+        if key not in SETTINGS_BY_NAME:
+            raise ConfigError(f"unknown key '{key}' in {origin}; " + _suggest(key, list(ALL_KEYS)))
+        target[key] = _coerce(SETTINGS_BY_NAME[key], value, origin)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse a ``vecgen.toml`` file into a raw table (errors name the file and line)."""
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+
+
+def env_settings(environ: Mapping[str, str]) -> dict[str, str | dict[str, str]]:
+    """Collect ``VECGEN_*`` variables as raw settings (``VECGEN_SOURCES_<NAME>`` for switches)."""
+    raw: dict[str, Any] = {}
+    for var, value in sorted(environ.items()):
+        if not var.startswith(ENV_PREFIX) or var == "VECGEN_CONFIG":
+            continue
+        key = var[len(ENV_PREFIX) :].lower()
+        if key.startswith(SOURCES_KEY + "_"):
+            raw.setdefault(SOURCES_KEY, {})[key[len(SOURCES_KEY) + 1 :]] = value
+        elif key in SETTINGS_BY_NAME:
+            raw[key] = value
+        else:
+            valid = [ENV_PREFIX + k.upper() for k in SETTINGS_BY_NAME]
+            raise ConfigError(
+                f"unknown environment variable {var}; "
+                + _suggest(var, valid).replace("valid keys", "valid variables")
+                + f", {ENV_PREFIX}SOURCES_<NAME>"
+            )
+    return raw
+
+
+def load_config(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    config_path: Path | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Resolve the configuration: defaults < file < environment < flags.
+
+    ``config_path`` defaults to ``$VECGEN_CONFIG`` or ``vecgen.toml`` in ``cwd``
+    (used only if it exists). ``flags`` holds values given on the command line
+    (``None`` means not given).
+    """
+    environ = os.environ if environ is None else environ
+    cwd = cwd or Path.cwd()
+    merged: dict[str, Any] = {}
+    explicit = config_path or (
+        Path(environ["VECGEN_CONFIG"]) if environ.get("VECGEN_CONFIG") else None
+    )
+    path = explicit or cwd / CONFIG_FILE
+    if explicit is not None or path.exists():
+        _merge(merged, read_config_file(path), str(path))
+    _merge(merged, env_settings(environ), "environment")
+    given = {k: v for k, v in (flags or {}).items() if v is not None}
+    _merge(merged, given, "command line")
+    origin = merged.pop("__origin__", {}).get(SOURCES_KEY, "command line")
+    if SOURCES_KEY in merged:
+        merged[SOURCES_KEY] = _coerce_sources(merged[SOURCES_KEY], origin)
+    return Config(**merged)
+
+
+def describe_setting(s: Setting) -> str:
+    """Help text with the default, for ``--help`` and the README."""
+    default = ",".join(s.default) if isinstance(s.default, tuple) else s.default
+    return f"{s.help} (default: {default})"
+

@@ -1,0 +1,147 @@
+"""Vectorized fuzzing: the kernel registry and the per-field mixture applier.
+
+:func:`fuzz_frame` corrupts the profile's fields of a frame of duplicates and
+returns the corruption log (``field:kernel|field:kernel``) of what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import polars as pl
+
+from vecgen.fuzz_vectorized import kernels as k
+from vecgen.fuzz_vectorized.kernels import Kernel, KernelContext
+from vecgen.fuzz_vectorized.profiles import KEEP, PROFILES, FieldMix, Profile, get_profile
+from vecgen.rng import U64, Stream, cumulative
+from vecgen.vocab import Vocab
+
+KERNELS: dict[str, Kernel] = {
+    "initial": k.initial,
+    "upper": k.upper,
+    "upper_first3": k.upper_first3,
+    "swap_adjacent": k.swap_adjacent,
+    "fat_finger": k.fat_finger,
+    "reverse_words": k.reverse_words,
+    "blank": k.blank,
+    "replace": k.replace,
+    "nickname": k.nickname,
+    "date_edit": k.date_edit,
+    "new_area_code": k.new_area_code,
+    "gender_flip": k.gender_flip,
+    "free_mail_domain": k.free_mail_domain,
+}
+
+__all__ = [
+    "KERNELS",
+    "PROFILES",
+    "KernelContext",
+    "Profile",
+    "fuzz_field",
+    "fuzz_frame",
+    "get_profile",
+]
+
+
+def get_kernel(name: str) -> Kernel:
+    """Return the kernel called ``name``; an unknown name lists the valid ones."""
+    try:
+        return KERNELS[name]
+    except KeyError:
+        msg = f"unknown fuzz kernel '{name}'; valid kernels: {', '.join(KERNELS)}"
+        raise KeyError(msg) from None
+
+
+def fuzz_field(
+    values: pl.Series,
+    mix: FieldMix,
+    stream: Stream,
+    rows: U64,
+    vocab: Vocab,
+    pool: pl.Series | None = None,
+) -> tuple[pl.Series, pl.Series]:
+    """Apply ``mix`` to one column: one kernel per row, run only on its rows.
+
+    Returns the new column and, per row, the kernel's name where the value
+    changed (null where it did not).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.fuzz_vectorized.profiles import FieldMix
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> mix = FieldMix("name", (("upper", 1.0), ("keep", 1.0)))
+    >>> out, log = fuzz_field(pl.Series(["ann", "bo", None, "cy"]), mix, Stream(9),
+    ...                       np.arange(4, dtype=np.uint64), load())
+    >>> [(o, l) for o, l in zip(out.to_list(), log.to_list())]
+    [('ann', None), ('BO', 'upper'), (None, None), ('CY', 'upper')]
+
+    """
+    names = [name for name, _ in mix.kernels]
+    choice = stream.child("choice").choice(rows, cumulative([w for _, w in mix.kernels]))
+    out = values.clone()
+    for i, name in enumerate(names):
+        if name == KEEP:
+            continue
+        idx = np.flatnonzero(choice == i)
+        if len(idx) == 0:
+            continue
+        ctx = KernelContext(stream.child(name), rows[idx], vocab, pool)
+        result = get_kernel(name)(values.gather(idx), ctx)
+        out = out.scatter(idx, result)
+    changed = out.ne_missing(values)
+    label = pl.Series(names, dtype=pl.String).gather(choice)
+    label = label.zip_with(changed, pl.Series([None] * len(values), dtype=pl.String))
+    return out.alias(values.name), label
+
+
+def fuzz_frame(
+    frame: pl.DataFrame,
+    profile: Profile | str,
+    stream: Stream,
+    rows: U64,
+    vocab: Vocab,
+    pools: Mapping[str, pl.Series] | None = None,
+) -> tuple[pl.DataFrame, pl.Series]:
+    """Corrupt the profile's fields of ``frame``; every row changes in at least one field.
+
+    Returns the fuzzed frame (same columns and order) and the per-row
+    corruption log, e.g. ``"name_first:nickname|email:swap_adjacent"``.
+    """
+    profile = get_profile(profile) if isinstance(profile, str) else profile
+    pools = pools or {}
+    out = frame.clone()
+    labels: list[pl.Series] = []
+    for mix in profile.fields:
+        if mix.field not in frame.columns:
+            continue
+        new, label = fuzz_field(
+            frame[mix.field], mix, stream.child(mix.field), rows, vocab, pools.get(mix.field)
+        )
+        out = out.with_columns(new)
+        labels.append(label.alias(mix.field))
+    # Rows that came out identical get the fallback kernel: a duplicate must differ.
+    f_field, f_kernel = profile.fallback
+    log_frame = pl.DataFrame(labels) if labels else pl.DataFrame({"_": [None] * len(frame)})
+    unchanged = log_frame.select(pl.all_horizontal(pl.all().is_null())).to_series().to_numpy()
+    idx = np.flatnonzero(unchanged)
+    if len(idx):
+        ctx = KernelContext(stream.child("fallback"), rows[idx], vocab, pools.get(f_field))
+        forced = get_kernel(f_kernel)(out[f_field].gather(idx), ctx)
+        out = out.with_columns(out[f_field].scatter(idx, forced))
+        fallback_label = log_frame[f_field].scatter(idx, pl.Series([f_kernel] * len(idx)))
+        log_frame = log_frame.with_columns(fallback_label)
+    log = (
+        log_frame.select(
+            pl.concat_str(
+                [(pl.lit(c + ":") + pl.col(c)) for c in log_frame.columns],
+                separator="|",
+                ignore_nulls=True,
+            )
+        )
+        .to_series()
+        .alias("corruptions")
+    )
+    return out, log

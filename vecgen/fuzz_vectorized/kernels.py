@@ -1,0 +1,391 @@
+"""Vectorized corruption kernels: a column in, a column of the same length and dtype out.
+
+Contract (checked by property tests): input nulls stay null, the output has the
+input's length and dtype, and all randomness comes from ``ctx.stream`` addressed
+by ``ctx.rows``, so a row's corruption does not depend on its neighbours.
+Kernels work on characters, not bytes, so non-ASCII text stays valid UTF-8.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from vecgen.rng import U64, Stream
+from vecgen.vocab import Vocab
+
+
+@dataclass(frozen=True)
+class KernelContext:
+    """What a kernel may use: its random stream, the rows' keys, vocabularies and a pool.
+
+    ``pool`` is the field's replacement vocabulary (for ``replace``), if any.
+    """
+
+    stream: Stream
+    rows: U64
+    vocab: Vocab
+    pool: pl.Series | None = None
+
+
+Kernel = Callable[[pl.Series, KernelContext], pl.Series]
+
+
+def _positions(values: pl.Series, ctx: KernelContext, span_offset: int) -> pl.Series:
+    """Draw a random character position per row in ``[0, len - span_offset)`` (0 when too short)."""
+    n = values.str.len_chars().fill_null(0).to_numpy().astype(np.int64)
+    hi = np.maximum(n - span_offset, 1)
+    return pl.Series(ctx.stream.child("pos").integers(ctx.rows, 0, hi))
+
+
+def _frame(values: pl.Series, **cols: pl.Series) -> pl.DataFrame:
+    return pl.DataFrame({"v": values, **cols})
+
+
+def initial(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Keep only the first character (``"Robert"`` -> ``"R"``).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(3, dtype=np.uint64), load())
+    >>> initial(pl.Series(["Robert", None, "Éva"]), ctx).to_list()
+    ['R', None, 'É']
+
+    """
+    return values.str.slice(0, 1)
+
+
+def upper(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Upper-case the whole value.
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(2, dtype=np.uint64), load())
+    >>> upper(pl.Series(["Smith", None]), ctx).to_list()
+    ['SMITH', None]
+
+    """
+    return values.str.to_uppercase()
+
+
+def upper_first3(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Upper-case the first three characters (``"Johnson"`` -> ``"JOHnson"``).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(2, dtype=np.uint64), load())
+    >>> upper_first3(pl.Series(["Johnson", None]), ctx).to_list()
+    ['JOHnson', None]
+
+    """
+    return (
+        _frame(values)
+        .select(pl.col("v").str.slice(0, 3).str.to_uppercase() + pl.col("v").str.slice(3))
+        .to_series()
+        .alias(values.name)
+    )
+
+
+def swap_adjacent(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Swap two adjacent characters at a random position (values shorter than 2 unchanged).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(3), np.arange(3, dtype=np.uint64), load())
+    >>> out = swap_adjacent(pl.Series(["ab", None, "x"]), ctx).to_list()
+    >>> out
+    ['ba', None, 'x']
+
+    """
+    p = _positions(values, ctx, 1)
+    v, i = pl.col("v"), pl.col("p")
+    return (
+        _frame(values, p=p)
+        .select(
+            pl.when(v.str.len_chars() < 2)
+            .then(v)
+            .otherwise(
+                v.str.slice(0, i) + v.str.slice(i + 1, 1) + v.str.slice(i, 1) + v.str.slice(i + 2)
+            )
+        )
+        .to_series()
+        .alias(values.name)
+    )
+
+
+def fat_finger(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Repeat one character at a random position; an ``@`` is never repeated.
+
+    (The predecessor returned nothing when it landed on ``@``.)
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(5), np.arange(3, dtype=np.uint64), load())
+    >>> fat_finger(pl.Series(["a@b", None, ""]), ctx).to_list()
+    ['aa@b', None, '']
+
+    """
+    p = _positions(values, ctx, 0)
+    v, i = pl.col("v"), pl.col("p")
+    # Step off an '@' to the character before it (or after it, at position 0).
+    at_is = v.str.slice(i, 1) == "@"
+    j = pl.when(at_is & (i > 0)).then(i - 1).when(at_is).then(i + 1).otherwise(i)
+    return (
+        _frame(values, p=p)
+        .select(v.str.slice(0, j + 1) + v.str.slice(j, 1) + v.str.slice(j + 1))
+        .to_series()
+        .alias(values.name)
+    )
+
+
+def reverse_words(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Reverse the order of words (``"New York Mills"`` -> ``"Mills York New"``).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(2, dtype=np.uint64), load())
+    >>> reverse_words(pl.Series(["12 Oak Street", None]), ctx).to_list()
+    ['Street Oak 12', None]
+
+    """
+    return values.str.split(" ").list.reverse().list.join(" ")
+
+
+def blank(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Replace every value with null (written as an empty field).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(2, dtype=np.uint64), load())
+    >>> blank(pl.Series(["TX", None]), ctx).to_list()
+    [None, None]
+
+    """
+    return pl.Series(values.name, [None] * len(values), dtype=values.dtype)
+
+
+def replace(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Replace each value with a different value from the field's pool (``ctx.pool``).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(3, dtype=np.uint64), load(), pl.Series(["a", "b"]))
+    >>> replace(pl.Series(["a", None, "b"]), ctx).to_list()
+    ['b', None, 'a']
+
+    """
+    pool = ctx.pool
+    if pool is None or len(pool) < 2:
+        msg = "kernel 'replace' needs a pool of at least two values"
+        raise ValueError(msg)
+    n = len(pool)
+    idx = ctx.stream.child("pick").integers(ctx.rows, 0, n)
+    picked = pool.gather(idx)
+    # Step to the next pool value where the pick equals the original: always a change.
+    same = (picked == values).fill_null(False).to_numpy()
+    idx = np.where(same, (idx + 1) % n, idx)
+    out = pool.gather(idx).alias(values.name)
+    return out.zip_with(values.is_not_null(), values)
+
+
+def nickname(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Replace a first name by one of its nicknames (names without one stay unchanged).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(3, dtype=np.uint64), load())
+    >>> out = nickname(pl.Series(["Robert", None, "Zzyzx"]), ctx).to_list()
+    >>> out[0] in {"Bob", "Rob", "Robby", "Bobby", "Bert", "Robin", "Dob", "Hob", "Rupert"}, out[1:]
+    (True, [None, 'Zzyzx'])
+
+    """
+    table = _nickname_index(ctx.vocab)
+    names, starts, counts = table
+    key = values.replace_strict(
+        names, pl.Series(np.arange(len(names))), default=-1, return_dtype=pl.Int64
+    )
+    k = key.to_numpy()
+    has = k >= 0
+    safe = np.where(has, k, 0)
+    pick = starts[safe] + ctx.stream.child("nick").integers(
+        ctx.rows, 0, np.maximum(counts[safe], 1)
+    )
+    nicks = ctx.vocab.nicknames["nickname"].gather(pick)
+    return nicks.zip_with(pl.Series(has), values).alias(values.name)
+
+
+_NICK_CACHE: dict[int, tuple[pl.Series, np.ndarray, np.ndarray]] = {}
+
+
+def _nickname_index(vocab: Vocab) -> tuple[pl.Series, np.ndarray, np.ndarray]:
+    """Names with nicknames, and each one's (start, count) in the sorted nickname table."""
+    cached = _NICK_CACHE.get(id(vocab))
+    if cached is None:
+        grouped = (
+            vocab.nicknames.with_row_index("i")
+            .group_by("name", maintain_order=True)
+            .agg(pl.col("i").first().alias("start"), pl.len().alias("count"))
+        )
+        cached = (
+            grouped["name"],
+            grouped["start"].to_numpy().astype(np.int64),
+            grouped["count"].to_numpy().astype(np.int64),
+        )
+        _NICK_CACHE[id(vocab)] = cached
+    return cached
+
+
+# --- typed kernels -------------------------------------------------------------------
+
+
+def date_edit(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Edit a date, keeping it a valid calendar date.
+
+    One of: year +1, year -1, month/day swapped (only where valid and different,
+    else year +1), set to 1 January of that year, or year set to 1900.
+
+    Examples
+    --------
+    >>> import datetime as dt, numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(2, dtype=np.uint64), load())
+    >>> out = date_edit(pl.Series([dt.date(1980, 3, 4), None]), ctx)
+    >>> out.dtype, out[1], out[0] != dt.date(1980, 3, 4)
+    (Date, None, True)
+
+    """
+    which = pl.Series(ctx.stream.child("edit").integers(ctx.rows, 0, 5))
+    v, w = pl.col("v"), pl.col("w")
+    y, m, d = v.dt.year(), v.dt.month(), v.dt.day()
+    swappable = (d <= 12) & (d != m)
+    plus_year = v.dt.offset_by("1y")
+    return (
+        _frame(values, w=which)
+        .select(
+            pl.when(w == 0)
+            .then(plus_year)
+            .when(w == 1)
+            .then(v.dt.offset_by("-1y"))
+            .when((w == 2) & swappable)
+            .then(pl.date(y, d, m))
+            .when(w == 2)
+            .then(plus_year)
+            .when((w == 3) & ((m != 1) | (d != 1)))
+            .then(pl.date(y, 1, 1))
+            .when(w == 3)
+            .then(plus_year)
+            .when(y != 1900)
+            .then(pl.date(1900, m, pl.min_horizontal(d, pl.when(m == 2).then(28).otherwise(d))))
+            .otherwise(plus_year)
+        )
+        .to_series()
+        .alias(values.name)
+    )
+
+
+def new_area_code(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Replace a ``NNN-NNN-NNNN`` phone's area code with a different real one.
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(2, dtype=np.uint64), load())
+    >>> out = new_area_code(pl.Series(["512-555-0100", None]), ctx).to_list()
+    >>> out[0][3:], out[0][:3] != "512", out[1]
+    ('-555-0100', True, None)
+
+    """
+    codes = _area_codes(ctx.vocab)
+    sub = KernelContext(ctx.stream.child("area"), ctx.rows, ctx.vocab, codes)
+    area = replace(values.str.slice(0, 3), sub)
+    return (
+        _frame(values, a=area)
+        .select(pl.col("a") + pl.col("v").str.slice(3))
+        .to_series()
+        .alias(values.name)
+    )
+
+
+_AREA_CACHE: dict[int, pl.Series] = {}
+
+
+def _area_codes(vocab: Vocab) -> pl.Series:
+    codes = _AREA_CACHE.get(id(vocab))
+    if codes is None:
+        codes = vocab.places["area_code"].unique().sort()
+        _AREA_CACHE[id(vocab)] = codes
+    return codes
+
+
+def gender_flip(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Swap ``F`` and ``M`` (other values unchanged).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(3, dtype=np.uint64), load())
+    >>> gender_flip(pl.Series(["F", "M", None]), ctx).to_list()
+    ['M', 'F', None]
+
+    """
+    return values.replace({"F": "M", "M": "F"})
+
+
+def free_mail_domain(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Move an e-mail to a different free-mail domain, keeping the local part.
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(2, dtype=np.uint64), load())
+    >>> out = free_mail_domain(pl.Series(["ann@acme.com", None]), ctx).to_list()
+    >>> out[0].startswith("ann@"), out[0] != "ann@acme.com", out[1]
+    (True, True, None)
+
+    """
+    sub = KernelContext(ctx.stream.child("domain"), ctx.rows, ctx.vocab, ctx.vocab.free_mail_domain)
+    domain = values.str.extract(r"@(.*)$", 1).fill_null("")
+    new = replace(domain.zip_with(values.is_not_null(), values), sub)
+    return (
+        _frame(values, d=new)
+        .select(pl.col("v").str.replace(r"@.*$", "") + "@" + pl.col("d"))
+        .to_series()
+        .alias(values.name)
+    )

@@ -1,0 +1,202 @@
+"""Sinks: stream batches of each source into CSV, Parquet or JSON-lines files.
+
+Every file is written under a hidden temporary name in its final folder and
+renamed into place only when the whole run succeeded (:meth:`Outputs.commit`);
+on failure the temporaries are removed (:meth:`Outputs.abort`) and earlier
+files stay as they were. Paths go through fsspec, so ``out`` may be any URL.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import polars as pl
+
+from vecgen.catalog import FLAT_NAMES, FORMATS
+from vecgen.errors import OutputError
+from vecgen.plan import Plan
+from vecgen.sources.base import WriteOptions
+
+TMP_MARK = ".vecgen-tmp-"
+_PART = re.compile(r"^part-\d{5}\.(csv|parquet|json)$")
+
+
+def final_path(plan: Plan, root: str, source: str, fmt: str, part: int = 0) -> str:
+    """Where ``source`` in format ``fmt`` lands for this run's layout.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from vecgen.config import Config
+    >>> from vecgen.plan import resolve
+    >>> plan = resolve(Config(date=dt.date(2026, 3, 1)))
+    >>> final_path(plan, "out", "customers", "parquet")
+    'out/customers/dt=2026-03-01/part-00000.parquet'
+    >>> final_path(resolve(Config(date=dt.date(2026, 3, 1), layout="flat")), "out", "transactions", "csv")
+    'out/2026_03_01CustomersTransactions.csv'
+
+    """
+    ext = FORMATS[fmt]
+    if plan.config.layout == "lake":
+        return posixpath.join(
+            root, source, f"dt={plan.run_date.isoformat()}", f"part-{part:05d}.{ext}"
+        )
+    prefix = plan.run_date.strftime("%Y_%m_%d") if plan.config.date_prefix else ""
+    return posixpath.join(root, f"{prefix}{FLAT_NAMES[source]}.{ext}")
+
+
+def _is_local(fs: Any) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
+
+
+def _text_ready(frame: pl.DataFrame, opts: WriteOptions) -> pl.DataFrame:
+    """Format dates and datetimes as the CSV does (for JSON lines)."""
+    return frame.with_columns(
+        pl.col(pl.Date).dt.strftime(opts.date_format),
+        pl.col(pl.Datetime).dt.strftime(opts.datetime_format),
+    )
+
+
+@dataclass
+class FileSink:
+    """One output file being written under a temporary name."""
+
+    source: str
+    fmt: str
+    path: str
+    tmp: str
+    opts: WriteOptions
+    handle: IO[bytes] | None = None
+    rows: int = 0
+    bytes: int = 0
+    _parquet: Any = None
+    _header_written: bool = False
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Append one batch."""
+        assert self.handle is not None
+        if self.fmt == "csv":
+            frame.write_csv(
+                self.handle,
+                include_header=not self._header_written,
+                quote_style="always",
+                date_format=self.opts.date_format,
+                datetime_format=self.opts.datetime_format,
+                float_precision=self.opts.float_precision,
+            )
+            self._header_written = True
+        elif self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            table = frame.to_arrow()
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.handle, table.schema, compression="snappy")
+            self._parquet.write_table(table)
+        else:
+            _text_ready(frame, self.opts).write_ndjson(self.handle)
+        self.rows += frame.height
+
+    def close(self, empty_schema: pl.DataFrame) -> None:
+        """Finish the file (a CSV header or Parquet schema even when no row was written)."""
+        if self.handle is None:
+            return
+        if self.rows == 0 and self.fmt in ("csv", "parquet") and not self._header_written:
+            if self._parquet is None:
+                self.write(empty_schema)
+        if self._parquet is not None:
+            self._parquet.close()
+        self.handle.close()
+        self.handle = None
+
+
+@dataclass
+class Outputs:
+    """All files of one run: opened up front, committed or aborted together."""
+
+    plan: Plan
+    fs: Any
+    root: str
+    sinks: dict[tuple[str, str], FileSink] = field(default_factory=dict)
+    schemas: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, plan: Plan, write_options: dict[str, WriteOptions]) -> Outputs:
+        """Create the temporary file of every (source, format); fails early if ``out`` is unwritable."""
+        import fsspec
+
+        out = plan.config.out
+        try:
+            fs, root = fsspec.core.url_to_fs(out)
+        except (ImportError, ValueError) as exc:
+            msg = f"cannot use output location '{out}': {exc}"
+            raise OutputError(msg) from exc
+        self = cls(plan, fs, root.rstrip("/") or root)
+        token = secrets.token_hex(4)
+        try:
+            for source in plan.sources:
+                for fmt in plan.config.formats:
+                    path = final_path(plan, self.root, source, fmt)
+                    folder, name = posixpath.split(path)
+                    tmp = posixpath.join(folder, f".{name}{TMP_MARK}{token}")
+                    fs.makedirs(folder, exist_ok=True)
+                    sink = FileSink(source, fmt, path, tmp, write_options[source])
+                    sink.handle = fs.open(tmp, "wb")
+                    self.sinks[(source, fmt)] = sink
+        except OSError as exc:
+            self.abort()
+            reason = exc.strerror or str(exc)
+            where = getattr(exc, "filename", None) or out
+            msg = (
+                f"cannot write to output location '{out}' ({reason}: {where}); choose another --out"
+            )
+            raise OutputError(msg) from exc
+        return self
+
+    def write(self, source: str, frame: pl.DataFrame) -> None:
+        """Write one batch of ``source`` to each of its formats."""
+        if source not in self.schemas:
+            self.schemas[source] = frame.clear()
+        for fmt in self.plan.config.formats:
+            self.sinks[(source, fmt)].write(frame)
+
+    def commit(self) -> list[FileSink]:
+        """Close every file and rename it into place; remove stale parts of today's partition."""
+        for (source, _), sink in self.sinks.items():
+            sink.close(self.schemas.get(source, pl.DataFrame()))
+            sink.bytes = int(self.fs.size(sink.tmp))
+        for sink in self.sinks.values():
+            if _is_local(self.fs):
+                os.replace(sink.tmp, sink.path)  # atomic on one filesystem
+            else:
+                self.fs.mv(sink.tmp, sink.path)
+        if self.plan.config.layout == "lake":
+            self._remove_stale_parts()
+        return list(self.sinks.values())
+
+    def _remove_stale_parts(self) -> None:
+        """Truncate semantics: parts of today's partition that this run did not write go."""
+        written = {s.path for s in self.sinks.values()}
+        for folder in {posixpath.dirname(p) for p in written}:
+            for entry in self.fs.ls(folder, detail=False):
+                name = posixpath.basename(entry.rstrip("/"))
+                if _PART.match(name) and posixpath.join(folder, name) not in written:
+                    self.fs.rm(posixpath.join(folder, name))
+
+    def abort(self) -> None:
+        """Remove every temporary file; the final paths are never touched."""
+        for sink in self.sinks.values():
+            try:
+                if sink.handle is not None:
+                    sink.handle.close()
+                    sink.handle = None
+                if self.fs.exists(sink.tmp):
+                    self.fs.rm(sink.tmp)
+            except OSError:
+                pass

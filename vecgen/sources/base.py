@@ -1,0 +1,79 @@
+"""The source contract: a source turns one batch of the plan into a Polars frame.
+
+Columns whose names start with ``__`` are internal (positions, keys for
+children) and are dropped by the sinks. A person-bearing source also returns
+its ground-truth rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+import polars as pl
+
+from vecgen.plan import Plan
+from vecgen.vocab import Vocab
+
+TRUTH_SCHEMA: dict[str, pl.DataType] = {
+    "source": pl.String(),
+    "record_id": pl.String(),
+    "entity_id": pl.String(),
+    "is_duplicate": pl.Boolean(),
+    "duplicate_of": pl.String(),
+    "corruptions": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One unit of work: a range of clean customers and what came before it.
+
+    ``offsets`` holds, per source, how many rows earlier batches produced (for
+    sequential IDs); ``upstream`` the frames this batch's parents produced.
+    """
+
+    index: int
+    start: int
+    stop: int
+    offsets: Mapping[str, int]
+    upstream: Mapping[str, pl.DataFrame] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceBatch:
+    """What a source returns for one batch."""
+
+    frame: pl.DataFrame
+    truth: pl.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How the text sinks format this source's typed columns."""
+
+    date_format: str = "%Y-%m-%d"
+    datetime_format: str = "%Y-%m-%d %H:%M:%S"
+    float_precision: int | None = None
+
+
+class Source(Protocol):
+    """A generator of one output file."""
+
+    name: ClassVar[str]
+    parents: ClassVar[tuple[str, ...]]
+    write_options: ClassVar[WriteOptions]
+
+    def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
+        """Produce this source's rows for ``batch``."""
+        ...
+
+    def describe(self, plan: Plan) -> str:
+        """Rows per customer, in words, for ``vecgen sources``."""
+        ...
+
+
+def public(frame: pl.DataFrame) -> pl.DataFrame:
+    """Drop internal (``__``-prefixed) columns."""
+    return frame.select([c for c in frame.columns if not c.startswith("__")])

@@ -1,0 +1,167 @@
+"""The primary customer file (``Customers``): clean people plus fuzzed duplicates.
+
+Layout: logical blocks of :data:`~vecgen.plan.BLOCK` clean records, each
+followed by the duplicates of that block; a duplicate copies a random clean
+record of its block (recomputed, not stored) and is fuzzed with the profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import polars as pl
+
+from vecgen.fuzz_vectorized import fuzz_frame
+from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA
+from vecgen.plan import BLOCK, Plan
+from vecgen.rng import I64
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions
+from vecgen.sources.people import PERSON_COLUMNS, person_frame, replacement_pools
+from vecgen.vocab import Vocab
+
+COLUMNS = ("customer_id", *PERSON_COLUMNS, "dtUpdateDate")
+_ALPHABET = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
+
+
+def customer_ids(plan: Plan, positions: I64, namespace: str = "customers") -> pl.Series:
+    """customer_id for file positions: ``start + pos + 1``, or ``<n>-<8 chars>`` with alpha_key."""
+    numbers = plan.customer_id_start + positions + 1
+    if not plan.config.alpha_key:
+        return pl.Series("customer_id", numbers, dtype=pl.Int64)
+    rows = positions.astype(np.uint64)
+    stream = plan.stream(namespace, "alpha_key")
+    chars = np.stack([_ALPHABET[stream.child(k).integers(rows, 0, 36)] for k in range(8)], axis=1)
+    suffix = pl.Series(np.ascontiguousarray(chars).view("S8").ravel()).cast(pl.String)
+    return (
+        pl.DataFrame({"n": numbers, "s": suffix})
+        .select(
+            pl.concat_str([pl.col("n").cast(pl.String), pl.col("s")], separator="-").alias(
+                "customer_id"
+            )
+        )
+        .to_series()
+    )
+
+
+def _ranges(starts: I64, stops: I64) -> I64:
+    """Concatenate ``arange(start, stop)`` for each pair, without a Python loop."""
+    counts = stops - starts
+    total = int(counts.sum())
+    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + (np.arange(total, dtype=np.int64) - offsets)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which records one batch holds and where they go in the file."""
+
+    clean: I64  # clean person indices
+    clean_pos: I64  # their file positions
+    dupes: I64  # duplicate indices
+    dupe_pos: I64  # their file positions
+    dupe_block: I64  # the block each duplicate belongs to
+
+
+def batch_layout(plan: Plan, start: int, stop: int) -> Layout:
+    """Lay out the clean records ``[start, stop)`` and the duplicates they complete.
+
+    A block's duplicates are written in the batch that completes the block.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from vecgen.config import Config
+    >>> from vecgen.plan import resolve
+    >>> plan = resolve(Config(customers=1500, dupe_rate=10, date=dt.date(2026, 1, 1)))
+    >>> lay = batch_layout(plan, 900, 1500)
+    >>> lay.clean_pos[:2].tolist(), lay.dupes[[0, -1]].tolist(), lay.dupe_pos[[0, -1]].tolist()
+    ([900, 901], [0, 149], [1000, 1649])
+
+    """
+    clean = np.arange(start, stop, dtype=np.int64)
+    if stop <= start:
+        empty = np.zeros(0, dtype=np.int64)
+        return Layout(clean, empty, empty, empty, empty)
+    blocks = np.arange(start // BLOCK, (stop - 1) // BLOCK + 1, dtype=np.int64)
+    ends = np.minimum((blocks + 1) * BLOCK, plan.n_clean)
+    done = ends <= stop
+    blocks, ends = blocks[done], ends[done]
+    first_dupe = plan.dupes_before(blocks * BLOCK)
+    last_dupe = plan.dupes_before(ends)
+    counts = last_dupe - first_dupe
+    dupes = _ranges(first_dupe, last_dupe)
+    return Layout(
+        clean=clean,
+        clean_pos=plan.clean_positions(clean.astype(np.uint64)),
+        dupes=dupes,
+        dupe_pos=np.repeat(ends, counts) + dupes,
+        dupe_block=np.repeat(blocks, counts),
+    )
+
+
+class Customers:
+    """Clean customers and their duplicates, with ground truth."""
+
+    name: ClassVar[str] = "customers"
+    parents: ClassVar[tuple[str, ...]] = ()
+    write_options: ClassVar[WriteOptions] = WriteOptions(date_format="%m/%d/%Y")
+
+    def describe(self, plan: Plan) -> str:
+        """Rows per customer."""
+        return f"1 + {plan.dupe_rate:g}% duplicates"
+
+    def duplicate_sources(self, plan: Plan, dupes: I64, block: I64) -> I64:
+        """Return the clean index each duplicate copies: a random record of its own block."""
+        start = block * BLOCK
+        size = np.minimum(start + BLOCK, plan.n_clean) - start
+        return start + plan.stream(self.name, "duplicate_of").integers(
+            dupes.astype(np.uint64), 0, size
+        )
+
+    def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
+        """Generate one batch: clean rows of its blocks, then each completed block's dupes."""
+        lay = batch_layout(plan, batch.start, batch.stop)
+        clean, clean_pos, dupes, dupe_pos = lay.clean, lay.clean_pos, lay.dupes, lay.dupe_pos
+        originals = self.duplicate_sources(plan, dupes, lay.dupe_block)
+        clean_frame = person_frame(plan, vocab, self.name, clean.astype(np.uint64))
+        copies = person_frame(plan, vocab, self.name, originals.astype(np.uint64))
+        fuzzed, log = fuzz_frame(
+            copies,
+            GENSAMPLEDATA,
+            plan.stream(self.name, "fuzz"),
+            dupes.astype(np.uint64),
+            vocab,
+            replacement_pools(vocab),
+        )
+        positions = np.concatenate([clean_pos, dupe_pos])
+        order = np.argsort(positions, kind="stable")
+        ids = customer_ids(plan, positions)
+        original_ids = customer_ids(plan, plan.clean_positions(originals.astype(np.uint64)))
+        frame = (
+            pl.concat([clean_frame, fuzzed])
+            .with_columns(
+                ids,
+                pl.lit(plan.run_ts).alias("dtUpdateDate"),
+                pl.Series("__pos", positions),
+                pl.Series("__person", np.concatenate([clean, originals])),
+            )
+            .select([*COLUMNS, "__pos", "__person"])[order]
+        )
+        n_clean = len(clean)
+        record = ids.cast(pl.String)
+        entity = pl.concat([record.slice(0, n_clean), original_ids.cast(pl.String)])
+        truth = pl.DataFrame(
+            {
+                "source": pl.Series([self.name]).gather(np.zeros(len(positions), dtype=np.int64)),
+                "record_id": record,
+                "entity_id": entity,
+                "is_duplicate": np.arange(len(positions)) >= n_clean,
+                "duplicate_of": pl.concat(
+                    [pl.Series([None] * n_clean, dtype=pl.String), original_ids.cast(pl.String)]
+                ),
+                "corruptions": pl.concat([pl.Series([None] * n_clean, dtype=pl.String), log]),
+            }
+        )[order]
+        return SourceBatch(frame, truth)

@@ -1,0 +1,101 @@
+"""Primary transactions (``CustomersTransactions``): 1..N per customer row, duplicates included.
+
+A customer's transaction count is keyed by its file position; every other
+column is keyed by the transaction's global index, so IDs and values do not
+depend on how the run is batched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+import numpy as np
+import polars as pl
+
+from vecgen.plan import Plan
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions
+from vecgen.vocab import Vocab
+
+COLUMNS = (
+    "customer_id",
+    "orderid",
+    "purchasedate",
+    "transactiontotal",
+    "pointsearned",
+    "numberofitems",
+    "avgitemprice",
+    "productcode",
+    "productcategory",
+    "storeorwebid",
+)
+FULL_WINDOW = dt.timedelta(days=5 * 365)
+DAILY_WINDOW = dt.timedelta(hours=24)
+
+
+def transaction_frame(
+    plan: Plan, namespace: str, customer_ids: pl.Series, positions: np.ndarray, offset: int
+) -> pl.DataFrame:
+    """Transactions for customers at file ``positions``; the first gets global index ``offset``.
+
+    Shared by every source of transactions (web shop, point of sale).
+    """
+    cfg = plan.config
+    counts = plan.stream(namespace, "count").integers(
+        positions.astype(np.uint64), 1, cfg.max_trans_per_customer + 1
+    )
+    total = int(counts.sum())
+    t = np.arange(offset, offset + total, dtype=np.uint64)
+    s = lambda column: plan.stream(namespace, column)  # noqa: E731
+    window = FULL_WINDOW if cfg.trans_type == "full" else DAILY_WINDOW
+    window_us = int(window.total_seconds()) * 1_000_000
+    ago_us = s("purchasedate").integers(t, 1, window_us // 1_000_000 + 1) * 1_000_000
+    amount = np.round(s("transactiontotal").triangular(t, 100.0, 1050.0, 2000.0), 2)
+    items = s("numberofitems").integers(t, 1, 16)
+    code = s("productcode").integers(t, 700_000_000, 900_000_001)
+    return (
+        pl.DataFrame(
+            {
+                "customer_id": customer_ids.gather(np.repeat(np.arange(len(counts)), counts)),
+                "orderid": pl.Series(
+                    (plan.transaction_id_start + 1 + t.astype(np.int64)), dtype=pl.Int64
+                ),
+                "purchasedate": pl.Series(ago_us).cast(pl.Duration("us")),
+                "transactiontotal": amount,
+                "pointsearned": np.round(amount * cfg.points_earned / 100).astype(np.int64),
+                "numberofitems": items,
+                "avgitemprice": np.round(amount / items, 2),
+                "productcode": code,
+                "storeorwebid": s("storeorwebid").integers(t, 100, 301),
+            }
+        )
+        .with_columns(
+            purchasedate=pl.lit(plan.run_ts) - pl.col("purchasedate"),
+            productcategory=pl.lit("PR") + pl.col("productcode").cast(pl.String).str.slice(0, 3),
+        )
+        .select(COLUMNS)
+    )
+
+
+class Transactions:
+    """The web shop's transactions for every customer row."""
+
+    name: ClassVar[str] = "transactions"
+    parents: ClassVar[tuple[str, ...]] = ("customers",)
+    write_options: ClassVar[WriteOptions] = WriteOptions(float_precision=2)
+
+    def describe(self, plan: Plan) -> str:
+        """Rows per customer."""
+        return f"1..{plan.config.max_trans_per_customer} per customer row (duplicates included)"
+
+    def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
+        """Transactions of this batch's customers, numbered after the earlier batches'."""
+        customers = batch.upstream["customers"]
+        frame = transaction_frame(
+            plan,
+            self.name,
+            customers["customer_id"],
+            customers["__pos"].to_numpy(),
+            batch.offsets[self.name],
+        )
+        return SourceBatch(frame)

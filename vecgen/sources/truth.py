@@ -1,0 +1,36 @@
+"""Ground truth (``truth``): one row per person-bearing record of every source.
+
+The other sources produce their truth rows; this source only collects them, in
+source order, so the file is written like any other.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import polars as pl
+
+from vecgen.plan import Plan
+from vecgen.sources.base import TRUTH_SCHEMA, Batch, SourceBatch, WriteOptions
+from vecgen.vocab import Vocab
+
+TRUTH_PREFIX = "truth:"
+
+
+class Truth:
+    """Which records are the same person, and how each duplicate was corrupted."""
+
+    name: ClassVar[str] = "truth"
+    parents: ClassVar[tuple[str, ...]] = ()
+    write_options: ClassVar[WriteOptions] = WriteOptions()
+
+    def describe(self, plan: Plan) -> str:
+        """Rows per customer."""
+        return "1 per person-bearing record of every source"
+
+    def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
+        """Concatenate the truth rows the other sources made for this batch."""
+        parts = [f for k, f in batch.upstream.items() if k.startswith(TRUTH_PREFIX)]
+        if not parts:
+            return SourceBatch(pl.DataFrame(schema=TRUTH_SCHEMA))
+        return SourceBatch(pl.concat(parts))
