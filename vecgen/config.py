@@ -201,9 +201,10 @@ def _parse_bool(value: str) -> bool:
 
 def _coerce(s: Setting, value: Any, origin: str) -> Any:
     """Check (and, for strings from the environment or flags, parse) one value."""
+    given = value
 
     def bad(expected: str) -> ConfigError:
-        return ConfigError(f"'{s.name}' must be {expected}, got {value!r} (from {origin})")
+        return ConfigError(f"'{s.name}' must be {expected}, got {given!r} (from {origin})")
 
     if value is None and s.default is None:
         return None
@@ -381,4 +382,3 @@ def describe_setting(s: Setting) -> str:
     """Help text with the default, for ``--help`` and the README."""
     default = ",".join(s.default) if isinstance(s.default, tuple) else s.default
     return f"{s.help} (default: {default})"
-

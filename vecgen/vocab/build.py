@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from vecgen.errors import MissingDependencyError
 
@@ -29,6 +30,19 @@ _DC = ("DC", "District of Columbia")
 
 def _unique_sorted(draw: Callable[[], str], n: int = _DRAWS) -> list[str]:
     return sorted({v.strip() for v in (draw() for _ in range(n)) if v and v.strip()})
+
+
+# Forms of address a customer system holds for adults (mimesis also has Master, Madam, Sir).
+_PREFIXES = {"Mr.", "Mrs.", "Ms.", "Miss", "Dr."}
+
+
+def _prefixes(person: Any, gender: Any, title_type: Any) -> list[str]:
+    """Typical and academic titles for ``gender`` that are everyday name prefixes."""
+    draws = [
+        *(person.title(gender=gender, title_type=title_type.TYPICAL) for _ in range(2_000)),
+        *(person.title(gender=gender, title_type=title_type.ACADEMIC) for _ in range(2_000)),
+    ]
+    return sorted(set(draws) & _PREFIXES)
 
 
 def _write_lines(path: Path, values: Iterable[str]) -> None:
@@ -80,12 +94,8 @@ def build(out_dir: Path) -> dict[str, object]:
         "first_female": _unique_sorted(lambda: person.first_name(gender=Gender.FEMALE)),
         "first_male": _unique_sorted(lambda: person.first_name(gender=Gender.MALE)),
         "last_name": _unique_sorted(person.last_name),
-        "prefix_female": _unique_sorted(
-            lambda: person.title(gender=Gender.FEMALE, title_type=TitleType.TYPICAL), 2_000
-        ),
-        "prefix_male": _unique_sorted(
-            lambda: person.title(gender=Gender.MALE, title_type=TitleType.TYPICAL), 2_000
-        ),
+        "prefix_female": _prefixes(person, Gender.FEMALE, TitleType),
+        "prefix_male": _prefixes(person, Gender.MALE, TitleType),
         "street_name": _unique_sorted(address.street_name),
         "street_suffix": _unique_sorted(address.street_suffix, 5_000),
         "company": _unique_sorted(finance.company),

@@ -1,0 +1,243 @@
+"""Command line: a thin layer over :mod:`vecgen.config` and :mod:`vecgen.engine`.
+
+``vecgen [generate] [options]`` generates; ``vecgen config`` prints the resolved
+settings; ``vecgen sources`` lists the sources; ``vecgen refake`` rebuilds the
+vocabularies. Deliberate errors print one line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vecgen import __version__
+from vecgen.catalog import FLAT_NAMES
+from vecgen.config import SETTINGS, SOURCES_KEY, Config, describe_setting, load_config
+from vecgen.errors import VecgenError
+
+COMMANDS = ("generate", "config", "sources", "refake")
+EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
+
+_EPILOG = """\
+Settings come from defaults < vecgen.toml in the working directory (or --config,
+or $VECGEN_CONFIG) < VECGEN_* environment variables < these flags.
+Same seed + same settings (including --date) = byte-identical files.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, no usage dump
+        self.exit(
+            EXIT_USAGE, f"vecgen: error: {message} (see 'vecgen {self.prog.split()[-1]} --help')\n"
+        )
+
+
+def _add_settings(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="settings file (default: ./vecgen.toml if present)",
+    )
+    for s in SETTINGS:
+        flag = "--" + s.name.replace("_", "-")
+        if s.kind == "bool":
+            p.add_argument(
+                flag,
+                dest=s.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=describe_setting(s),
+            )
+        else:
+            metavar = {"int": "N", "float": "X", "date": "YYYY-MM-DD", "list": "LIST"}.get(s.kind)
+            if s.kind == "choice":
+                metavar = "{" + ",".join(s.choices) + "}"
+            p.add_argument(
+                flag,
+                dest=s.name,
+                default=None,
+                metavar=metavar or "VALUE",
+                help=describe_setting(s),
+            )
+    names = ",".join(FLAT_NAMES)
+    p.add_argument(
+        "--disable",
+        metavar="SOURCES",
+        default=None,
+        help=f"switch sources off, comma separated ({names})",
+    )
+    p.add_argument(
+        "--enable", metavar="SOURCES", default=None, help="switch sources on, comma separated"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser (also used to document the options in the README)."""
+    root = _Parser(
+        prog="vecgen",
+        description="Generate related, deliberately messy customer data with ground truth.\n"
+        "Without a command, 'generate' is assumed: vecgen --customers 100000",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    root.add_argument("--version", action="version", version=f"vecgen {__version__}")
+    sub = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    gen = sub.add_parser(
+        "generate",
+        help="generate the files (the default command)",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_settings(gen)
+    cfg = sub.add_parser("config", help="print the resolved settings as TOML")
+    _add_settings(cfg)
+    src = sub.add_parser("sources", help="list the sources, their files and rows per customer")
+    _add_settings(src)
+    ref = sub.add_parser(
+        "refake", help="rebuild the vocabularies from mimesis, zipcodes and nicknames"
+    )
+    ref.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where to write them (default: the installed package's data folder)",
+    )
+    return root
+
+
+def _flags(ns: argparse.Namespace) -> dict[str, Any]:
+    flags = {s.name: getattr(ns, s.name) for s in SETTINGS}
+    switches: dict[str, bool] = {}
+    for attr, value in (("enable", True), ("disable", False)):
+        for name in filter(None, (getattr(ns, attr) or "").split(",")):
+            switches[name.strip()] = value
+    if switches:
+        flags[SOURCES_KEY] = switches
+    return flags
+
+
+def _resolve(ns: argparse.Namespace) -> Config:
+    return load_config(_flags(ns), config_path=ns.config)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if v is None:
+        return '"" # not set'
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def config_toml(config: Config) -> str:
+    """Render a config as TOML (``vecgen config``); ``date`` shows the effective run date."""
+    d = config.to_dict()
+    lines = []
+    for key, value in d.items():
+        if key == SOURCES_KEY:
+            continue
+        if key == "date" and value is None:
+            lines.append(f'date = "{config.run_date.isoformat()}"  # not set: today')
+            continue
+        lines.append(f"{key} = {_toml_value(value)}")
+    lines.append("")
+    lines.append(f"[{SOURCES_KEY}]")
+    lines += [f"{k} = {_toml_value(v)}" for k, v in d[SOURCES_KEY].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1000  # type: ignore[assignment]
+    raise AssertionError  # pragma: no cover
+
+
+def _generate(config: Config) -> int:
+    from vecgen.engine import Progress, run
+
+    progress = None if config.quiet else Progress(config.customers)
+    result = run(config, progress)
+    if config.quiet:
+        return 0
+    width = max(len(f.path) for f in result.files)
+    print(f"{'file':<{width}}  {'rows':>13}  {'bytes':>10}")
+    for f in result.files:
+        print(f"{f.path:<{width}}  {f.rows:>13,}  {_human_bytes(f.bytes):>10}")
+    rate = result.rows / result.seconds if result.seconds > 0 else float("inf")
+    plan = result.plan
+    print(
+        f"{result.rows:,} rows ({plan.n_clean:,} customers, {plan.n_dupes:,} duplicates at "
+        f"{plan.dupe_rate:.2f}%) in {result.seconds:.2f} s = {rate:,.0f} rows/s"
+    )
+    return 0
+
+
+def _sources(config: Config) -> int:
+    from vecgen.plan import resolve
+    from vecgen.sinks import final_path
+    from vecgen.sources import SOURCES
+
+    plan = resolve(config)
+    for name, src in SOURCES.items():
+        state = "on " if config.enabled(name) else "off"
+        path = final_path(plan, config.out, name, config.formats[0])
+        print(f"{name:<14} {state}  {src.describe(plan):<48} {path}")
+    return 0
+
+
+def _refake(out: Path | None) -> int:
+    from vecgen.vocab import DATA_DIR, load
+    from vecgen.vocab.build import build
+
+    target = out or DATA_DIR
+    manifest = build(target)
+    load.cache_clear()
+    files = manifest["files"]
+    assert isinstance(files, dict)
+    for name, meta in sorted(files.items()):
+        print(f"{name:<22} {meta['rows']:>7,} rows  sha256 {meta['sha256'][:12]}")
+    print(f"written to {target}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``vecgen`` command; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
+        args.insert(0, "generate")
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(args)
+        if ns.command == "refake":
+            return _refake(ns.out)
+        config = _resolve(ns)
+        if ns.command == "config":
+            sys.stdout.write(config_toml(config))
+            return 0
+        if ns.command == "sources":
+            return _sources(config)
+        return _generate(config)
+    except VecgenError as exc:
+        print(f"vecgen: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_ERROR
+    except KeyboardInterrupt:
+        print("\nvecgen: interrupted; no output files were changed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"vecgen: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
