@@ -23,6 +23,9 @@ from vecgen.plan import Plan
 from vecgen.sources.base import WriteOptions
 
 TMP_MARK = ".vecgen-tmp-"
+# Parquet row groups are cut at this many rows whatever the batch size, so the
+# bytes do not depend on batching; memory holds at most one row group per file.
+ROW_GROUP_ROWS = 262_144
 _PART = re.compile(r"^part-\d{5}\.(csv|parquet|json)$")
 
 
@@ -77,6 +80,8 @@ class FileSink:
     rows: int = 0
     bytes: int = 0
     _parquet: Any = None
+    _pending: list[Any] = field(default_factory=list)
+    _pending_rows: int = 0
     _header_written: bool = False
 
     def write(self, frame: pl.DataFrame) -> None:
@@ -93,23 +98,41 @@ class FileSink:
             )
             self._header_written = True
         elif self.fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            table = frame.to_arrow()
-            if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.handle, table.schema, compression="snappy")
-            self._parquet.write_table(table)
+            self._pending.append(frame.to_arrow())
+            self._pending_rows += frame.height
+            self._flush_row_groups(final=False)
         else:
             _text_ready(frame, self.opts).write_ndjson(self.handle)
         self.rows += frame.height
+
+    def _flush_row_groups(self, final: bool) -> None:
+        """Write every full row group (and, when ``final``, the rest)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._pending_rows < ROW_GROUP_ROWS and not (final and self._pending):
+            return
+        table = pa.concat_tables(self._pending)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self.handle, table.schema, compression="snappy")
+        start = 0
+        while table.num_rows - start >= ROW_GROUP_ROWS or (final and start < table.num_rows):
+            chunk = table.slice(start, ROW_GROUP_ROWS)
+            self._parquet.write_table(chunk, row_group_size=ROW_GROUP_ROWS)
+            start += chunk.num_rows
+        rest = table.slice(start)
+        self._pending = [rest] if rest.num_rows else []
+        self._pending_rows = rest.num_rows
 
     def close(self, empty_schema: pl.DataFrame) -> None:
         """Finish the file (a CSV header or Parquet schema even when no row was written)."""
         if self.handle is None:
             return
         if self.rows == 0 and self.fmt in ("csv", "parquet") and not self._header_written:
-            if self._parquet is None:
+            if self._parquet is None and not self._pending:
                 self.write(empty_schema)
+        if self.fmt == "parquet":
+            self._flush_row_groups(final=True)
         if self._parquet is not None:
             self._parquet.close()
         self.handle.close()

@@ -124,7 +124,12 @@ def fuzz_frame(
         labels.append(label.alias(mix.field))
     # Rows that came out identical get the fallback kernel: a duplicate must differ.
     f_field, f_kernel = profile.fallback
-    log_frame = pl.DataFrame(labels) if labels else pl.DataFrame({"_": [None] * len(frame)})
+    if f_field not in frame.columns:
+        msg = f"profile '{profile.name}': fallback field '{f_field}' is not a column of the frame"
+        raise KeyError(msg)
+    log_frame = pl.DataFrame(labels)
+    if f_field not in log_frame.columns:
+        log_frame = log_frame.with_columns(pl.Series(f_field, [None] * len(frame), dtype=pl.String))
     unchanged = log_frame.select(pl.all_horizontal(pl.all().is_null())).to_series().to_numpy()
     idx = np.flatnonzero(unchanged)
     if len(idx):

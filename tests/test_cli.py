@@ -1,0 +1,108 @@
+"""The command as a user runs it: exit codes, one-line errors, help, config and sources."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli, tree_bytes
+from vecgen.config import SETTINGS
+
+
+def test_generate_writes_files_and_prints_a_summary(tmp_path: Path) -> None:
+    r = run_cli("--customers", "500", "--date", "2026-11-29", "--seed", "1", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.csv"))
+    assert files == [
+        "output/customers/dt=2026-11-29/part-00000.csv",
+        "output/transactions/dt=2026-11-29/part-00000.csv",
+        "output/truth/dt=2026-11-29/part-00000.csv",
+    ]
+    assert "575" in r.stdout and "rows/s" in r.stdout
+    assert r.stderr == ""  # no progress bar when not a terminal
+
+
+def test_generate_subcommand_and_quiet(tmp_path: Path) -> None:
+    r = run_cli("generate", "--customers", "20", "--quiet", "--format", "parquet", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
+    assert len(list(tmp_path.rglob("*.parquet"))) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "toml", "message"),
+    [
+        (["--customers", "-5"], None, "'customers' must be an integer from 0"),
+        (["--dupe-rate", "140"], None, "'dupe_rate' must be a number from 0 to 100, got '140'"),
+        ([], "dupe_rat = 3\n", "unknown key 'dupe_rat'"),
+        (["--format", "xml"], None, "'formats' must be a list of csv, parquet, jsonl"),
+        (["--disable", "transaction"], None, "did you mean 'transactions'"),
+        (["--bogus"], None, "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_input_is_one_line_nonzero_and_writes_nothing(
+    tmp_path: Path, args: list[str], toml: str | None, message: str
+) -> None:
+    # Earlier output must survive a bad invocation.
+    assert run_cli("--customers", "30", "--quiet", cwd=tmp_path).returncode == 0
+    before = tree_bytes(tmp_path / "output")
+    if toml:
+        (tmp_path / "vecgen.toml").write_text(toml)
+    r = run_cli(*args, cwd=tmp_path)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert tree_bytes(tmp_path / "output") == before
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    r = run_cli("--customers", "10", "--out", "afile/sub", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "cannot write to output location 'afile/sub'" in r.stderr and "Traceback" not in r.stderr
+    assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_help_lists_every_setting(tmp_path: Path) -> None:
+    r = run_cli("--help", cwd=tmp_path)
+    assert r.returncode == 0 and "generate" in r.stdout and "refake" in r.stdout
+    g = run_cli("generate", "--help", cwd=tmp_path)
+    for s in SETTINGS:
+        assert "--" + s.name.replace("_", "-") in g.stdout
+    assert "VECGEN_" in g.stdout
+
+
+def test_config_prints_resolved_toml_with_precedence(tmp_path: Path) -> None:
+    (tmp_path / "vecgen.toml").write_text("customers = 10\nseed = 1\n")
+    r = run_cli("config", "--seed", "3", cwd=tmp_path, env={"VECGEN_DUPE_RATE": "7"})
+    assert r.returncode == 0, r.stderr
+    data = tomllib.loads(r.stdout)
+    assert (data["customers"], data["seed"], data["dupe_rate"]) == (10, 3, 7.0)
+    assert data["sources"] == {"customers": True, "transactions": True, "truth": True}
+
+
+def test_sources_lists_rows_per_customer_and_paths(tmp_path: Path) -> None:
+    r = run_cli(
+        "sources", "--disable", "truth", "--layout", "flat", "--date", "2026-01-02", cwd=tmp_path
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("customers") and "15% duplicates" in lines[0]
+    assert "2026_01_02CustomersTransactions.csv" in lines[1]
+    assert lines[2].split()[:2] == ["truth", "off"]
+
+
+def test_refake_rebuilds_identical_vocabularies(tmp_path: Path) -> None:
+    import json
+
+    from vecgen.vocab import DATA_DIR
+
+    r = run_cli("refake", "--out", str(tmp_path / "v"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    built = json.loads((tmp_path / "v" / "manifest.json").read_text())
+    shipped = json.loads((DATA_DIR / "manifest.json").read_text())
+    # Same package versions -> same bytes (the versions are recorded in the manifest).
+    if built["sources"] == shipped["sources"]:
+        assert built["files"] == shipped["files"]
+    assert set(built["files"]) == set(shipped["files"])

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from vecgen.cli import config_toml
+from vecgen.config import SETTINGS, Config, load_config
+from vecgen.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "vecgen.toml").write_text(text)
+    return tmp_path
+
+
+def test_defaults_match_the_predecessor(tmp_path: Path) -> None:
+    c = load_config(cwd=tmp_path, environ={})
+    assert (c.customers, c.dupe_rate, c.max_trans_per_customer, c.points_earned) == (
+        1000,
+        15.0,
+        4,
+        2.0,
+    )
+    assert (c.load_type, c.trans_type, c.formats, c.layout) == (
+        "truncate",
+        "full",
+        ("csv",),
+        "lake",
+    )
+    assert all(on for _, on in c.sources)
+
+
+def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
+    write(tmp_path, "customers = 10\ndupe_rate = 1\nseed = 4\n[sources]\ntruth = false\n")
+    env = {"VECGEN_DUPE_RATE": "2", "VECGEN_SEED": "5"}
+    c = load_config({"seed": "6"}, cwd=tmp_path, environ=env)
+    assert (c.customers, c.dupe_rate, c.seed) == (10, 2.0, 6)
+    assert not c.enabled("truth")
+    c = load_config(
+        {"sources": {"truth": True}}, cwd=tmp_path, environ={"VECGEN_SOURCES_TRANSACTIONS": "off"}
+    )
+    assert c.enabled("truth") and not c.enabled("transactions")
+
+
+def test_unknown_key_names_the_key_file_and_closest_match(tmp_path: Path) -> None:
+    write(tmp_path, "dupe_rat = 3\n")
+    with pytest.raises(
+        ConfigError, match=r"unknown key 'dupe_rat' in .*vecgen.toml; did you mean 'dupe_rate'"
+    ):
+        load_config(cwd=tmp_path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("customers = -5", r"'customers' must be an integer from 0 to"),
+        ("customers = 'many'", r"'customers' must be an integer"),
+        ("customers = 1.5", r"'customers' must be an integer"),
+        ("customers = true", r"'customers' must be an integer"),
+        ("dupe_rate = 140", r"'dupe_rate' must be a number from 0 to 100, got 140"),
+        ("load_type = 'merge'", r"'load_type' must be one of truncate, append"),
+        ("formats = ['csv', 'xml']", r"'formats' must be a list of csv, parquet, jsonl"),
+        ("formats = []", r"'formats' must be a non-empty list"),
+        ("alpha_key = 'maybe'", r"'alpha_key' must be true or false"),
+        ("date = '2026-13-01'", r"'date' must be a date YYYY-MM-DD"),
+        ("batch_size = 0", r"'batch_size' must be an integer from 1"),
+        (
+            "[sources]\ntransaction = false",
+            r"'sources.transaction' is not a source .*did you mean 'transactions'",
+        ),
+        ("[sources]\ntruth = 3", r"'sources.truth' must be true or false"),
+        (
+            "[sources]\ncustomers = false",
+            r"'sources.customers' is off but transactions, truth need it",
+        ),
+        ("sources = 3", r"'sources' must be a table"),
+        ("customers = [", r"is not valid TOML"),
+    ],
+)
+def test_bad_values_are_clear_errors(tmp_path: Path, text: str, pattern: str) -> None:
+    write(tmp_path, text + "\n")
+    with pytest.raises(ConfigError, match=pattern):
+        load_config(cwd=tmp_path, environ={})
+
+
+def test_env_errors_name_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'customers' must be an integer.*from environment"):
+        load_config(cwd=tmp_path, environ={"VECGEN_CUSTOMERS": "lots"})
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown environment variable VECGEN_CUSTOMER; did you mean 'VECGEN_CUSTOMERS'",
+    ):
+        load_config(cwd=tmp_path, environ={"VECGEN_CUSTOMER": "3"})
+
+
+def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(config_path=tmp_path / "nope.toml", environ={})
+
+
+def test_config_is_frozen_and_validated_on_replace() -> None:
+    c = Config()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.customers = 5  # type: ignore[misc]
+    with pytest.raises(ConfigError):
+        c.replace(dupe_rate=-1)
+
+
+def test_printed_config_round_trips(tmp_path: Path) -> None:
+    c = Config(
+        customers=7,
+        formats=("csv", "parquet"),
+        date=dt.date(2026, 1, 2),
+        sources=(("truth", False),),
+    )
+    text = config_toml(c)
+    (tmp_path / "vecgen.toml").write_text(text)
+    assert load_config(cwd=tmp_path, environ={}) == c
+    assert tomllib.loads(text)["sources"]["truth"] is False
+
+
+def test_every_setting_has_help_and_a_default_that_validates() -> None:
+    for s in SETTINGS:
+        assert s.help
+    Config()  # defaults are valid

@@ -1,0 +1,205 @@
+"""End-to-end runs: determinism, referential integrity, truth, duplicates, atomic output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import read_source, small_config, tree_bytes
+from vecgen.engine import RunResult, run
+from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA
+from vecgen.sinks import TMP_MARK
+from vecgen.sources import SOURCES
+
+COMPARED = [m.field for m in GENSAMPLEDATA.fields]
+
+
+def test_same_seed_same_bytes_for_any_batch_size(tmp_path: Path) -> None:
+    fmts = ("csv", "parquet", "jsonl")
+    run(small_config(tmp_path / "a", batch_size=1000, formats=fmts, customers=4321))
+    run(small_config(tmp_path / "b", batch_size=200_000, formats=fmts, customers=4321))
+    run(small_config(tmp_path / "c", batch_size=777, formats=fmts, customers=4321))
+    a, b, c = (tree_bytes(tmp_path / x) for x in "abc")
+    assert len(a) == 9
+    assert a == b == c
+
+
+def test_other_seed_or_date_gives_other_data(tmp_path: Path) -> None:
+    import datetime as dt
+
+    run(small_config(tmp_path / "a"))
+    run(small_config(tmp_path / "b", seed=12))
+    run(small_config(tmp_path / "c", date=dt.date(2026, 11, 30)))
+    a = pl.read_csv(next((tmp_path / "a").rglob("customers/*/*.csv")))
+    b = pl.read_csv(next((tmp_path / "b").rglob("customers/*/*.csv")))
+    c = pl.read_csv(next((tmp_path / "c").rglob("customers/*/*.csv")))
+    assert (a["name_last"] != b["name_last"]).mean() > 0.9
+    assert (a["name_last"] != c["name_last"]).mean() > 0.9
+
+
+def test_every_transaction_points_at_a_customer(landscape: RunResult) -> None:
+    customers = read_source(landscape, "customers")
+    trans = read_source(landscape, "transactions")
+    orphans = trans.join(customers, on="customer_id", how="anti")
+    assert orphans.height == 0
+    assert customers["customer_id"].n_unique() == customers.height
+    assert trans["orderid"].n_unique() == trans.height
+
+
+def test_truth_covers_every_customer_once_and_links_to_existing_records(
+    landscape: RunResult,
+) -> None:
+    customers = read_source(landscape, "customers")
+    truth = read_source(landscape, "truth")
+    assert truth.height == customers.height
+    assert truth["record_id"].to_list() == customers["customer_id"].to_list()
+    assert (truth["source"] == "customers").all()
+    dupes = truth.filter(pl.col("is_duplicate") == "true")
+    cleans = truth.filter(pl.col("is_duplicate") == "false")
+    assert dupes.join(cleans, left_on="duplicate_of", right_on="record_id", how="anti").height == 0
+    assert (dupes["entity_id"] == dupes["duplicate_of"]).all()
+    assert (cleans["entity_id"] == cleans["record_id"]).all()
+    # CSV writes a null as "", Parquet keeps it null.
+    assert (cleans["duplicate_of"] == "").all() and (cleans["corruptions"] == "").all()
+    typed = read_source(landscape, "truth", "parquet")
+    assert typed.schema["is_duplicate"] == pl.Boolean
+    assert typed.filter(~pl.col("is_duplicate"))["duplicate_of"].is_null().all()
+    assert (
+        typed.filter(pl.col("is_duplicate"))["corruptions"]
+        .str.contains(r"^\w+:\w+(\|\w+:\w+)*$")
+        .all()
+    )
+
+
+def test_duplicate_share_and_every_duplicate_differs(tmp_path: Path) -> None:
+    result = run(small_config(tmp_path, customers=20_000, dupe_rate=15))
+    customers = read_source(result, "customers")
+    truth = read_source(result, "truth")
+    n_dupes = (truth["is_duplicate"] == "true").sum()
+    assert n_dupes / 20_000 == pytest.approx(0.15, abs=0.005)
+    pairs = (
+        truth.filter(pl.col("is_duplicate") == "true")
+        .join(customers, left_on="record_id", right_on="customer_id")
+        .join(customers, left_on="duplicate_of", right_on="customer_id", suffix="_orig")
+    )
+    differ = pairs.select([pl.col(f).ne_missing(pl.col(f + "_orig")).alias(f) for f in COMPARED])
+    assert differ.select(pl.any_horizontal(pl.all())).to_series().all()
+    # The log names exactly the fields that differ.
+    logged = pairs["corruptions"].str.split("|").list.eval(pl.element().str.split(":").list.first())
+    for i in range(0, pairs.height, 101):
+        assert set(logged[i]) == {f for f in COMPARED if differ[f][i]}
+    # Fields the predecessor never changes stay equal.
+    for f in ("name_prefix", "account_status", "employment", "job_title"):
+        assert (pairs[f] == pairs[f + "_orig"]).all()
+
+
+def test_dupe_rate_variance_draws_the_rate_in_range(tmp_path: Path) -> None:
+    rates = set()
+    for seed in range(6):
+        result = run(
+            small_config(
+                tmp_path / str(seed),
+                customers=10_000,
+                dupe_rate=20,
+                dupe_rate_variance=50,
+                seed=seed,
+            )
+        )
+        assert 10 <= result.plan.dupe_rate <= 30
+        assert result.plan.n_dupes == int(10_000 * result.plan.rate_ppm // 1_000_000)
+        rates.add(round(result.plan.dupe_rate, 6))
+    assert len(rates) == 6
+
+
+def test_zero_customers_writes_headers_only(tmp_path: Path) -> None:
+    result = run(small_config(tmp_path, customers=0, formats=("csv", "parquet")))
+    assert {f.rows for f in result.files} == {0}
+    assert (
+        read_source(result, "customers", "parquet").columns
+        == read_source(result, "customers").columns
+    )
+
+
+def test_failed_run_leaves_earlier_output_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(small_config(tmp_path, customers=2000))
+    before = tree_bytes(tmp_path)
+    calls = {"n": 0}
+    original = SOURCES["transactions"].generate
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk on fire")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(SOURCES["transactions"], "generate", failing)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        run(small_config(tmp_path, customers=5000, seed=99, batch_size=1000))
+    assert calls["n"] == 2
+    assert tree_bytes(tmp_path) == before
+    assert not [p for p in tmp_path.rglob("*") if TMP_MARK in p.name]
+
+
+def test_flat_layout_uses_the_predecessor_names(tmp_path: Path) -> None:
+    run(small_config(tmp_path, customers=50, layout="flat", formats=("csv", "jsonl")))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "2026_11_29Customers.csv",
+        "2026_11_29Customers.json",
+        "2026_11_29CustomersTransactions.csv",
+        "2026_11_29CustomersTransactions.json",
+        "2026_11_29Truth.csv",
+        "2026_11_29Truth.json",
+    ]
+    run(small_config(tmp_path / "nodate", customers=50, layout="flat", date_prefix=False))
+    assert sorted(p.name for p in (tmp_path / "nodate").iterdir()) == [
+        "Customers.csv",
+        "CustomersTransactions.csv",
+        "Truth.csv",
+    ]
+
+
+def test_csv_quotes_every_field_and_formats_dates_like_the_predecessor(
+    landscape: RunResult,
+) -> None:
+    path = next(f.path for f in landscape.files if f.source == "customers" and f.fmt == "csv")
+    header, first = Path(path).read_text().splitlines()[:2]
+    assert header.startswith('"customer_id","name_prefix"')
+    fields = first.split('","')
+    assert first.startswith('"') and first.endswith('"') and len(fields) == 16
+    import re
+
+    assert re.fullmatch(r"\d\d/\d\d/\d{4}", fields[11])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d 00:00:00\"", fields[15])
+
+
+def test_switching_a_source_off_removes_only_its_file(tmp_path: Path) -> None:
+    run(small_config(tmp_path / "all"))
+    run(small_config(tmp_path / "some", sources=(("transactions", False),)))
+    full, part = tree_bytes(tmp_path / "all"), tree_bytes(tmp_path / "some")
+    assert set(full) - set(part) == {"transactions/dt=2026-11-29/part-00000.csv"}
+    assert all(part[k] == full[k] for k in part)
+
+
+def test_truncate_replaces_todays_partition_and_keeps_other_days(tmp_path: Path) -> None:
+    import datetime as dt
+
+    run(small_config(tmp_path, date=dt.date(2026, 11, 28)))
+    yesterday = tree_bytes(tmp_path)
+    run(small_config(tmp_path, formats=("parquet",)))
+    run(small_config(tmp_path, formats=("csv",), customers=10))
+    today = sorted(p.name for p in (tmp_path / "customers" / "dt=2026-11-29").iterdir())
+    assert today == ["part-00000.csv"]
+    now = tree_bytes(tmp_path)
+    assert all(now[k] == v for k, v in yesterday.items())
+
+
+def test_unwritable_output_fails_before_generating(tmp_path: Path) -> None:
+    from vecgen.errors import OutputError
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="cannot write to output location .*choose another --out"):
+        run(small_config(tmp_path / "file" / "sub"))

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from vecgen.fuzz_vectorized import fuzz_field, fuzz_frame
+from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA, FieldMix, Profile, get_profile
+from vecgen.rng import Stream
+from vecgen.vocab import load
+
+VOCAB = load()
+
+
+def rows(n: int) -> np.ndarray:
+    return np.arange(n, dtype=np.uint64)
+
+
+def test_field_mix_follows_weights_and_logs_only_changes() -> None:
+    n = 40_000
+    values = pl.Series(["F", "M"] * (n // 2))
+    mix = FieldMix("gender", (("gender_flip", 9), ("keep", 22)))
+    out, log = fuzz_field(values, mix, Stream(1), rows(n), VOCAB)
+    changed = out != values
+    assert changed.mean() == pytest.approx(9 / 31, abs=0.01)
+    assert (log.is_not_null() == changed).all()
+    assert set(log.drop_nulls().unique()) == {"gender_flip"}
+
+
+def test_fuzz_frame_every_row_differs_and_log_names_exactly_the_changed_fields() -> None:
+    n = 5000
+    frame = pl.DataFrame(
+        {
+            "name_first": ["Robert"] * n,
+            "name_last": ["Smith"] * n,
+            "gender": ["M"] * n,
+            "untouched": ["x"] * n,
+        }
+    )
+    # A profile that leaves most rows unchanged, to exercise the fallback.
+    profile = Profile(
+        "test",
+        (
+            FieldMix("name_first", (("upper", 1), ("keep", 9))),
+            FieldMix("gender", (("gender_flip", 1), ("keep", 9))),
+        ),
+        fallback=("name_last", "replace"),
+    )
+    out, log = fuzz_frame(frame, profile, Stream(2), rows(n), VOCAB, {"name_last": VOCAB.last_name})
+    assert out.columns == frame.columns
+    assert (out["untouched"] == "x").all()
+    differs = pl.DataFrame({c: out[c] != frame[c] for c in frame.columns})
+    assert differs.select(pl.any_horizontal(pl.all())).to_series().all()
+    for i in range(0, n, 97):
+        logged = {item.split(":")[0] for item in log[i].split("|")}
+        actual = {c for c in frame.columns if out[c][i] != frame[c][i]}
+        assert logged == actual
+    assert "name_last:replace" in log.to_list()
+
+
+def test_gensampledata_profile_covers_the_predecessor_fields() -> None:
+    fields = {m.field for m in GENSAMPLEDATA.fields}
+    assert fields == {
+        "name_first",
+        "name_last",
+        "gender",
+        "email",
+        "addr_ln_1_txt",
+        "city",
+        "state",
+        "postal_code",
+        "birth_dt",
+        "phone",
+    }
+    with pytest.raises(KeyError, match="valid profiles: gensampledata"):
+        get_profile("nope")
