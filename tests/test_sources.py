@@ -178,7 +178,7 @@ def test_alpha_key_ids_are_unique_and_shaped() -> None:
 def test_duplicates_follow_their_block(
     big: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame],
 ) -> None:
-    frame, truth, _ = big
+    _, truth, _ = big
     # The file is blocks of 1000 clean records, each followed by 15% duplicates of that block.
     is_dupe = truth["is_duplicate"].to_numpy()
     assert not is_dupe[:1000].any() and is_dupe[1000:1150].all() and not is_dupe[1150]

@@ -11,12 +11,11 @@ import dataclasses
 import datetime as dt
 import difflib
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from vecgen.catalog import FORMATS, SOURCE_NAMES
 from vecgen.errors import ConfigError
@@ -168,7 +167,7 @@ class Config:
     @property
     def run_date(self) -> dt.date:
         """The run date: the configured one, or today (UTC)."""
-        return self.date or dt.datetime.now(dt.timezone.utc).date()
+        return self.date or dt.datetime.now(dt.UTC).date()
 
     def replace(self, **changes: Any) -> Config:
         """Return a copy with ``changes`` applied (and validated)."""
