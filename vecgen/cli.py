@@ -31,8 +31,15 @@ Same seed + same settings (including --date) = byte-identical files.
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # one line, no usage dump
         self.exit(
-            EXIT_USAGE, f"vecgen: error: {message} (see 'vecgen {self.prog.split()[-1]} --help')\n"
+            EXIT_USAGE, f"vecgen: error: {message} (see '{self.prog} --help')\n"
         )
+
+
+class _NoAbbrevParser(_Parser):
+    """A sub-command parser that takes options only by their full name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
 
 def _add_settings(p: argparse.ArgumentParser) -> None:
@@ -56,8 +63,10 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
             metavar = {"int": "N", "float": "X", "date": "YYYY-MM-DD", "list": "LIST"}.get(s.kind)
             if s.kind == "choice":
                 metavar = "{" + ",".join(s.choices) + "}"
+            aliases = ["--format"] if s.name == "formats" else []
             p.add_argument(
                 flag,
+                *aliases,
                 dest=s.name,
                 default=None,
                 metavar=metavar or "VALUE",
@@ -79,13 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (also used to document the options in the README)."""
     root = _Parser(
         prog="vecgen",
+        allow_abbrev=False,
         description="Generate related, deliberately messy customer data with ground truth.\n"
         "Without a command, 'generate' is assumed: vecgen --customers 100000",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     root.add_argument("--version", action="version", version=f"vecgen {__version__}")
-    sub = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_NoAbbrevParser)
     gen = sub.add_parser(
         "generate",
         help="generate the files (the default command)",

@@ -54,7 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
         "load_type",
         "choice",
         "truncate",
-        "truncate: replace today's files; append: add a part",
+        "truncate: replace today's files (append: not available yet)",
         choices=("truncate", "append"),
     ),
     Setting(
@@ -159,6 +159,14 @@ class Config:
             value = _coerce(s, getattr(self, s.name), "Python")
             object.__setattr__(self, s.name, value)
         object.__setattr__(self, SOURCES_KEY, _coerce_sources(dict(self.sources), "Python"))
+        if self.load_type == "append":
+            # Appending needs IDs that continue across runs; until the state folder
+            # exists it would write duplicate customer_ids, so refuse instead.
+            msg = (
+                "'load_type' = 'append' is not available yet: it needs persistent ID counters "
+                "(the daily-operation state folder); use 'truncate'"
+            )
+            raise ConfigError(msg)
 
     def enabled(self, source: str) -> bool:
         """Return whether ``source`` is switched on."""
@@ -379,5 +387,7 @@ def load_config(
 
 def describe_setting(s: Setting) -> str:
     """Help text with the default, for ``--help`` and the README."""
+    if s.default is None:
+        return s.help
     default = ",".join(s.default) if isinstance(s.default, tuple) else s.default
     return f"{s.help} (default: {default})"
