@@ -106,3 +106,14 @@ def test_refake_rebuilds_identical_vocabularies(tmp_path: Path) -> None:
     if built["sources"] == shipped["sources"]:
         assert built["files"] == shipped["files"]
     assert set(built["files"]) == set(shipped["files"])
+
+
+def test_readme_documents_every_setting_and_source() -> None:
+    from vecgen.catalog import SOURCE_NAMES
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for s in SETTINGS:
+        assert f"| `{s.name}` | `--{s.name.replace('_', '-')}" in readme, s.name
+        assert f"VECGEN_{s.name.upper()}" in readme
+    for name in SOURCE_NAMES:
+        assert f"| `{name}` |" in readme

@@ -201,5 +201,7 @@ def test_unwritable_output_fails_before_generating(tmp_path: Path) -> None:
     from vecgen.errors import OutputError
 
     (tmp_path / "file").write_text("x")
-    with pytest.raises(OutputError, match=r"cannot write to output location .*choose another --out"):
+    with pytest.raises(
+        OutputError, match=r"cannot write to output location .*choose another --out"
+    ):
         run(small_config(tmp_path / "file" / "sub"))

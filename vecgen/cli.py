@@ -30,16 +30,15 @@ Same seed + same settings (including --date) = byte-identical files.
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # one line, no usage dump
-        self.exit(
-            EXIT_USAGE, f"vecgen: error: {message} (see '{self.prog} --help')\n"
-        )
+        self.exit(EXIT_USAGE, f"vecgen: error: {message} (see '{self.prog} --help')\n")
 
 
 class _NoAbbrevParser(_Parser):
     """A sub-command parser that takes options only by their full name."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, allow_abbrev=False, **kwargs)
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
 
 def _add_settings(p: argparse.ArgumentParser) -> None:

@@ -129,6 +129,6 @@ def cumulative(weights: npt.ArrayLike) -> F64:
     if w.ndim != 1 or len(w) == 0 or (w < 0).any() or w.sum() <= 0:
         msg = f"weights must be a non-empty list of non-negative numbers with a positive sum, got {w.tolist()}"
         raise ValueError(msg)
-    c = np.cumsum(w) / w.sum()
+    c: F64 = np.cumsum(w) / w.sum()
     c[-1] = 1.0
     return c

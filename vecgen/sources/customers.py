@@ -50,7 +50,8 @@ def _ranges(starts: I64, stops: I64) -> I64:
     counts = stops - starts
     total = int(counts.sum())
     offsets = np.repeat(np.cumsum(counts) - counts, counts)
-    return np.repeat(starts, counts) + (np.arange(total, dtype=np.int64) - offsets)
+    out: I64 = np.repeat(starts, counts) + (np.arange(total, dtype=np.int64) - offsets)
+    return out
 
 
 @dataclass(frozen=True)

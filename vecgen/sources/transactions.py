@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from vecgen.plan import Plan
+from vecgen.rng import Stream
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions
 from vecgen.vocab import Vocab
 
@@ -46,7 +47,10 @@ def transaction_frame(
     )
     total = int(counts.sum())
     t = np.arange(offset, offset + total, dtype=np.uint64)
-    s = lambda column: plan.stream(namespace, column)  # noqa: E731
+
+    def s(column: str) -> Stream:
+        return plan.stream(namespace, column)
+
     window = FULL_WINDOW if cfg.trans_type == "full" else DAILY_WINDOW
     window_us = int(window.total_seconds()) * 1_000_000
     ago_us = s("purchasedate").integers(t, 1, window_us // 1_000_000 + 1) * 1_000_000

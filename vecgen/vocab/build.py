@@ -123,7 +123,7 @@ def build(out_dir: Path) -> dict[str, object]:
 
     # Places: real US zip codes with their city, state, coordinates and area code.
     places = []
-    for z in zipcodes.list_all():
+    for z in zipcodes.list_all():  # type: ignore[no-untyped-call]
         if (
             z["active"]
             and z["zip_code_type"] == "STANDARD"
