@@ -171,6 +171,16 @@ def _human_bytes(n: int) -> str:
     raise AssertionError  # pragma: no cover
 
 
+def _display_path(path: str) -> str:
+    """Show local files relative to the working directory when they are below it."""
+    import os
+
+    if os.path.isabs(path):
+        rel = os.path.relpath(path)
+        return path if rel.startswith("..") else rel
+    return path
+
+
 def _generate(config: Config) -> int:
     from vecgen.engine import Progress, run
 
@@ -178,10 +188,11 @@ def _generate(config: Config) -> int:
     result = run(config, progress)
     if config.quiet:
         return 0
-    width = max(len(f.path) for f in result.files)
+    paths = [_display_path(f.path) for f in result.files]
+    width = max(len(p) for p in paths)
     print(f"{'file':<{width}}  {'rows':>13}  {'bytes':>10}")
-    for f in result.files:
-        print(f"{f.path:<{width}}  {f.rows:>13,}  {_human_bytes(f.bytes):>10}")
+    for f, path in zip(result.files, paths, strict=True):
+        print(f"{path:<{width}}  {f.rows:>13,}  {_human_bytes(f.bytes):>10}")
     rate = result.rows / result.seconds if result.seconds > 0 else float("inf")
     plan = result.plan
     print(
