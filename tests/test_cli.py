@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli, tree_bytes
+from vecgen.catalog import SOURCE_NAMES
 from vecgen.config import SETTINGS
 
 
@@ -15,19 +16,15 @@ def test_generate_writes_files_and_prints_a_summary(tmp_path: Path) -> None:
     r = run_cli("--customers", "500", "--date", "2026-11-29", "--seed", "1", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.csv"))
-    assert files == [
-        "output/customers/dt=2026-11-29/part-00000.csv",
-        "output/transactions/dt=2026-11-29/part-00000.csv",
-        "output/truth/dt=2026-11-29/part-00000.csv",
-    ]
-    assert "575" in r.stdout and "rows/s" in r.stdout
+    assert files == sorted(f"output/{name}/dt=2026-11-29/part-00000.csv" for name in SOURCE_NAMES)
+    assert "(500 customers, 75 duplicates at 15.00%)" in r.stdout and "rows/s" in r.stdout
     assert r.stderr == ""  # no progress bar when not a terminal
 
 
 def test_generate_subcommand_and_quiet(tmp_path: Path) -> None:
     r = run_cli("generate", "--customers", "20", "--quiet", "--format", "parquet", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
-    assert len(list(tmp_path.rglob("*.parquet"))) == 3
+    assert len(list(tmp_path.rglob("*.parquet"))) == len(SOURCE_NAMES)
 
 
 @pytest.mark.parametrize(
@@ -79,7 +76,7 @@ def test_config_prints_resolved_toml_with_precedence(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     data = tomllib.loads(r.stdout)
     assert (data["customers"], data["seed"], data["dupe_rate"]) == (10, 3, 7.0)
-    assert data["sources"] == {"customers": True, "transactions": True, "truth": True}
+    assert data["sources"] == dict.fromkeys(SOURCE_NAMES, True)
 
 
 def test_sources_lists_rows_per_customer_and_paths(tmp_path: Path) -> None:
@@ -88,9 +85,10 @@ def test_sources_lists_rows_per_customer_and_paths(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(SOURCE_NAMES)
     assert lines[0].startswith("customers") and "15% duplicates" in lines[0]
     assert "2026_01_02CustomersTransactions.csv" in lines[1]
-    assert lines[2].split()[:2] == ["truth", "off"]
+    assert lines[-1].split()[:2] == ["truth", "off"]
 
 
 def test_refake_rebuilds_identical_vocabularies(tmp_path: Path) -> None:

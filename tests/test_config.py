@@ -76,7 +76,11 @@ def test_unknown_key_names_the_key_file_and_closest_match(tmp_path: Path) -> Non
         ("[sources]\ntruth = 3", r"'sources.truth' must be true or false"),
         (
             "[sources]\ncustomers = false",
-            r"'sources.customers' is off but transactions, truth need it",
+            r"'sources.transactions' is on but needs customers, which is off",
+        ),
+        (
+            "[sources]\npos_customers = false",
+            r"'sources.pos_transactions' is on but needs pos_customers",
         ),
         ("sources = 3", r"'sources' must be a table"),
         ("customers = [", r"is not valid TOML"),

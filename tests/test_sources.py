@@ -38,7 +38,21 @@ def clean(frame: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_registry_matches_catalog() -> None:
-    assert list(SOURCES) == ["customers", "transactions", "truth"]
+    assert list(SOURCES) == [
+        "customers",
+        "transactions",
+        "pos_customers",
+        "pos_transactions",
+        "loyalty",
+        "email_campaign",
+        "clickstream",
+        "mobile",
+        "wifi",
+        "safety_reports",
+        "locations",
+        "custom_object",
+        "truth",
+    ]
 
 
 def test_customer_columns_in_the_predecessor_order(landscape: RunResult) -> None:

@@ -1,6 +1,7 @@
 """Names shared by the config and the sources (a leaf module: it imports nothing of vecgen).
 
-The order is the generation order; a test checks the source registry matches it.
+The order is the generation order (parents before children); a test checks the
+source registry matches it.
 """
 
 from __future__ import annotations
@@ -9,9 +10,35 @@ from __future__ import annotations
 FLAT_NAMES: dict[str, str] = {
     "customers": "Customers",
     "transactions": "CustomersTransactions",
+    "pos_customers": "CustomersPos",
+    "pos_transactions": "CustomersPosTransactions",
+    "loyalty": "CustomersLms",
+    "email_campaign": "CustomersEmailCampaign",
+    "clickstream": "CustomersClickstream",
+    "mobile": "CustomersMobile",
+    "wifi": "CustomersWifi",
+    "safety_reports": "CustomersSafetyReports",
+    "locations": "CustomersLatLongs",
+    "custom_object": "CustomerscustomObject",
     "truth": "Truth",
 }
 
 SOURCE_NAMES: tuple[str, ...] = tuple(FLAT_NAMES)
+
+# source -> the sources it is generated from (they must be switched on too)
+PARENTS: dict[str, tuple[str, ...]] = {
+    "transactions": ("customers",),
+    "pos_customers": ("customers",),
+    "pos_transactions": ("pos_customers",),
+    "loyalty": ("customers",),
+    "email_campaign": ("customers",),
+    "clickstream": ("customers",),
+    "mobile": ("customers",),
+    "wifi": ("customers",),
+    "safety_reports": ("customers",),
+    "locations": ("customers",),
+    "custom_object": ("customers",),
+    "truth": ("customers",),
+}
 
 FORMATS: dict[str, str] = {"csv": "csv", "parquet": "parquet", "jsonl": "json"}  # name -> extension

@@ -8,6 +8,7 @@ vocabularies. Deliberate errors print one line and exit non-zero.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -256,6 +257,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"vecgen: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: one line unless VECGEN_DEBUG asks for the traceback
+        if os.environ.get("VECGEN_DEBUG"):
+            raise
+        print(
+            f"vecgen: internal error: {type(exc).__name__}: {exc} "
+            "(this is a bug; rerun with VECGEN_DEBUG=1 for the traceback and report it)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vecgen.catalog import FORMATS, SOURCE_NAMES
+from vecgen.catalog import FORMATS, PARENTS, SOURCE_NAMES
 from vecgen.errors import ConfigError
 
 CONFIG_FILE = "vecgen.toml"
@@ -86,7 +86,7 @@ SETTINGS: tuple[Setting, ...] = (
         "batch_size",
         "int",
         100_000,
-        "customers per batch (bounds memory; never changes output)",
+        "customers per batch, rounded up to a multiple of 1000 (bounds memory; never changes output)",
         1,
         10**8,
     ),
@@ -295,13 +295,14 @@ def _coerce_sources(table: Mapping[str, Any], origin: str) -> tuple[tuple[str, b
             msg = f"'{SOURCES_KEY}.{name}' must be true or false, got {value!r} (from {origin})"
             raise ConfigError(msg)
         on[name] = value
-    if not on["customers"] and any(v for k, v in on.items() if k != "customers"):
-        needs = [k for k, v in on.items() if v and k != "customers"]
-        msg = (
-            f"'{SOURCES_KEY}.customers' is off but {', '.join(needs)} need it "
-            f"({origin}); switch those off too or turn customers on"
-        )
-        raise ConfigError(msg)
+    for child, parents in PARENTS.items():
+        missing = [p for p in parents if on[child] and not on[p]]
+        if missing:
+            msg = (
+                f"'{SOURCES_KEY}.{child}' is on but needs {', '.join(missing)}, which is off "
+                f"({origin}); switch {child} off too or turn {', '.join(missing)} on"
+            )
+            raise ConfigError(msg)
     return tuple(on.items())
 
 
@@ -337,7 +338,7 @@ def env_settings(environ: Mapping[str, str]) -> dict[str, str | dict[str, str]]:
     """Collect ``VECGEN_*`` variables as raw settings (``VECGEN_SOURCES_<NAME>`` for switches)."""
     raw: dict[str, Any] = {}
     for var, value in sorted(environ.items()):
-        if not var.startswith(ENV_PREFIX) or var == "VECGEN_CONFIG":
+        if not var.startswith(ENV_PREFIX) or var in ("VECGEN_CONFIG", "VECGEN_DEBUG"):
             continue
         key = var[len(ENV_PREFIX) :].lower()
         if key.startswith(SOURCES_KEY + "_"):

@@ -9,6 +9,8 @@ its customer_id, is a closed-form function of its index, whatever the batch size
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +22,9 @@ from vecgen.rng import I64, U64, Stream, derive_key
 BLOCK = 1000
 CUSTOMER_ID_START = 1_000_000_000
 TRANSACTION_ID_START = 100_000_000_000
+EMAIL_EVENT_ID_START = 5_000_000_000
 _PPM = 1_000_000
+_COUNT_CHUNK = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,53 @@ class Plan:
         """Return the random stream of one column of one source."""
         return Stream(derive_key(self.key, source, column))
 
+    def streams(self, source: str) -> Callable[[str], Stream]:
+        """Return ``column -> stream`` for one source (a shorthand for generators)."""
+        return functools.partial(self.stream, source)
+
     def dupes_before(self, clean_index: I64 | U64) -> I64:
         """How many duplicates belong to the clean records before ``clean_index``."""
         return (np.asarray(clean_index, dtype=np.int64) * self.rate_ppm) // _PPM
+
+    def per_block_extra(self, clean_index: I64 | U64) -> I64:
+        """Extras (a rate share) before ``clean_index``: the same rule as for duplicates."""
+        return self.dupes_before(clean_index)
+
+    def pos_rows_before(self, clean_index: I64 | U64) -> I64:
+        """Rows of ``pos_customers`` before the block that starts at ``clean_index``.
+
+        Per block: shared copies (the rate share), new people (the rest) and
+        duplicates of those new people (the rate share of them).
+        """
+        c = np.asarray(clean_index, dtype=np.int64)
+        new_before = c - self.dupes_before(c)
+        return c + self.dupes_before(new_before)
+
+    @property
+    def n_pos_rows(self) -> int:
+        """Rows of the ``pos_customers`` file."""
+        return int(self.pos_rows_before(np.array([self.n_clean]))[0])
+
+    @property
+    def pos_customer_id_start(self) -> int:
+        """POS customer_ids continue after the primary ones: one ID space per run."""
+        return self.customer_id_start + self.n_customer_rows
+
+    def fan_out_total(self, source: str, column: str, n_parents: int, low: int, high: int) -> int:
+        """Sum of per-parent counts ``low..high`` keyed by parent row, for ``n_parents`` rows."""
+        stream = self.stream(source, column)
+        total = 0
+        for start in range(0, n_parents, _COUNT_CHUNK):
+            rows = np.arange(start, min(start + _COUNT_CHUNK, n_parents), dtype=np.uint64)
+            total += int(stream.integers(rows, low, high + 1).sum())
+        return total
+
+    @functools.cached_property
+    def n_transactions(self) -> int:
+        """Rows of the primary ``transactions`` file (computed from the plan, not from data)."""
+        return self.fan_out_total(
+            "transactions", "count", self.n_customer_rows, 1, self.config.max_trans_per_customer
+        )
 
     def clean_positions(self, clean_index: U64) -> I64:
         """File position (0-based row) of clean records."""
@@ -86,7 +134,9 @@ def resolve(config: Config) -> Plan:
     rate = _draw_rate(config, key)
     rate_ppm = round(rate * _PPM / 100)
     n = config.customers
-    step = config.batch_size
+    # Batches hold whole blocks, so every per-block extra (duplicates, copies,
+    # anonymous visitors) and the truth file's order are the same for any batch size.
+    step = -(-config.batch_size // BLOCK) * BLOCK
     # An empty run still has one (empty) batch, so every file gets its header.
     batches = tuple((s, min(s + step, n)) for s in range(0, n, step)) or ((0, 0),)
     sources = tuple(name for name in SOURCE_NAMES if config.enabled(name))

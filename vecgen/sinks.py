@@ -112,7 +112,9 @@ class FileSink:
 
         if self._pending_rows < ROW_GROUP_ROWS and not (final and self._pending):
             return
-        table = pa.concat_tables(self._pending)
+        # One chunk per column, so page boundaries depend on rows, not on batching.
+        table = pa.concat_tables(self._pending).combine_chunks()
+
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self.handle, table.schema, compression="snappy")
         start = 0

@@ -140,17 +140,24 @@ def fat_finger(values: pl.Series, ctx: KernelContext) -> pl.Series:
     >>> from vecgen.vocab import load
     >>> ctx = KernelContext(Stream(5), np.arange(3, dtype=np.uint64), load())
     >>> fat_finger(pl.Series(["a@b", None, ""]), ctx).to_list()
-    ['aa@b', None, '']
+    ['a@bb', None, '']
 
     """
     p = _positions(values, ctx, 0)
     v, i = pl.col("v"), pl.col("p")
-    # Step off an '@' to the character before it (or after it, at position 0).
-    at_is = v.str.slice(i, 1) == "@"
-    j = pl.when(at_is & (i > 0)).then(i - 1).when(at_is).then(i + 1).otherwise(i)
+    n = v.str.len_chars()
+    # The nearest non-'@' character at or after the drawn position, else before it;
+    # runs of '@' are measured in characters (str.find would give bytes).
+    after = i + v.str.slice(i).str.extract(r"^(@*)", 1).str.len_chars()
+    before = i - 1 - v.str.slice(0, i).str.extract(r"(@*)$", 1).str.len_chars()
+    j = pl.when(after < n).then(after).when(before >= 0).then(before).otherwise(None)
     return (
         _frame(values, p=p)
-        .select(v.str.slice(0, j + 1) + v.str.slice(j, 1) + v.str.slice(j + 1))
+        .select(
+            pl.when(j.is_null())
+            .then(v)  # nothing but '@' (or empty): nothing to repeat
+            .otherwise(v.str.slice(0, j + 1) + v.str.slice(j, 1) + v.str.slice(j + 1))
+        )
         .to_series()
         .alias(values.name)
     )

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
+import numpy as np
 import polars as pl
 
 from vecgen.plan import Plan
@@ -72,6 +73,41 @@ class Source(Protocol):
     def describe(self, plan: Plan) -> str:
         """Rows per customer, in words, for ``vecgen sources``."""
         ...
+
+
+def truth_rows(
+    source: str,
+    record_id: pl.Series,
+    entity_id: pl.Series,
+    is_duplicate: pl.Series | np.ndarray,
+    block: np.ndarray,
+    duplicate_of: pl.Series | None = None,
+    corruptions: pl.Series | None = None,
+) -> pl.DataFrame:
+    """Build ``source``'s truth rows; ``block`` (hidden) orders the truth file.
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> t = truth_rows("wifi", pl.Series(["a", "b"]), pl.Series(["1", "1"]),
+    ...                np.array([False, True]), np.array([0, 0]), pl.Series([None, "a"]))
+    >>> t.drop("__block").rows()
+    [('wifi', 'a', '1', False, None, None), ('wifi', 'b', '1', True, 'a', None)]
+
+    """
+    n = len(record_id)
+    nulls = pl.Series([None] * n, dtype=pl.String)
+    return pl.DataFrame(
+        {
+            "source": pl.Series([source], dtype=pl.String).gather(np.zeros(n, dtype=np.int64)),
+            "record_id": record_id.cast(pl.String),
+            "entity_id": entity_id.cast(pl.String),
+            "is_duplicate": pl.Series(is_duplicate, dtype=pl.Boolean),
+            "duplicate_of": nulls if duplicate_of is None else duplicate_of.cast(pl.String),
+            "corruptions": nulls if corruptions is None else corruptions.cast(pl.String),
+            "__block": np.asarray(block, dtype=np.int64),
+        }
+    )
 
 
 def public(frame: pl.DataFrame) -> pl.DataFrame:

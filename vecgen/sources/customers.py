@@ -17,7 +17,7 @@ from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA
 from vecgen.plan import BLOCK, Plan
 from vecgen.rng import I64
-from vecgen.sources.base import Batch, SourceBatch, WriteOptions
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions, truth_rows
 from vecgen.sources.people import PERSON_COLUMNS, person_frame, replacement_pools
 from vecgen.vocab import Vocab
 
@@ -45,7 +45,7 @@ def customer_ids(plan: Plan, positions: I64, namespace: str = "customers") -> pl
     )
 
 
-def _ranges(starts: I64, stops: I64) -> I64:
+def ranges(starts: I64, stops: I64) -> I64:
     """Concatenate ``arange(start, stop)`` for each pair, without a Python loop."""
     counts = stops - starts
     total = int(counts.sum())
@@ -92,7 +92,7 @@ def batch_layout(plan: Plan, start: int, stop: int) -> Layout:
     first_dupe = plan.dupes_before(blocks * BLOCK)
     last_dupe = plan.dupes_before(ends)
     counts = last_dupe - first_dupe
-    dupes = _ranges(first_dupe, last_dupe)
+    dupes = ranges(first_dupe, last_dupe)
     return Layout(
         clean=clean,
         clean_pos=plan.clean_positions(clean.astype(np.uint64)),
@@ -113,56 +113,65 @@ class Customers:
         """Rows per customer."""
         return f"1 + {plan.dupe_rate:g}% duplicates"
 
-    def duplicate_sources(self, plan: Plan, dupes: I64, block: I64) -> I64:
-        """Return the clean index each duplicate copies: a random record of its own block."""
-        start = block * BLOCK
-        size = np.minimum(start + BLOCK, plan.n_clean) - start
-        return start + plan.stream(self.name, "duplicate_of").integers(
-            dupes.astype(np.uint64), 0, size
-        )
-
     def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
         """Generate one batch: clean rows of its blocks, then each completed block's dupes."""
         lay = batch_layout(plan, batch.start, batch.stop)
-        clean, clean_pos, dupes, dupe_pos = lay.clean, lay.clean_pos, lay.dupes, lay.dupe_pos
-        originals = self.duplicate_sources(plan, dupes, lay.dupe_block)
-        clean_frame = person_frame(plan, vocab, self.name, clean.astype(np.uint64))
+        originals = block_copy_sources(plan, self.name, lay.dupes, lay.dupe_block)
+        clean_frame = person_frame(plan, vocab, self.name, lay.clean.astype(np.uint64))
         copies = person_frame(plan, vocab, self.name, originals.astype(np.uint64))
         fuzzed, log = fuzz_frame(
             copies,
             GENSAMPLEDATA,
             plan.stream(self.name, "fuzz"),
-            dupes.astype(np.uint64),
+            lay.dupes.astype(np.uint64),
             vocab,
             replacement_pools(vocab),
         )
-        positions = np.concatenate([clean_pos, dupe_pos])
+        n_clean, n_dupes = len(lay.clean), len(lay.dupes)
+        positions = np.concatenate([lay.clean_pos, lay.dupe_pos])
         order = np.argsort(positions, kind="stable")
         ids = customer_ids(plan, positions)
         original_ids = customer_ids(plan, plan.clean_positions(originals.astype(np.uint64)))
+        entity = pl.concat([ids.slice(0, n_clean), original_ids]).cast(pl.String)
+        is_dupe = np.arange(n_clean + n_dupes) >= n_clean
+        block = np.concatenate([lay.clean // BLOCK, lay.dupe_block])
         frame = (
             pl.concat([clean_frame, fuzzed])
             .with_columns(
                 ids,
                 pl.lit(plan.run_ts).alias("dtUpdateDate"),
                 pl.Series("__pos", positions),
-                pl.Series("__person", np.concatenate([clean, originals])),
+                pl.Series("__person", np.concatenate([lay.clean, originals])),
+                pl.Series("__dupe", is_dupe),
+                pl.Series("__extra", np.concatenate([np.full(n_clean, -1), lay.dupes])),
+                pl.Series("__block", block),
+                entity.alias("__entity"),
             )
-            .select([*COLUMNS, "__pos", "__person"])[order]
+            .select([*COLUMNS, "__pos", "__person", "__dupe", "__extra", "__block", "__entity"])[
+                order
+            ]
         )
-        n_clean = len(clean)
-        record = ids.cast(pl.String)
-        entity = pl.concat([record.slice(0, n_clean), original_ids.cast(pl.String)])
-        truth = pl.DataFrame(
-            {
-                "source": pl.Series([self.name]).gather(np.zeros(len(positions), dtype=np.int64)),
-                "record_id": record,
-                "entity_id": entity,
-                "is_duplicate": np.arange(len(positions)) >= n_clean,
-                "duplicate_of": pl.concat(
-                    [pl.Series([None] * n_clean, dtype=pl.String), original_ids.cast(pl.String)]
-                ),
-                "corruptions": pl.concat([pl.Series([None] * n_clean, dtype=pl.String), log]),
-            }
+        nulls = pl.Series([None] * n_clean, dtype=pl.String)
+        truth = truth_rows(
+            self.name,
+            record_id=ids.cast(pl.String),
+            entity_id=entity,
+            is_duplicate=is_dupe,
+            block=block,
+            duplicate_of=pl.concat([nulls, original_ids.cast(pl.String)]),
+            corruptions=pl.concat([nulls, log]),
         )[order]
         return SourceBatch(frame, truth)
+
+
+def block_copy_sources(plan: Plan, source: str, extras: I64, block: I64) -> I64:
+    """Return the clean index each per-block extra copies: a random record of its own block."""
+    start = block * BLOCK
+    size = np.minimum(start + BLOCK, plan.n_clean) - start
+    stream = plan.stream(source, "copy_of")
+    return start + stream.integers(extras.astype(np.uint64), 0, size)
+
+
+def clean_rows(customers: pl.DataFrame) -> pl.DataFrame:
+    """Return the clean records of a customers batch (children are built from these)."""
+    return customers.filter(~pl.col("__dupe"))

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from vecgen.plan import Plan
-from vecgen.rng import U64, Stream, cumulative
+from vecgen.rng import U64, cumulative
 from vecgen.vocab import Vocab
 
 FEMALE_SHARE = 0.54
@@ -79,10 +79,7 @@ def person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.DataF
     (True, True)
 
     """
-
-    def s(column: str) -> Stream:
-        return plan.stream(namespace, column)
-
+    s = plan.streams(namespace)
     n_female = len(vocab.first_female)
     female = s("gender").bernoulli(idx, FEMALE_SHARE)
     first_i = np.where(

@@ -14,7 +14,6 @@ import numpy as np
 import polars as pl
 
 from vecgen.plan import Plan
-from vecgen.rng import Stream
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions
 from vecgen.vocab import Vocab
 
@@ -35,11 +34,18 @@ DAILY_WINDOW = dt.timedelta(hours=24)
 
 
 def transaction_frame(
-    plan: Plan, namespace: str, customer_ids: pl.Series, positions: np.ndarray, offset: int
+    plan: Plan,
+    namespace: str,
+    customer_ids: pl.Series,
+    positions: np.ndarray,
+    offset: int,
+    id_start: int,
 ) -> pl.DataFrame:
     """Transactions for customers at file ``positions``; the first gets global index ``offset``.
 
-    Shared by every source of transactions (web shop, point of sale).
+    Shared by every source of transactions (web shop, point of sale); ``orderid``
+    is ``id_start + index + 1``. The per-customer count is keyed by position, as
+    :meth:`~vecgen.plan.Plan.fan_out_total` computes it.
     """
     cfg = plan.config
     counts = plan.stream(namespace, "count").integers(
@@ -48,9 +54,7 @@ def transaction_frame(
     total = int(counts.sum())
     t = np.arange(offset, offset + total, dtype=np.uint64)
 
-    def s(column: str) -> Stream:
-        return plan.stream(namespace, column)
-
+    s = plan.streams(namespace)
     window = FULL_WINDOW if cfg.trans_type == "full" else DAILY_WINDOW
     window_us = int(window.total_seconds()) * 1_000_000
     ago_us = s("purchasedate").integers(t, 1, window_us // 1_000_000 + 1) * 1_000_000
@@ -61,9 +65,7 @@ def transaction_frame(
         pl.DataFrame(
             {
                 "customer_id": customer_ids.gather(np.repeat(np.arange(len(counts)), counts)),
-                "orderid": pl.Series(
-                    (plan.transaction_id_start + 1 + t.astype(np.int64)), dtype=pl.Int64
-                ),
+                "orderid": pl.Series(id_start + 1 + t.astype(np.int64), dtype=pl.Int64),
                 "purchasedate": pl.Series(ago_us).cast(pl.Duration("us")),
                 "transactiontotal": amount,
                 "pointsearned": np.round(amount * cfg.points_earned / 100).astype(np.int64),
@@ -101,5 +103,6 @@ class Transactions:
             customers["customer_id"],
             customers["__pos"].to_numpy(),
             batch.offsets[self.name],
+            plan.transaction_id_start,
         )
         return SourceBatch(frame)

@@ -29,8 +29,17 @@ class Truth:
         return "1 per person-bearing record of every source"
 
     def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
-        """Concatenate the truth rows the other sources made for this batch."""
-        parts = [f for k, f in batch.upstream.items() if k.startswith(TRUTH_PREFIX)]
+        """Collect the truth rows the other sources made for this batch.
+
+        Rows are ordered by (block, source, row): batches hold whole blocks, so
+        the file's order does not depend on the batch size.
+        """
+        parts = [
+            f.with_columns(pl.lit(rank, dtype=pl.Int32).alias("__rank"))
+            for rank, (k, f) in enumerate(batch.upstream.items())
+            if k.startswith(TRUTH_PREFIX)
+        ]
         if not parts:
             return SourceBatch(pl.DataFrame(schema=TRUTH_SCHEMA))
-        return SourceBatch(pl.concat(parts))
+        frame = pl.concat(parts).sort(["__block", "__rank"], maintain_order=True)
+        return SourceBatch(frame.select(list(TRUTH_SCHEMA)))

@@ -35,6 +35,7 @@ class Vocab:
     job_title: pl.Series
     tld: pl.Series
     free_mail_domain: pl.Series
+    user_agent: pl.Series
     first_name: pl.Series  # first_female then first_male
     first_slug: pl.Series  # parallel to first_name: lower-case [a-z] for e-mail local parts
     last_slug: pl.Series  # parallel to last_name
@@ -47,7 +48,7 @@ class Vocab:
 
 _LISTS = (
     "first_female first_male last_name prefix_female prefix_male street_name street_suffix "
-    "company job_title tld free_mail_domain"
+    "company job_title tld free_mail_domain user_agent"
 ).split()
 
 

@@ -107,6 +107,9 @@ def build(out_dir: Path) -> dict[str, object]:
             if not d.startswith("example.")
         ],
     }
+    import mimesis.datasets.int.internet as internet_data
+
+    lists["user_agent"] = sorted(set(internet_data.USER_AGENTS))
     for name, values in lists.items():
         _write_lines(out_dir / f"{name}.txt", values)
 

@@ -1,0 +1,149 @@
+"""Vectorized column helpers shared by the sources: ids, tokens, addresses, fan-out.
+
+All take a keyed :class:`~vecgen.rng.Stream` and the rows' keys, so values are
+pure functions of ``(seed, date, source, column, row)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from vecgen.rng import I64, U64, Stream
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def random_bytes(stream: Stream, rows: U64, n_bytes: int) -> np.ndarray:
+    """Return ``n_bytes`` random bytes per row, as a ``(len(rows), n_bytes)`` uint8 array."""
+    words = -(-n_bytes // 8)
+    raw = np.stack([stream.child(f"w{i}").u64(rows) for i in range(words)], axis=1)
+    return np.ascontiguousarray(raw).view(np.uint8).reshape(len(rows), words * 8)[:, :n_bytes]
+
+
+def _ascii_series(chars: np.ndarray) -> pl.Series:
+    """Turn a ``(n, width)`` uint8 array of ASCII codes into a String Series."""
+    width = chars.shape[1]
+    flat = np.ascontiguousarray(chars).view(f"S{width}").ravel()
+    return pl.Series(flat).cast(pl.String)
+
+
+def hex_token(stream: Stream, rows: U64, n_bytes: int = 32) -> pl.Series:
+    """Return a random lower-case hex token per row (64 hex digits: shaped like a SHA-256).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = hex_token(Stream(1), np.arange(2, dtype=np.uint64))
+    >>> [len(x) for x in t], t[0] != t[1]
+    ([64, 64], True)
+
+    """
+    b = random_bytes(stream, rows, n_bytes)
+    out = np.empty((len(rows), 2 * n_bytes), dtype=np.uint8)
+    out[:, 0::2] = _HEX[b >> 4]
+    out[:, 1::2] = _HEX[b & 15]
+    return _ascii_series(out)
+
+
+def uuid4(stream: Stream, rows: U64) -> pl.Series:
+    """Return a random RFC 4122 version-4 UUID string per row.
+
+    Examples
+    --------
+    >>> import numpy as np, uuid
+    >>> u = uuid4(Stream(1), np.arange(3, dtype=np.uint64))
+    >>> all(uuid.UUID(x).version == 4 for x in u)
+    True
+
+    """
+    b = random_bytes(stream, rows, 16)
+    b[:, 6] = (b[:, 6] & 0x0F) | 0x40
+    b[:, 8] = (b[:, 8] & 0x3F) | 0x80
+    hexed = np.empty((len(rows), 32), dtype=np.uint8)
+    hexed[:, 0::2] = _HEX[b >> 4]
+    hexed[:, 1::2] = _HEX[b & 15]
+    dash = np.full((len(rows), 1), ord("-"), dtype=np.uint8)
+    parts = [
+        hexed[:, 0:8],
+        dash,
+        hexed[:, 8:12],
+        dash,
+        hexed[:, 12:16],
+        dash,
+        hexed[:, 16:20],
+        dash,
+        hexed[:, 20:32],
+    ]
+    return _ascii_series(np.concatenate(parts, axis=1))
+
+
+def ipv4(stream: Stream, rows: U64) -> pl.Series:
+    """Return a random public-looking IPv4 address per row (first octet 11..223, not 127)."""
+    first = stream.child("a").integers(rows, 11, 223)
+    first = np.where(first >= 127, first + 1, first)
+    octets = [pl.Series(first)] + [pl.Series(stream.child(k).integers(rows, 0, 256)) for k in "bcd"]
+    return (
+        pl.DataFrame({f"o{i}": o for i, o in enumerate(octets)})
+        .select(pl.concat_str([pl.col(f"o{i}").cast(pl.String) for i in range(4)], separator="."))
+        .to_series()
+    )
+
+
+def pick(values: pl.Series, stream: Stream, rows: U64) -> pl.Series:
+    """Return a uniformly chosen element of ``values`` per row."""
+    return values.gather(stream.integers(rows, 0, len(values)))
+
+
+def fan_out(stream: Stream, parents: U64, low: int, high: int) -> tuple[I64, I64]:
+    """Return the children per parent (``low..high`` inclusive) and each child's parent row.
+
+    Returns ``(counts, parent_row)`` where ``parent_row`` indexes ``parents``.
+    """
+    counts = stream.integers(parents, low, high + 1)
+    return counts, np.repeat(np.arange(len(parents), dtype=np.int64), counts)
+
+
+def seconds_before(stream: Stream, rows: U64, end: dt.datetime, window: dt.timedelta) -> pl.Series:
+    """Return a timestamp per row, whole seconds, in ``[end - window, end)``."""
+    ago = stream.integers(rows, 1, int(window.total_seconds()) + 1)
+    micros = int((end - _EPOCH).total_seconds()) * 1_000_000 - ago * 1_000_000
+    return pl.Series(micros).cast(pl.Datetime("us"))
+
+
+def epoch_seconds(ts: pl.Series) -> pl.Series:
+    """Return the Unix seconds of a Datetime column (as clickstream files carry them)."""
+    return ts.dt.epoch("s")
+
+
+SLOTS = 8  # child rows per parent are keyed person * SLOTS + k (k < SLOTS)
+
+
+def per_person(
+    parents: pl.DataFrame, stream: Stream, low: int, high: int
+) -> tuple[pl.DataFrame, U64]:
+    """Repeat each parent row ``low..high`` times; return the rows and each child's key.
+
+    A child's key is ``person * SLOTS + k``: a pure function of the parent's
+    person index, so its values do not depend on batching.
+    """
+    if high >= SLOTS:
+        msg = f"at most {SLOTS - 1} children per parent, got {high}"
+        raise ValueError(msg)
+    persons = parents["__person"].to_numpy().astype(np.uint64)
+    counts, parent_row = fan_out(stream, persons, low, high)
+    k = np.arange(len(parent_row), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    keys = persons[parent_row] * np.uint64(SLOTS) + k.astype(np.uint64)
+    return parents[parent_row], keys
+
+
+def weighted(
+    values: tuple[str, ...], weights: tuple[int, ...], stream: Stream, rows: U64
+) -> pl.Series:
+    """Return one of ``values`` per row, drawn with ``weights``."""
+    from vecgen.rng import cumulative
+
+    return pl.Series(values, dtype=pl.String).gather(stream.choice(rows, cumulative(weights)))
