@@ -24,7 +24,7 @@ def test_field_mix_follows_weights_and_logs_only_changes() -> None:
     changed = out != values
     assert changed.mean() == pytest.approx(9 / 31, abs=0.01)
     assert (log.is_not_null() == changed).all()
-    assert set(log.drop_nulls().unique()) == {"gender_flip"}
+    assert set(log.drop_nulls().unique()) == {"gender:gender_flip"}
 
 
 def test_fuzz_frame_every_row_differs_and_log_names_exactly_the_changed_fields() -> None:

@@ -184,3 +184,20 @@ def test_fat_finger_never_repeats_an_at_sign_in_at_runs() -> None:
     for before, after in zip(values.to_list(), out, strict=True):
         assert after.count("@") == before.count("@")
         assert len(after) == len(before) + (0 if set(before) <= {"@"} else 1)
+
+
+def test_days_from_civil_matches_the_calendar() -> None:
+    from vecgen.fuzz_vectorized.kernels import _days_from_civil, _days_in_month
+
+    days = np.arange(-700_000, 100_000, 37)
+    dates = [dt.date(1970, 1, 1) + dt.timedelta(days=int(x)) for x in days]
+    y = np.array([x.year for x in dates])
+    m = np.array([x.month for x in dates])
+    d = np.array([x.day for x in dates])
+    assert np.array_equal(_days_from_civil(y, m, d), days)
+    assert _days_in_month(np.array([1900, 2000, 2024, 2023]), np.array([2, 2, 2, 2])).tolist() == [
+        28,
+        29,
+        29,
+        28,
+    ]

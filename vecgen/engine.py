@@ -6,7 +6,9 @@ every batch of every source is written (see :mod:`vecgen.sinks`).
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import TextIO
@@ -67,6 +69,51 @@ class Progress:
             self.stream.flush()
 
 
+class _Writer:
+    """Writes batches on a background thread so disk I/O overlaps generation.
+
+    A bounded queue keeps at most ``depth`` batches in flight (memory stays
+    bounded); one thread writes in FIFO order, so every file's rows keep their
+    order. The first error is re-raised in the generating thread.
+    """
+
+    def __init__(self, outputs: Outputs, depth: int = 2) -> None:
+        self.outputs = outputs
+        self.queue: queue.Queue[list[tuple[str, pl.DataFrame]] | None] = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._loop, name="vecgen-writer", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is not None:
+                continue  # drain without writing after a failure
+            try:
+                for source, frame in item:
+                    self.outputs.write(source, frame)
+            except BaseException as exc:  # handed to the generating thread
+                self.error = exc
+
+    def put(self, item: list[tuple[str, pl.DataFrame]]) -> None:
+        """Queue one batch (blocks while the queue is full); raise a writer error."""
+        self.check()
+        self.queue.put(item)
+
+    def check(self) -> None:
+        """Raise the writer's error, if any."""
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        """Wait for every queued batch to be written; raise a writer error."""
+        self.queue.put(None)
+        self.thread.join()
+        self.check()
+
+
 def run(config: Config, progress: Progress | None = None) -> RunResult:
     """Generate every enabled source of ``config`` and write it to ``config.out``.
 
@@ -85,23 +132,31 @@ def run(config: Config, progress: Progress | None = None) -> RunResult:
     plan = resolve(config)
     vocab = load()
     outputs = Outputs.open(plan, {name: SOURCES[name].write_options for name in plan.sources})
+    writer = _Writer(outputs)
     try:
         offsets = dict.fromkeys(plan.sources, 0)
         for index, (start, stop) in enumerate(plan.batches):
             upstream: dict[str, pl.DataFrame] = {}
             batch_offsets = dict(offsets)
+            written: list[tuple[str, pl.DataFrame]] = []
             for name in plan.sources:
                 batch = Batch(index, start, stop, batch_offsets, upstream)
                 result = SOURCES[name].generate(plan, vocab, batch)
                 upstream[name] = result.frame
                 if result.truth is not None:
                     upstream[TRUTH_PREFIX + name] = result.truth
-                outputs.write(name, public(result.frame))
+                written.append((name, public(result.frame)))
                 offsets[name] += result.frame.height
+            writer.put(written)
             if progress is not None:
                 progress.update(stop)
+        writer.close()
         files = outputs.commit()
     except BaseException:
+        if writer.thread.is_alive():
+            writer.error = writer.error or RuntimeError("run aborted")
+            writer.queue.put(None)
+            writer.thread.join()
         outputs.abort()
         raise
     finally:

@@ -63,8 +63,9 @@ def fuzz_field(
 ) -> tuple[pl.Series, pl.Series]:
     """Apply ``mix`` to one column: one kernel per row, run only on its rows.
 
-    Returns the new column and, per row, the kernel's name where the value
+    Returns the new column and, per row, ``field:kernel`` where the value
     changed (null where it did not).
+
 
     Examples
     --------
@@ -76,24 +77,35 @@ def fuzz_field(
     >>> out, log = fuzz_field(pl.Series(["ann", "bo", None, "cy"]), mix, Stream(9),
     ...                       np.arange(4, dtype=np.uint64), load())
     >>> [(o, l) for o, l in zip(out.to_list(), log.to_list())]
-    [('ann', None), ('BO', 'upper'), (None, None), ('CY', 'upper')]
+    [('ann', None), ('BO', 'name:upper'), (None, None), ('CY', 'name:upper')]
 
     """
     names = [name for name, _ in mix.kernels]
     choice = stream.child("choice").choice(rows, cumulative([w for _, w in mix.kernels]))
-    out = values.clone()
+    where, before, after = [], [], []
     for i, name in enumerate(names):
-        if name == KEEP:
-            continue
         idx = np.flatnonzero(choice == i)
-        if len(idx) == 0:
+        if name == KEEP or len(idx) == 0:
             continue
+        group = values.gather(idx)
         ctx = KernelContext(stream.child(name), rows[idx], vocab, pool)
-        result = get_kernel(name)(values.gather(idx), ctx)
-        out = out.scatter(idx, result)
-    changed = out.ne_missing(values)
-    label = pl.Series(names, dtype=pl.String).gather(choice)
-    label = label.zip_with(changed, pl.Series([None] * len(values), dtype=pl.String))
+        where.append(idx)
+        before.append(group)
+        after.append(get_kernel(name)(group, ctx))
+    # Only the kernels' rows are compared, and only rows that really changed are
+    # written back and labelled (one scatter, one gather).
+    n_kernels = len(names)
+    label_index = np.full(len(values), n_kernels, dtype=np.int64)  # n_kernels -> null label
+    out = values
+    if where:
+        idx = np.concatenate(where)
+        new = pl.concat(after)
+        changed = new.ne_missing(pl.concat(before)).to_numpy()
+        if changed.any():
+            out = values.clone().scatter(idx[changed], new.filter(changed))
+            label_index[idx[changed]] = choice[idx[changed]]
+    labels = pl.Series([*(f"{mix.field}:{name}" for name in names), None], dtype=pl.String)
+    label = labels.gather(label_index)
     return out.alias(values.name), label
 
 
@@ -129,23 +141,17 @@ def fuzz_frame(
         raise KeyError(msg)
     log_frame = pl.DataFrame(labels)
     if f_field not in log_frame.columns:
-        log_frame = log_frame.with_columns(pl.Series(f_field, [None] * len(frame), dtype=pl.String))
+        log_frame = log_frame.with_columns(pl.Series(f_field, dtype=pl.String).clear(len(frame)))
     unchanged = log_frame.select(pl.all_horizontal(pl.all().is_null())).to_series().to_numpy()
     idx = np.flatnonzero(unchanged)
     if len(idx):
         ctx = KernelContext(stream.child("fallback"), rows[idx], vocab, pools.get(f_field))
         forced = get_kernel(f_kernel)(out[f_field].gather(idx), ctx)
         out = out.with_columns(out[f_field].scatter(idx, forced))
-        fallback_label = log_frame[f_field].scatter(idx, pl.Series([f_kernel] * len(idx)))
+        fallback_label = log_frame[f_field].scatter(idx, f"{f_field}:{f_kernel}")
         log_frame = log_frame.with_columns(fallback_label)
     log = (
-        log_frame.select(
-            pl.concat_str(
-                [(pl.lit(c + ":") + pl.col(c)) for c in log_frame.columns],
-                separator="|",
-                ignore_nulls=True,
-            )
-        )
+        log_frame.select(pl.concat_str(pl.all(), separator="|", ignore_nulls=True))
         .to_series()
         .alias("corruptions")
     )

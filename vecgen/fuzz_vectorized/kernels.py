@@ -8,6 +8,7 @@ Kernels work on characters, not bytes, so non-ASCII text stays valid UTF-8.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -116,13 +117,8 @@ def swap_adjacent(values: pl.Series, ctx: KernelContext) -> pl.Series:
     v, i = pl.col("v"), pl.col("p")
     return (
         _frame(values, p=p)
-        .select(
-            pl.when(v.str.len_chars() < 2)
-            .then(v)
-            .otherwise(
-                v.str.slice(0, i) + v.str.slice(i + 1, 1) + v.str.slice(i, 1) + v.str.slice(i + 2)
-            )
-        )
+        # With fewer than 2 characters (i = 0) the pieces rebuild the value unchanged.
+        .select(v.str.slice(0, i) + v.str.slice(i + 1, 1) + v.str.slice(i, 1) + v.str.slice(i + 2))
         .to_series()
         .alias(values.name)
     )
@@ -143,20 +139,31 @@ def fat_finger(values: pl.Series, ctx: KernelContext) -> pl.Series:
     ['a@bb', None, '']
 
     """
-    p = _positions(values, ctx, 0)
+    frame = _frame(values, p=_positions(values, ctx, 0))
     v, i = pl.col("v"), pl.col("p")
-    n = v.str.len_chars()
-    # The nearest non-'@' character at or after the drawn position, else before it;
-    # runs of '@' are measured in characters (str.find would give bytes).
-    after = i + v.str.slice(i).str.extract(r"^(@*)", 1).str.len_chars()
-    before = i - 1 - v.str.slice(0, i).str.extract(r"(@*)$", 1).str.len_chars()
-    j = pl.when(after < n).then(after).when(before >= 0).then(before).otherwise(None)
+    # Rows whose drawn character is an '@' move to the nearest other character, at
+    # or after it, else before it. Only those rows pay for the search; runs of '@'
+    # are measured in characters (str.find would give bytes).
+    on_at = np.flatnonzero(
+        frame.select((v.str.slice(i, 1) == "@").fill_null(False)).to_series().to_numpy()
+    )
+    if len(on_at):
+        sub = frame[on_at]
+        after = i + v.str.slice(i).str.extract(r"^(@*)", 1).str.len_chars()
+        before = i - 1 - v.str.slice(0, i).str.extract(r"(@*)$", 1).str.len_chars()
+        moved = sub.select(
+            pl.when(after < v.str.len_chars())
+            .then(after)
+            .when(before >= 0)
+            .then(before)
+            .otherwise(None)
+        ).to_series()
+        frame = frame.with_columns(frame["p"].cast(pl.Int64).scatter(on_at, moved))
     return (
-        _frame(values, p=p)
-        .select(
-            pl.when(j.is_null())
-            .then(v)  # nothing but '@' (or empty): nothing to repeat
-            .otherwise(v.str.slice(0, j + 1) + v.str.slice(j, 1) + v.str.slice(j + 1))
+        frame.select(
+            pl.when(i.is_null())
+            .then(v)  # nothing but '@': nothing to repeat
+            .otherwise(v.str.slice(0, i + 1) + v.str.slice(i, 1) + v.str.slice(i + 1))
         )
         .to_series()
         .alias(values.name)
@@ -192,7 +199,7 @@ def blank(values: pl.Series, ctx: KernelContext) -> pl.Series:
     [None, None]
 
     """
-    return pl.Series(values.name, [None] * len(values), dtype=values.dtype)
+    return values.clear(len(values))
 
 
 def replace(values: pl.Series, ctx: KernelContext) -> pl.Series:
@@ -292,33 +299,51 @@ def date_edit(values: pl.Series, ctx: KernelContext) -> pl.Series:
     (Date, None, True)
 
     """
-    which = pl.Series(ctx.stream.child("edit").integers(ctx.rows, 0, 5))
-    v, w = pl.col("v"), pl.col("w")
-    y, m, d = v.dt.year(), v.dt.month(), v.dt.day()
-    swappable = (d <= 12) & (d != m)
-    plus_year = v.dt.offset_by("1y")
-    return (
-        _frame(values, w=which)
-        .select(
-            pl.when(w == 0)
-            .then(plus_year)
-            .when(w == 1)
-            .then(v.dt.offset_by("-1y"))
-            .when((w == 2) & swappable)
-            .then(pl.date(y, d, m))
-            .when(w == 2)
-            .then(plus_year)
-            .when((w == 3) & ((m != 1) | (d != 1)))
-            .then(pl.date(y, 1, 1))
-            .when(w == 3)
-            .then(plus_year)
-            .when(y != 1900)
-            .then(pl.date(1900, m, pl.min_horizontal(d, pl.when(m == 2).then(28).otherwise(d))))
-            .otherwise(plus_year)
-        )
-        .to_series()
-        .alias(values.name)
+    which = ctx.stream.child("edit").integers(ctx.rows, 0, 5)
+    filled = values.fill_null(dt.date(2000, 1, 1))
+    y = filled.dt.year().to_numpy().astype(np.int64)
+    m = filled.dt.month().to_numpy().astype(np.int64)
+    d = filled.dt.day().to_numpy().astype(np.int64)
+
+    def make(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+        return _days_from_civil(year, month, np.minimum(day, _days_in_month(year, month)))
+
+    # Default: a year later (also where the chosen edit would change nothing).
+    out = make(y + 1, m, d)  # Feb 29 -> Feb 28
+    edits = (
+        (which == 1, lambda k: make(y[k] - 1, m[k], d[k])),
+        ((which == 2) & (d <= 12) & (d != m), lambda k: make(y[k], d[k], m[k])),
+        ((which == 3) & ((m != 1) | (d != 1)), lambda k: make(y[k], _const(k, 1), _const(k, 1))),
+        ((which == 4) & (y != 1900), lambda k: make(_const(k, 1900), m[k], d[k])),
     )
+    for mask, edit in edits:
+        k = np.flatnonzero(mask)
+        out[k] = edit(k)
+
+    result = pl.Series(values.name, out.astype(np.int32)).cast(pl.Date)
+    return result.zip_with(values.is_not_null(), values)
+
+
+def _const(like: np.ndarray, value: int) -> np.ndarray:
+    return np.full(len(like), value, dtype=np.int64)
+
+
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _days_in_month(y: np.ndarray, m: np.ndarray) -> np.ndarray:
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    return _MONTH_DAYS[m - 1] + ((m == 2) & leap)
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Return days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
 def new_area_code(values: pl.Series, ctx: KernelContext) -> pl.Series:
@@ -388,11 +413,12 @@ def free_mail_domain(values: pl.Series, ctx: KernelContext) -> pl.Series:
 
     """
     sub = KernelContext(ctx.stream.child("domain"), ctx.rows, ctx.vocab, ctx.vocab.free_mail_domain)
-    domain = values.str.extract(r"@(.*)$", 1).fill_null("")
+    parts = values.str.split_exact("@", 1).struct.unnest()  # local part, domain (no regex)
+    local, domain = parts[:, 0], parts[:, 1].fill_null("")
     new = replace(domain.zip_with(values.is_not_null(), values), sub)
     return (
-        _frame(values, d=new)
-        .select(pl.col("v").str.replace(r"@.*$", "") + "@" + pl.col("d"))
+        pl.DataFrame({"l": local, "d": new})
+        .select(pl.col("l") + "@" + pl.col("d"))
         .to_series()
         .alias(values.name)
     )

@@ -75,6 +75,11 @@ class Source(Protocol):
         ...
 
 
+def null_strings(n: int) -> pl.Series:
+    """Return ``n`` null strings (built natively, not from a Python list)."""
+    return pl.Series(dtype=pl.String).clear(n)
+
+
 def truth_rows(
     source: str,
     record_id: pl.Series,
@@ -96,7 +101,7 @@ def truth_rows(
 
     """
     n = len(record_id)
-    nulls = pl.Series([None] * n, dtype=pl.String)
+    nulls = null_strings(n)
     return pl.DataFrame(
         {
             "source": pl.Series([source], dtype=pl.String).gather(np.zeros(n, dtype=np.int64)),

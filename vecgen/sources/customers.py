@@ -17,7 +17,7 @@ from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA
 from vecgen.plan import BLOCK, Plan
 from vecgen.rng import I64
-from vecgen.sources.base import Batch, SourceBatch, WriteOptions, truth_rows
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.people import PERSON_COLUMNS, person_frame, replacement_pools
 from vecgen.vocab import Vocab
 
@@ -151,7 +151,7 @@ class Customers:
                 order
             ]
         )
-        nulls = pl.Series([None] * n_clean, dtype=pl.String)
+        nulls = null_strings(n_clean)
         truth = truth_rows(
             self.name,
             record_id=ids.cast(pl.String),

@@ -18,7 +18,7 @@ import polars as pl
 from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA
 from vecgen.plan import Plan
-from vecgen.sources.base import Batch, SourceBatch, WriteOptions, truth_rows
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.columns import seconds_before, weighted
 from vecgen.sources.people import person_frame, replacement_pools
 from vecgen.vocab import Vocab
@@ -115,7 +115,7 @@ class Loyalty:
             .sort("__pos")
         )
         n_clean = len(people) - len(fuzzed)
-        nulls = pl.Series([None] * n_clean, dtype=pl.String)
+        nulls = null_strings(n_clean)
         original_lm = ("LM" + dupes["__entity"]).alias("duplicate_of")
         truth = truth_rows(
             self.name,

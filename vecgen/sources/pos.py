@@ -19,7 +19,7 @@ from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA
 from vecgen.plan import BLOCK, Plan
 from vecgen.rng import I64
-from vecgen.sources.base import Batch, SourceBatch, WriteOptions, truth_rows
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.customers import COLUMNS, block_copy_sources, customer_ids, ranges
 from vecgen.sources.people import person_frame, replacement_pools
 from vecgen.sources.transactions import transaction_frame
@@ -139,7 +139,7 @@ class PosCustomers:
             )
             .select([*COLUMNS, "__pos", "__new"])[order]
         )
-        no_log = pl.Series([None] * len(new), dtype=pl.String)
+        no_log = null_strings(len(new))
         truth = truth_rows(
             self.name,
             record_id=ids.cast(pl.String),

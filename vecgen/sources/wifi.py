@@ -16,7 +16,7 @@ from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA, Profile
 from vecgen.plan import Plan
 from vecgen.rng import U64
-from vecgen.sources.base import Batch, SourceBatch, WriteOptions, truth_rows
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.columns import hex_token, ipv4, seconds_before, uuid4
 from vecgen.sources.customers import batch_layout, block_copy_sources, clean_rows, customer_ids
 from vecgen.sources.people import person_frame, replacement_pools
@@ -98,7 +98,7 @@ class Wifi:
         original_sha = hex_token(plan.streams(f"{self.name}/clean")("sha"), orig.astype(u))
 
         original_entity = customer_ids(plan, plan.clean_positions(orig.astype(u))).cast(pl.String)
-        nulls = pl.Series([None] * n_clean, dtype=pl.String)
+        nulls = null_strings(n_clean)
         truth = truth_rows(
             self.name,
             record_id=sessions["sha"],
