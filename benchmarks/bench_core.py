@@ -101,6 +101,7 @@ def main() -> None:
     p.add_argument("--format", default="csv")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--sources", default=None, help="only these sources, comma separated (default: all)")
     p.add_argument("--memory", default=None, help="comma-separated customer counts to compare peak memory")
     p.add_argument("--baseline-rows", type=int, default=20_000, help="rows for the row-by-row baseline (0: skip)")
     a = p.parse_args()
@@ -109,6 +110,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         extra = ["--batch-size", str(a.batch_size)] if a.batch_size else []
+        if a.sources:
+            from vecgen.catalog import SOURCE_NAMES
+
+            keep = set(a.sources.split(","))
+            extra += ["--disable", ",".join(s for s in SOURCE_NAMES if s not in keep)]
         if a.memory:
             counts = [int(c) for c in a.memory.split(",")]
             peaks = []
@@ -117,8 +123,10 @@ def main() -> None:
                 peaks.append(r["rss_mib"])
             print(f"peak memory ratio {counts[-1]:,} / {counts[0]:,} customers: {peaks[-1] / peaks[0]:.2f}x")
             return
+        label = f"vecgen --customers {a.customers:,} --format {a.format}"
         r = bench(
-            f"vecgen --customers {a.customers:,} --format {a.format}",
+            label + (f" ({a.sources})" if a.sources else " (all sources)"),
+
             ["--customers", str(a.customers), "--format", a.format, *extra],
             a.repeat,
             work,

@@ -77,7 +77,7 @@ class _Writer:
     order. The first error is re-raised in the generating thread.
     """
 
-    def __init__(self, outputs: Outputs, depth: int = 2) -> None:
+    def __init__(self, outputs: Outputs, depth: int = 1) -> None:
         self.outputs = outputs
         self.queue: queue.Queue[list[tuple[str, pl.DataFrame]] | None] = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None

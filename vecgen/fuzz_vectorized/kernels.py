@@ -310,15 +310,14 @@ def date_edit(values: pl.Series, ctx: KernelContext) -> pl.Series:
 
     # Default: a year later (also where the chosen edit would change nothing).
     out = make(y + 1, m, d)  # Feb 29 -> Feb 28
-    edits = (
-        (which == 1, lambda k: make(y[k] - 1, m[k], d[k])),
-        ((which == 2) & (d <= 12) & (d != m), lambda k: make(y[k], d[k], m[k])),
-        ((which == 3) & ((m != 1) | (d != 1)), lambda k: make(y[k], _const(k, 1), _const(k, 1))),
-        ((which == 4) & (y != 1900), lambda k: make(_const(k, 1900), m[k], d[k])),
-    )
-    for mask, edit in edits:
-        k = np.flatnonzero(mask)
-        out[k] = edit(k)
+    k = np.flatnonzero(which == 1)
+    out[k] = make(y[k] - 1, m[k], d[k])
+    k = np.flatnonzero((which == 2) & (d <= 12) & (d != m))
+    out[k] = make(y[k], d[k], m[k])
+    k = np.flatnonzero((which == 3) & ((m != 1) | (d != 1)))
+    out[k] = make(y[k], _const(k, 1), _const(k, 1))
+    k = np.flatnonzero((which == 4) & (y != 1900))
+    out[k] = make(_const(k, 1900), m[k], d[k])
 
     result = pl.Series(values.name, out.astype(np.int32)).cast(pl.Date)
     return result.zip_with(values.is_not_null(), values)
@@ -333,7 +332,8 @@ _MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=n
 
 def _days_in_month(y: np.ndarray, m: np.ndarray) -> np.ndarray:
     leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
-    return _MONTH_DAYS[m - 1] + ((m == 2) & leap)
+    days: np.ndarray = _MONTH_DAYS[m - 1] + ((m == 2) & leap)
+    return days
 
 
 def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -343,7 +343,8 @@ def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     yoe = y - era * 400
     doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
+    days: np.ndarray = era * 146097 + doe - 719468
+    return days
 
 
 def new_area_code(values: pl.Series, ctx: KernelContext) -> pl.Series:

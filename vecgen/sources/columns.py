@@ -26,9 +26,15 @@ def random_bytes(stream: Stream, rows: U64, n_bytes: int) -> np.ndarray:
 
 def _ascii_series(chars: np.ndarray) -> pl.Series:
     """Turn a ``(n, width)`` uint8 array of ASCII codes into a String Series."""
-    width = chars.shape[1]
-    flat = np.ascontiguousarray(chars).view(f"S{width}").ravel()
-    return pl.Series(flat).cast(pl.String)
+    import pyarrow as pa
+
+    n, width = chars.shape
+    data = pa.py_buffer(np.ascontiguousarray(chars))
+    offsets = pa.py_buffer(np.arange(0, (n + 1) * width, width, dtype=np.int64))
+    # ASCII is valid UTF-8, so the bytes become a string column without a copy per row.
+    series = pl.from_arrow(pa.Array.from_buffers(pa.large_string(), n, [None, offsets, data]))
+    assert isinstance(series, pl.Series)
+    return series
 
 
 def hex_token(stream: Stream, rows: U64, n_bytes: int = 32) -> pl.Series:
