@@ -148,6 +148,9 @@ def run(config: Config, progress: Progress | None = None) -> RunResult:
                 written.append((name, public(result.frame)))
                 offsets[name] += result.frame.height
             writer.put(written)
+            # Drop this batch's frames now: only the writer holds them from here on.
+            del written, upstream, result, batch
+
             if progress is not None:
                 progress.update(stop)
         writer.close()
