@@ -12,28 +12,72 @@ import numpy as np
 import polars as pl
 
 from vecgen.fuzz_vectorized import kernels as k
+from vecgen.fuzz_vectorized import text as t
+from vecgen.fuzz_vectorized import values as v
 from vecgen.fuzz_vectorized.kernels import Kernel, KernelContext
 from vecgen.fuzz_vectorized.profiles import KEEP, PROFILES, FieldMix, Profile, get_profile
 from vecgen.rng import U64, Stream, cumulative
 from vecgen.vocab import Vocab
 
 KERNELS: dict[str, Kernel] = {
-    "initial": k.initial,
-    "upper": k.upper,
-    "upper_first3": k.upper_first3,
+    # typing
     "swap_adjacent": k.swap_adjacent,
     "fat_finger": k.fat_finger,
+    "keyboard_substitution": t.keyboard_substitution,
+    "insert_char": t.insert_char,
+    "delete_char": t.delete_char,
+    "space_insert": t.space_insert,
+    "space_remove": t.space_remove,
+    # reading and hearing
+    "ocr": t.ocr,
+    "phonetic": t.phonetic,
+    # formatting
+    "upper": k.upper,
+    "lower": t.lower,
+    "title_case": t.title_case,
+    "initial": k.initial,
+    "upper_first3": k.upper_first3,
     "reverse_words": k.reverse_words,
-    "blank": k.blank,
-    "replace": k.replace,
+    "middle_initial": t.middle_initial,
+    "name_suffix": t.name_suffix,
+    "punctuation": t.punctuation,
+    "abbreviate": t.abbreviate,
+    # values
     "nickname": k.nickname,
+    "formal_name": v.formal_name,
+    "blank": k.blank,
+    "placeholder": v.placeholder,
+    "replace": k.replace,
+    # typed
     "date_edit": k.date_edit,
+    "date_year": v.date_year,
+    "date_shift_days": v.date_shift_days,
+    "date_swap_day_month": v.date_swap_day_month,
+    "date_jan1": v.date_jan1,
+    "date_1900": v.date_1900,
+    "digit": v.digit,
     "new_area_code": k.new_area_code,
-    "gender_flip": k.gender_flip,
+    "email_local_typo": v.email_local_typo,
     "free_mail_domain": k.free_mail_domain,
+    "gender_flip": k.gender_flip,
+    "state_form": v.state_form,
 }
+# Kernels for Date columns (``blank`` works on any type); all others take text.
+DATE_KERNELS = frozenset(
+    {
+        "date_edit",
+        "date_year",
+        "date_shift_days",
+        "date_swap_day_month",
+        "date_jan1",
+        "date_1900",
+        "blank",
+    }
+)
+
 
 __all__ = [
+    "DATE_KERNELS",
     "KERNELS",
     "PROFILES",
     "KernelContext",
@@ -88,7 +132,7 @@ def fuzz_field(
         if name == KEEP or len(idx) == 0:
             continue
         group = values.gather(idx)
-        ctx = KernelContext(stream.child(name), rows[idx], vocab, pool)
+        ctx = KernelContext(stream.child(name), rows[idx], vocab, pool, mix.field)
         where.append(idx)
         before.append(group)
         after.append(get_kernel(name)(group, ctx))
@@ -145,10 +189,10 @@ def fuzz_frame(
     unchanged = log_frame.select(pl.all_horizontal(pl.all().is_null())).to_series().to_numpy()
     idx = np.flatnonzero(unchanged)
     if len(idx):
-        ctx = KernelContext(stream.child("fallback"), rows[idx], vocab, pools.get(f_field))
+        ctx = KernelContext(stream.child("fallback"), rows[idx], vocab, pools.get(f_field), f_field)
         forced = get_kernel(f_kernel)(out[f_field].gather(idx), ctx)
-        out = out.with_columns(out[f_field].scatter(idx, forced))
-        fallback_label = log_frame[f_field].scatter(idx, f"{f_field}:{f_kernel}")
+        out = out.with_columns(out[f_field].clone().scatter(idx, forced))
+        fallback_label = log_frame[f_field].clone().scatter(idx, f"{f_field}:{f_kernel}")
         log_frame = log_frame.with_columns(fallback_label)
     log = (
         log_frame.select(pl.concat_str(pl.all(), separator="|", ignore_nulls=True))

@@ -9,8 +9,10 @@ Kernels work on characters, not bytes, so non-ASCII text stays valid UTF-8.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -23,16 +25,34 @@ from vecgen.vocab import Vocab
 class KernelContext:
     """What a kernel may use: its random stream, the rows' keys, vocabularies and a pool.
 
-    ``pool`` is the field's replacement vocabulary (for ``replace``), if any.
+    ``pool`` is the field's replacement vocabulary (for ``replace``), if any;
+    ``field`` names the column (placeholders depend on it).
     """
 
     stream: Stream
     rows: U64
     vocab: Vocab
     pool: pl.Series | None = None
+    field: str = ""
 
 
 Kernel = Callable[[pl.Series, KernelContext], pl.Series]
+T = TypeVar("T")
+
+
+def per_vocab(build: Callable[[Vocab], T]) -> Callable[[Vocab], T]:
+    """Cache a table derived from a vocabulary, once per loaded vocabulary."""
+    cache: dict[int, tuple[Vocab, T]] = {}
+
+    @functools.wraps(build)
+    def get(vocab: Vocab) -> T:
+        hit = cache.get(id(vocab))
+        if hit is None or hit[0] is not vocab:
+            hit = (vocab, build(vocab))
+            cache[id(vocab)] = hit
+        return hit[1]
+
+    return get
 
 
 def _positions(values: pl.Series, ctx: KernelContext, span_offset: int) -> pl.Series:
@@ -158,7 +178,7 @@ def fat_finger(values: pl.Series, ctx: KernelContext) -> pl.Series:
             .then(before)
             .otherwise(None)
         ).to_series()
-        frame = frame.with_columns(frame["p"].cast(pl.Int64).scatter(on_at, moved))
+        frame = frame.with_columns(frame["p"].cast(pl.Int64).clone().scatter(on_at, moved))
     return (
         frame.select(
             pl.when(i.is_null())
@@ -258,25 +278,19 @@ def nickname(values: pl.Series, ctx: KernelContext) -> pl.Series:
     return nicks.zip_with(pl.Series(has), values).alias(values.name)
 
 
-_NICK_CACHE: dict[int, tuple[pl.Series, np.ndarray, np.ndarray]] = {}
-
-
+@per_vocab
 def _nickname_index(vocab: Vocab) -> tuple[pl.Series, np.ndarray, np.ndarray]:
     """Names with nicknames, and each one's (start, count) in the sorted nickname table."""
-    cached = _NICK_CACHE.get(id(vocab))
-    if cached is None:
-        grouped = (
-            vocab.nicknames.with_row_index("i")
-            .group_by("name", maintain_order=True)
-            .agg(pl.col("i").first().alias("start"), pl.len().alias("count"))
-        )
-        cached = (
-            grouped["name"],
-            grouped["start"].to_numpy().astype(np.int64),
-            grouped["count"].to_numpy().astype(np.int64),
-        )
-        _NICK_CACHE[id(vocab)] = cached
-    return cached
+    grouped = (
+        vocab.nicknames.with_row_index("i")
+        .group_by("name", maintain_order=True)
+        .agg(pl.col("i").first().alias("start"), pl.len().alias("count"))
+    )
+    return (
+        grouped["name"],
+        grouped["start"].to_numpy().astype(np.int64),
+        grouped["count"].to_numpy().astype(np.int64),
+    )
 
 
 # --- typed kernels -------------------------------------------------------------------
@@ -372,15 +386,9 @@ def new_area_code(values: pl.Series, ctx: KernelContext) -> pl.Series:
     )
 
 
-_AREA_CACHE: dict[int, pl.Series] = {}
-
-
+@per_vocab
 def _area_codes(vocab: Vocab) -> pl.Series:
-    codes = _AREA_CACHE.get(id(vocab))
-    if codes is None:
-        codes = vocab.places["area_code"].unique().sort()
-        _AREA_CACHE[id(vocab)] = codes
-    return codes
+    return vocab.places["area_code"].unique().sort()
 
 
 def gender_flip(values: pl.Series, ctx: KernelContext) -> pl.Series:

@@ -12,9 +12,13 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from vecgen.fuzz_vectorized.kernels import per_vocab
 from vecgen.plan import Plan
 from vecgen.rng import U64, cumulative
 from vecgen.vocab import Vocab
+
+ADDRESS_POOL_SIZE = 50_000
+
 
 FEMALE_SHARE = 0.54
 ACCOUNT_STATUS = pl.Series(["Active", "Closed", "DNC", "Remarket"])
@@ -175,17 +179,13 @@ def replacement_pools(vocab: Vocab) -> dict[str, pl.Series]:
     }
 
 
-_ADDRESS_POOL: dict[int, pl.Series] = {}
-
-
-def _address_pool(vocab: Vocab, size: int = 50_000) -> pl.Series:
+@per_vocab
+def _address_pool(vocab: Vocab) -> pl.Series:
     """Return a fixed pool of street addresses for "moved to another street" corruptions."""
-    pool = _ADDRESS_POOL.get(id(vocab))
-    if pool is None:
-        from vecgen.config import Config
-        from vecgen.plan import resolve
+    from vecgen.config import Config
+    from vecgen.plan import resolve
 
-        fixed = resolve(Config(customers=0, seed=0, date=dt.date(2000, 1, 1)))
-        pool = street_addresses(fixed, vocab, "address_pool", np.arange(size, dtype=np.uint64))
-        _ADDRESS_POOL[id(vocab)] = pool
-    return pool
+    fixed = resolve(Config(customers=0, seed=0, date=dt.date(2000, 1, 1)))
+    return street_addresses(
+        fixed, vocab, "address_pool", np.arange(ADDRESS_POOL_SIZE, dtype=np.uint64)
+    )

@@ -1,0 +1,453 @@
+"""Character-level kernels: typing slips, reading/hearing confusions and formatting noise.
+
+Same contract as :mod:`vecgen.fuzz_vectorized.kernels`: a String column in, a
+String column of the same length out, nulls kept, positions in characters.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+import polars as pl
+
+from vecgen.fuzz_vectorized.kernels import KernelContext, _frame, _positions
+
+# QWERTY rows; a key's neighbours are its row neighbours and the keys above/below it.
+_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+@functools.cache
+def keyboard_neighbours() -> dict[str, str]:
+    """Return each key's QWERTY neighbours (lower case letters and digits).
+
+    Examples
+    --------
+    >>> keyboard_neighbours()["s"]
+    'adwezx'
+
+    """
+    out: dict[str, str] = {}
+    for r, row in enumerate(_ROWS):
+        for i, ch in enumerate(row):
+            near = [row[j] for j in (i - 1, i + 1) if 0 <= j < len(row)]
+            if r > 0:
+                near += [_ROWS[r - 1][j] for j in (i, i + 1) if 0 <= j < len(_ROWS[r - 1])]
+            if r + 1 < len(_ROWS):
+                near += [_ROWS[r + 1][j] for j in (i - 1, i) if 0 <= j < len(_ROWS[r + 1])]
+            out[ch] = "".join(near)
+    return out
+
+
+def _splice(values: pl.Series, p: pl.Series, middle: pl.Expr, skip: int) -> pl.Series:
+    """Return ``v[:p] + middle + v[p+skip:]`` per row (``middle`` may use ``pl.col("v")``)."""
+    v, i = pl.col("v"), pl.col("p")
+    return (
+        _frame(values, p=p)
+        .select(v.str.slice(0, i) + middle + v.str.slice(i + skip))
+        .to_series()
+        .alias(values.name)
+    )
+
+
+def _neighbour_of(char: pl.Expr, u: pl.Expr) -> pl.Expr:
+    """Return a random QWERTY neighbour of ``char`` (same case), or ``char`` if it has none."""
+    table = keyboard_neighbours()
+    lower = char.str.to_lowercase()
+    near = lower.replace_strict(
+        list(table), list(table.values()), default="", return_dtype=pl.String
+    )
+    k = (u * near.str.len_chars()).floor().cast(pl.Int64)
+    pick = near.str.slice(k, 1)
+    pick = pl.when(char != lower).then(pick.str.to_uppercase()).otherwise(pick)
+    return pl.when(near.str.len_chars() > 0).then(pick).otherwise(char)
+
+
+def keyboard_substitution(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Replace one character by a neighbouring key on a QWERTY keyboard (case kept).
+
+    Characters without a neighbour (punctuation, non-Latin letters) stay.
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(3, dtype=np.uint64), load())
+    >>> keyboard_substitution(pl.Series(["Smith", None, "é"]), ctx).to_list()
+    ['Wmith', None, 'é']
+
+    """
+    p = _positions(values, ctx, 0)
+    u = pl.Series("u", ctx.stream.child("key").uniform(ctx.rows))
+    v, i = pl.col("v"), pl.col("p")
+    return (
+        _frame(values, p=p, u=u)
+        .select(
+            v.str.slice(0, i) + _neighbour_of(v.str.slice(i, 1), pl.col("u")) + v.str.slice(i + 1)
+        )
+        .to_series()
+        .alias(values.name)
+    )
+
+
+def insert_char(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Insert a neighbouring key's character after a random character (a slipped finger).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(2, dtype=np.uint64), load())
+    >>> insert_char(pl.Series(["Smith", None]), ctx).to_list()
+    ['SWmith', None]
+
+    """
+    p = _positions(values, ctx, 0)
+    u = pl.Series("u", ctx.stream.child("key").uniform(ctx.rows))
+    v, i = pl.col("v"), pl.col("p")
+    extra = _neighbour_of(v.str.slice(i, 1), pl.col("u"))
+    return (
+        _frame(values, p=p, u=u)
+        .select(v.str.slice(0, i + 1) + extra + v.str.slice(i + 1))
+        .to_series()
+        .alias(values.name)
+    )
+
+
+def delete_char(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Drop one character (values of one character or less stay).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(3, dtype=np.uint64), load())
+    >>> delete_char(pl.Series(["Smith", None, "A"]), ctx).to_list()
+    ['mith', None, 'A']
+
+    """
+    out = _splice(values, _positions(values, ctx, 0), pl.lit(""), 1)
+
+    return (
+        pl.select(pl.when(values.str.len_chars() < 2).then(values).otherwise(out))
+        .to_series()
+        .alias(values.name)
+    )
+
+
+def space_insert(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Insert a space inside the value (never at either end).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(3, dtype=np.uint64), load())
+    >>> space_insert(pl.Series(["McDonald", None, "A"]), ctx).to_list()
+    ['Mc Donald', None, 'A']
+
+    """
+    p = pl.Series(_positions(values, ctx, 1).to_numpy() + 1)
+    out = _splice(values, p, pl.lit(" "), 0)
+    return (
+        pl.select(pl.when(values.str.len_chars() < 2).then(values).otherwise(out))
+        .to_series()
+        .alias(values.name)
+    )
+
+
+def space_remove(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Remove the first space (``"New York"`` -> ``"NewYork"``).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(2, dtype=np.uint64), load())
+    >>> space_remove(pl.Series(["New York Mills", None]), ctx).to_list()
+    ['NewYork Mills', None]
+
+    """
+    return values.str.replace(" ", "", literal=True, n=1)
+
+
+def _apply_rules(
+    values: pl.Series, ctx: KernelContext, rules: tuple[tuple[str, str], ...]
+) -> pl.Series:
+    """Apply one rule (regex, replacement) chosen at random among those that match, once.
+
+    Values no rule matches stay unchanged.
+    """
+    n = len(values)
+    matches = (
+        np.stack(
+            [values.str.contains(pattern).fill_null(False).to_numpy() for pattern, _ in rules],
+            axis=1,
+        )
+        if n
+        else np.zeros((0, len(rules)), dtype=bool)
+    )
+    count = matches.sum(axis=1)
+    k = (ctx.stream.child("rule").uniform(ctx.rows) * count).astype(np.int64)
+    # The k-th matching rule of each row.
+    chosen = (
+        np.argmax(np.cumsum(matches, axis=1) > k[:, None], axis=1) if n else np.zeros(0, np.int64)
+    )
+    chosen = np.where(count > 0, chosen, -1)
+    out = values.clone()  # scatter works in place: never touch the input
+
+    for r, (pattern, repl) in enumerate(rules):
+        idx = np.flatnonzero(chosen == r)
+        if len(idx):
+            out = out.scatter(idx, values.gather(idx).str.replace(pattern, repl, n=1))
+    return out.alias(values.name)
+
+
+OCR_RULES: tuple[tuple[str, str], ...] = tuple(
+    (re.escape(a), b)
+    for a, b in (
+        ("0", "O"),
+        ("O", "0"),
+        ("1", "l"),
+        ("l", "1"),
+        ("rn", "m"),
+        ("m", "rn"),
+        ("5", "S"),
+        ("S", "5"),
+        ("8", "B"),
+        ("B", "8"),
+        ("cl", "d"),
+        ("d", "cl"),
+        ("vv", "w"),
+        ("w", "vv"),
+        ("I", "l"),
+        ("6", "G"),
+        ("2", "Z"),
+        ("e", "c"),
+        ("h", "b"),
+        ("u", "v"),
+    )
+)
+
+PHONETIC_RULES: tuple[tuple[str, str], ...] = (
+    ("ph", "f"),
+    ("f", "ph"),
+    ("ck", "k"),
+    ("c([aou])", "k$1"),
+    ("k", "c"),
+    ("ie$", "y"),
+    ("y$", "ie"),
+    ("ee", "ea"),
+    ("ea", "ee"),
+    ("ou", "ow"),
+    ("z", "s"),
+    ("s([aeiou])", "z$1"),
+    ("ll", "l"),
+    ("tt", "t"),
+    ("nn", "n"),
+    ("ss", "s"),
+    ("mm", "m"),
+    ("rr", "r"),
+    ("([aeiou])l([aeiou])", "${1}ll$2"),
+    ("([aeiou])t([aeiou])", "${1}tt$2"),
+    ("ei", "ie"),
+    ("ie", "ei"),
+    ("th", "t"),
+    ("gh", "g"),
+    ("w", "v"),
+    ("ai", "ay"),
+    ("ay", "ai"),
+)
+
+
+def ocr(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """One optical-character-recognition confusion (0/O, 1/l, rn/m, 5/S, cl/d, ...).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(3, dtype=np.uint64), load())
+    >>> ocr(pl.Series(["Barnes", None, "10 Main"]), ctx).to_list()
+    ['8arnes', None, 'l0 Main']
+
+    """
+    return _apply_rules(values, ctx, OCR_RULES)
+
+
+def phonetic(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """One spelling-by-ear variant (ph/f, c/k, -ie/-y, doubled or single letters, ...).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> ctx = KernelContext(Stream(1), np.arange(3, dtype=np.uint64), load())
+    >>> phonetic(pl.Series(["Stephanie", None, "Qx"]), ctx).to_list()
+    ['Stephany', None, 'Qx']
+
+    """
+    return _apply_rules(values, ctx, PHONETIC_RULES)
+
+
+def lower(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Lower-case the whole value.
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> lower(pl.Series(["McKay", None]), KernelContext(Stream(1), np.arange(2, dtype=np.uint64), load())).to_list()
+    ['mckay', None]
+
+    """
+    return values.str.to_lowercase()
+
+
+def title_case(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Title-case the value (``"MCKAY"`` -> ``"Mckay"``).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> c = KernelContext(Stream(1), np.arange(2, dtype=np.uint64), load())
+    >>> title_case(pl.Series(["McKay", None]), c).to_list()
+    ['Mckay', None]
+
+    """
+    return values.str.to_titlecase()
+
+
+def middle_initial(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Add a middle initial, or drop one that is there (``"John"`` <-> ``"John Q."``).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> c = KernelContext(Stream(1), np.arange(3, dtype=np.uint64), load())
+    >>> middle_initial(pl.Series(["John", "Ann B.", None]), c).to_list()
+    ['John M.', 'Ann', None]
+
+    """
+    letters = pl.Series(list("ABCDEFGHIJKLMNOPRSTW")).gather(
+        ctx.stream.child("letter").integers(ctx.rows, 0, 20)
+    )
+    has = values.str.contains(r"\s[A-Za-z]\.?$").fill_null(False)
+    added = _frame(values, x=letters).select(pl.col("v") + " " + pl.col("x") + ".").to_series()
+    dropped = values.str.replace(r"\s+[A-Za-z]\.?$", "")
+    return dropped.zip_with(has, added).alias(values.name)
+
+
+def name_suffix(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Append a generational suffix: Jr, Jr., Sr, II or III.
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> c = KernelContext(Stream(1), np.arange(2, dtype=np.uint64), load())
+    >>> name_suffix(pl.Series(["Smith", None]), c).to_list()
+    ['Smith Sr', None]
+
+    """
+    sfx = pl.Series([" Jr", " Jr.", " Sr", " II", " III"]).gather(
+        ctx.stream.child("sfx").integers(ctx.rows, 0, 5)
+    )
+    return _frame(values, s=sfx).select(pl.col("v") + pl.col("s")).to_series().alias(values.name)
+
+
+def punctuation(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Punctuation or whitespace noise: a trailing period, a doubled space, or marks removed.
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> c = KernelContext(Stream(2), np.arange(3, dtype=np.uint64), load())
+    >>> punctuation(pl.Series(["St. John's", "12 Oak St", None]), c).to_list()
+    ["St. John's.", '12 Oak St.', None]
+
+    """
+    which = pl.Series(ctx.stream.child("kind").integers(ctx.rows, 0, 3))
+    v, w = pl.col("v"), pl.col("w")
+    stripped = v.str.replace_all(r"[.,'\-]", "")
+    doubled = v.str.replace(" ", "  ", literal=True, n=1)
+    period = v + "."
+    return (
+        _frame(values, w=which)
+        .select(
+            pl.when((w == 0) & (stripped != v))
+            .then(stripped)
+            .when((w == 1) & v.str.contains(" ", literal=True))
+            .then(doubled)
+            .otherwise(period)
+        )
+        .to_series()
+        .alias(values.name)
+    )
+
+
+ABBREVIATIONS: tuple[tuple[str, str], ...] = (
+    ("Street", "St"),
+    ("Avenue", "Ave"),
+    ("Road", "Rd"),
+    ("Drive", "Dr"),
+    ("Boulevard", "Blvd"),
+    ("Lane", "Ln"),
+    ("Court", "Ct"),
+    ("Place", "Pl"),
+    ("Terrace", "Ter"),
+    ("Parkway", "Pkwy"),
+    ("Highway", "Hwy"),
+    ("Circle", "Cir"),
+    ("Square", "Sq"),
+    ("Trail", "Trl"),
+    ("Mount", "Mt"),
+    ("Saint", "St"),
+    ("North", "N"),
+    ("South", "S"),
+    ("East", "E"),
+    ("West", "W"),
+    ("Apartment", "Apt"),
+    ("Suite", "Ste"),
+    ("Heights", "Hts"),
+    ("Junction", "Jct"),
+)
+ABBREVIATION_RULES: tuple[tuple[str, str], ...] = tuple(
+    (rf"\b{long}\b", short) for long, short in ABBREVIATIONS
+) + tuple(
+    (rf"\b{short}\b\.?", long)
+    for long, short in ABBREVIATIONS
+    if short not in ("St", "S", "N", "E", "W")
+)
+
+
+def abbreviate(values: pl.Series, ctx: KernelContext) -> pl.Series:
+    """Abbreviate a word (Street -> St, North -> N, ...) or spell an abbreviation out.
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl
+    >>> from vecgen.rng import Stream
+    >>> from vecgen.vocab import load
+    >>> c = KernelContext(Stream(1), np.arange(3, dtype=np.uint64), load())
+    >>> abbreviate(pl.Series(["12 North Oak Street", "4 Elm Ave", None]), c).to_list()
+    ['12 N Oak Street', '4 Elm Avenue', None]
+
+    """
+    return _apply_rules(values, ctx, ABBREVIATION_RULES)
