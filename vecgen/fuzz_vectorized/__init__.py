@@ -14,8 +14,17 @@ import polars as pl
 from vecgen.fuzz_vectorized import kernels as k
 from vecgen.fuzz_vectorized import text as t
 from vecgen.fuzz_vectorized import values as v
+from vecgen.fuzz_vectorized.events import EVENT_FUNCTIONS
 from vecgen.fuzz_vectorized.kernels import Kernel, KernelContext
-from vecgen.fuzz_vectorized.profiles import KEEP, PROFILES, FieldMix, Profile, get_profile
+from vecgen.fuzz_vectorized.profiles import (
+    ADDRESS_PARTS,
+    KEEP,
+    PROFILES,
+    FieldMix,
+    Profile,
+    get_profile,
+    selection_weights,
+)
 from vecgen.rng import U64, Stream, cumulative
 from vecgen.vocab import Vocab
 
@@ -153,6 +162,53 @@ def fuzz_field(
     return out.alias(values.name), label
 
 
+def _address_parts(addr: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Split ``"<number> <street>"`` into house number and street (number null if none)."""
+    number = addr.str.extract(r"^(\d+\S*)\s", 1)
+    street = pl.select(
+        pl.when(number.is_not_null()).then(addr.str.replace(r"^\d+\S*\s+", "")).otherwise(addr)
+    ).to_series()
+    return number.alias("addr_number"), street.alias("addr_street")
+
+
+def _join_address(number: pl.Series, street: pl.Series) -> pl.Series:
+    return (
+        pl.select(pl.concat_str([number, street], separator=" ", ignore_nulls=True))
+        .to_series()
+        .alias("addr_ln_1_txt")
+        .zip_with(
+            number.is_not_null() | street.is_not_null(),
+            pl.Series(dtype=pl.String).clear(len(number)),
+        )
+    )
+
+
+def _chosen_fields(profile: Profile, stream: Stream, rows: U64) -> np.ndarray:
+    """Budgeted profiles: a ``(rows, fields)`` mask of the fields each duplicate changes."""
+    counts = np.array([k for k, _ in profile.fields_changed], dtype=np.int64)
+    k = counts[
+        stream.child("fields_changed").choice(
+            rows, cumulative([w for _, w in profile.fields_changed])
+        )
+    ]
+    k = np.minimum(k, len(profile.fields))
+    log_w = np.log(selection_weights(profile))
+    # Gumbel top-k: weighted sampling of k fields without replacement, one key per field.
+    keys = np.stack(
+        [
+            log_w[i]
+            - np.log(-np.log(np.maximum(stream.child(f"select/{m.field}").uniform(rows), 1e-300)))
+            for i, m in enumerate(profile.fields)
+        ],
+        axis=1,
+    )
+    if len(rows) == 0:
+        return keys.astype(bool)
+    threshold = -np.sort(-keys, axis=1)[np.arange(len(rows)), k - 1]
+    chosen: np.ndarray = keys >= threshold[:, None]
+    return chosen
+
+
 def fuzz_frame(
     frame: pl.DataFrame,
     profile: Profile | str,
@@ -161,42 +217,134 @@ def fuzz_frame(
     vocab: Vocab,
     pools: Mapping[str, pl.Series] | None = None,
 ) -> tuple[pl.DataFrame, pl.Series]:
-    """Corrupt the profile's fields of ``frame``; every row changes in at least one field.
+    """Corrupt ``frame`` (duplicates) with ``profile``; every row changes in at least one field.
 
-    Returns the fuzzed frame (same columns and order) and the per-row
-    corruption log, e.g. ``"name_first:nickname|email:swap_adjacent"``.
+    Returns the fuzzed frame (same columns and order) and the per-row corruption
+    log, e.g. ``"name_first:nickname|city:moved|state:moved"``, naming exactly
+    the fields that differ from ``frame``. With a profile that fuzzes the address
+    parts, ``addr_number`` and ``addr_street`` are logged instead of
+    ``addr_ln_1_txt``.
     """
     profile = get_profile(profile) if isinstance(profile, str) else profile
-    pools = pools or {}
-    out = frame.clone()
-    labels: list[pl.Series] = []
-    for mix in profile.fields:
-        if mix.field not in frame.columns:
-            continue
-        new, label = fuzz_field(
-            frame[mix.field], mix, stream.child(mix.field), rows, vocab, pools.get(mix.field)
+    profile = profile.restricted(
+        tuple(
+            c
+            for c in [*frame.columns, *ADDRESS_PARTS]
+            if c in frame.columns or (c in ADDRESS_PARTS and "addr_ln_1_txt" in frame.columns)
         )
-        out = out.with_columns(new)
-        labels.append(label.alias(mix.field))
-    # Rows that came out identical get the fallback kernel: a duplicate must differ.
+    )
+    pools = dict(pools or {})
+    n = frame.height
+    work = frame
+    event_label: dict[str, pl.Series] = {}
+    # 1. Record-level events (correlated changes).
+    for event, percent in profile.events:
+        idx = np.flatnonzero(stream.child(f"event/{event}").bernoulli(rows, percent / 100.0))
+        if len(idx) == 0:
+            continue
+        changed = EVENT_FUNCTIONS[event](
+            work[idx], stream.child(f"event/{event}/do"), rows[idx], vocab, pools
+        )
+        updates = []
+        for column in changed.columns:
+            if not changed[column].equals(work[column].gather(idx)):
+                updates.append(work[column].clone().scatter(idx, changed[column]))
+                tag = event_label.get(column, pl.Series(dtype=pl.String).clear(n))
+                event_label[column] = tag.clone().scatter(idx, f"{column}:{event}")
+        work = work.with_columns(updates)
+    # 2. Field kernels, on the address parts where the profile asks for them.
+    split = any(m.field in ADDRESS_PARTS for m in profile.fields)
+    if split:
+        number, street = _address_parts(work["addr_ln_1_txt"])
+        work = work.with_columns(number, street)
+        pools.setdefault("addr_number", pl.Series([str(x) for x in range(100, 10_000, 7)]))
+        pools.setdefault(
+            "addr_street",
+            _address_parts(pools["addr_ln_1_txt"])[1]
+            if "addr_ln_1_txt" in pools
+            else pl.Series(["Main Street", "Oak Avenue"]),
+        )
+    labels: dict[str, pl.Series] = {}
+    chosen = _chosen_fields(profile, stream, rows) if profile.budgeted else None
+    for i, mix in enumerate(profile.fields):
+        values = work[mix.field]
+        fstream = stream.child(mix.field)
+        if chosen is None:
+            new, label = fuzz_field(values, mix, fstream, rows, vocab, pools.get(mix.field))
+        else:
+            idx = np.flatnonzero(chosen[:, i])
+            active = FieldMix(
+                mix.field, tuple(kw for kw in mix.kernels if kw[0] != KEEP) or (("replace", 1.0),)
+            )
+            sub_new, sub_label = fuzz_field(
+                values.gather(idx), active, fstream, rows[idx], vocab, pools.get(mix.field)
+            )
+            # A chosen field must change: its fallback kernel where the kernel left it as it was.
+            stay = np.flatnonzero(
+                sub_label.is_null().to_numpy() & values.gather(idx).is_not_null().to_numpy()
+            )
+            if len(stay) and mix.fallback:
+                ctx = KernelContext(
+                    fstream.child("fallback"),
+                    rows[idx][stay],
+                    vocab,
+                    pools.get(mix.field),
+                    mix.field,
+                )
+                forced = get_kernel(mix.fallback)(sub_new.gather(stay), ctx)
+                sub_new = sub_new.clone().scatter(stay, forced)
+                sub_label = sub_label.clone().scatter(stay, f"{mix.field}:{mix.fallback}")
+            new = values.clone().scatter(idx, sub_new) if len(idx) else values
+            label = pl.Series(dtype=pl.String).clear(n)
+            if len(idx):
+                label = label.scatter(idx, sub_label)
+        work = work.with_columns(new.alias(mix.field))
+        labels[mix.field] = label
+    if split:
+        work = work.with_columns(_join_address(work["addr_number"], work["addr_street"]))
+    # 3. Records that came out identical get the profile's fallback: a duplicate must differ.
+    compared = [c for c in frame.columns]
+    same = frame.select([pl.col(c).eq_missing(work[c]) for c in compared]).select(
+        pl.all_horizontal(pl.all())
+    )
+    idx = np.flatnonzero(same.to_series().to_numpy())
     f_field, f_kernel = profile.fallback
-    if f_field not in frame.columns:
-        msg = f"profile '{profile.name}': fallback field '{f_field}' is not a column of the frame"
-        raise KeyError(msg)
-    log_frame = pl.DataFrame(labels)
-    if f_field not in log_frame.columns:
-        log_frame = log_frame.with_columns(pl.Series(f_field, dtype=pl.String).clear(len(frame)))
-    unchanged = log_frame.select(pl.all_horizontal(pl.all().is_null())).to_series().to_numpy()
-    idx = np.flatnonzero(unchanged)
     if len(idx):
         ctx = KernelContext(stream.child("fallback"), rows[idx], vocab, pools.get(f_field), f_field)
-        forced = get_kernel(f_kernel)(out[f_field].gather(idx), ctx)
-        out = out.with_columns(out[f_field].clone().scatter(idx, forced))
-        fallback_label = log_frame[f_field].clone().scatter(idx, f"{f_field}:{f_kernel}")
-        log_frame = log_frame.with_columns(fallback_label)
-    log = (
-        log_frame.select(pl.concat_str(pl.all(), separator="|", ignore_nulls=True))
-        .to_series()
-        .alias("corruptions")
+        forced = get_kernel(f_kernel)(work[f_field].gather(idx), ctx)
+        work = work.with_columns(work[f_field].clone().scatter(idx, forced))
+        base = labels.get(f_field, pl.Series(dtype=pl.String).clear(n))
+        labels[f_field] = base.clone().scatter(idx, f"{f_field}:{f_kernel}")
+        if split and f_field in ADDRESS_PARTS:
+            work = work.with_columns(_join_address(work["addr_number"], work["addr_street"]))
+    # 4. The log names exactly the fields that differ from the original.
+    if split:
+        orig_number, orig_street = _address_parts(frame["addr_ln_1_txt"])
+        originals = {
+            **{c: frame[c] for c in frame.columns},
+            "addr_number": orig_number,
+            "addr_street": orig_street,
+        }
+        fields = [c for c in frame.columns if c != "addr_ln_1_txt"] + list(ADDRESS_PARTS)
+    else:
+        originals = {c: frame[c] for c in frame.columns}
+        fields = list(frame.columns)
+    columns = []
+    for f in fields:
+        differs = work[f].ne_missing(originals[f])
+        tag = labels.get(f)
+        if f in event_label:
+            tag = event_label[f] if tag is None else tag.fill_null(event_label[f])
+        if f in ADDRESS_PARTS and "addr_ln_1_txt" in event_label:
+            moved = event_label["addr_ln_1_txt"].str.replace("^addr_ln_1_txt", f)
+            tag = moved if tag is None else tag.fill_null(moved)
+        if tag is None:
+            continue
+        columns.append(tag.zip_with(differs, tag.clear(n)).alias(f))
+    log_frame = (
+        pl.DataFrame(columns)
+        if columns
+        else pl.DataFrame({"_": pl.Series(dtype=pl.String).clear(n)})
     )
-    return out, log
+    log = log_frame.select(pl.concat_str(pl.all(), separator="|", ignore_nulls=True)).to_series()
+    return work.select(frame.columns), log.alias("corruptions")
