@@ -19,7 +19,7 @@ from vecgen.catalog import FLAT_NAMES
 from vecgen.config import SETTINGS, SOURCES_KEY, Config, describe_setting, load_config
 from vecgen.errors import VecgenError
 
-COMMANDS = ("generate", "config", "sources", "refake")
+COMMANDS = ("generate", "config", "sources", "refake", "fuzz-stats")
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
 
 _EPILOG = """\
@@ -107,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings(cfg)
     src = sub.add_parser("sources", help="list the sources, their files and rows per customer")
     _add_settings(src)
+    fs = sub.add_parser(
+        "fuzz-stats",
+        help="per-field change rates, fields changed, cluster sizes and kernel mix of a run",
+    )
+    fs.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
+    fs.add_argument("--source", default="customers", choices=("customers", "pos_customers"))
+    fs.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ref = sub.add_parser(
         "refake", help="rebuild the vocabularies from mimesis, zipcodes and nicknames"
     )
@@ -241,6 +248,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = parser.parse_args(args)
         if ns.command == "refake":
             return _refake(ns.out)
+        if ns.command == "fuzz-stats":
+            import json
+
+            from vecgen.stats import fuzz_stats, render
+
+            stats = fuzz_stats(ns.out, ns.source)
+            sys.stdout.write(json.dumps(stats, indent=2) + "\n" if ns.json else render(stats))
+            return 0
         config = _resolve(ns)
         if ns.command == "config":
             sys.stdout.write(config_toml(config))

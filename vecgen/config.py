@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from typing import Any
 
 from vecgen.catalog import FORMATS, PARENTS, SOURCE_NAMES
 from vecgen.errors import ConfigError
+from vecgen.fuzz_vectorized.profiles import Profile
 
 CONFIG_FILE = "vecgen.toml"
 ENV_PREFIX = "VECGEN_"
@@ -110,10 +112,19 @@ SETTINGS: tuple[Setting, ...] = (
         choices=("lake", "flat"),
     ),
     Setting("quiet", "bool", False, "no progress bar and no summary table"),
+    Setting(
+        "fuzz_profile",
+        "choice",
+        "gensampledata",
+        "how duplicates are corrupted: gensampledata (the predecessor's harsh mix), febrl, "
+        "easy, medium, hard; edit it in the [fuzz] table of vecgen.toml",
+        choices=("gensampledata", "febrl", "easy", "medium", "hard"),
+    ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 SOURCES_KEY = "sources"
-ALL_KEYS = (*SETTINGS_BY_NAME, SOURCES_KEY)
+FUZZ_KEY = "fuzz"
+ALL_KEYS = (*SETTINGS_BY_NAME, SOURCES_KEY, FUZZ_KEY)
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,8 @@ class Config:
     out: str = "output"
     layout: str = "lake"
     quiet: bool = False
+    fuzz_profile: str = "gensampledata"
+    fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)
     sources: tuple[tuple[str, bool], ...] = field(
         default_factory=lambda: tuple((name, True) for name in SOURCE_NAMES)
     )
@@ -159,6 +172,8 @@ class Config:
             value = _coerce(s, getattr(self, s.name), "Python")
             object.__setattr__(self, s.name, value)
         object.__setattr__(self, SOURCES_KEY, _coerce_sources(dict(self.sources), "Python"))
+        object.__setattr__(self, FUZZ_KEY, _canonical_fuzz(self.fuzz))
+        self.profile()  # validate the [fuzz] table now, before anything is written
         if self.load_type == "append":
             # Appending needs IDs that continue across runs; until the state folder
             # exists it would write duplicate customer_ids, so refuse instead.
@@ -167,6 +182,21 @@ class Config:
                 "(the daily-operation state folder); use 'truncate'"
             )
             raise ConfigError(msg)
+
+    def fuzz_table(self) -> dict[str, Any]:
+        """Return the ``[fuzz]`` overrides as a table."""
+        table: dict[str, Any] = json.loads(self.fuzz) if self.fuzz else {}
+        return table
+
+    def profile(self) -> Profile:
+        """Return the fuzz profile: the preset with the ``[fuzz]`` overrides applied."""
+        from vecgen.fuzz_vectorized import KERNELS
+        from vecgen.fuzz_vectorized.overrides import OverrideError, build_profile
+
+        try:
+            return build_profile(self.fuzz_profile, self.fuzz_table(), tuple(KERNELS))
+        except OverrideError as exc:
+            raise ConfigError(f"{exc} (fix the [fuzz] table of vecgen.toml)") from None
 
     def enabled(self, source: str) -> bool:
         """Return whether ``source`` is switched on."""
@@ -188,6 +218,8 @@ class Config:
             v = getattr(self, s.name)
             d[s.name] = list(v) if isinstance(v, tuple) else v
         d[SOURCES_KEY] = dict(self.sources)
+        if self.fuzz:
+            d[FUZZ_KEY] = self.fuzz_table()
         return d
 
 
@@ -306,8 +338,28 @@ def _coerce_sources(table: Mapping[str, Any], origin: str) -> tuple[tuple[str, b
     return tuple(on.items())
 
 
+def _canonical_fuzz(value: Any) -> str:
+    """Store the ``[fuzz]`` table as sorted JSON; accept a table or its JSON text."""
+    if isinstance(value, str):
+        if not value:
+            return ""
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ConfigError(f"'{FUZZ_KEY}' must be a table, got {value!r}") from exc
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"'{FUZZ_KEY}' must be a table (the [fuzz] section), got {value!r}")
+    return json.dumps(value, sort_keys=True, default=str) if value else ""
+
+
 def _merge(target: dict[str, Any], raw: Mapping[str, Any], origin: str) -> None:
     for key, value in raw.items():
+        if key == FUZZ_KEY:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"'{FUZZ_KEY}' must be a table (the [fuzz] section) ({origin})")
+            target[FUZZ_KEY] = {**target.get(FUZZ_KEY, {}), **value}
+            continue
+
         if key == SOURCES_KEY:
             if not isinstance(value, Mapping):
                 raise ConfigError(

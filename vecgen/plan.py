@@ -17,6 +17,7 @@ import numpy as np
 
 from vecgen.catalog import SOURCE_NAMES
 from vecgen.config import Config
+from vecgen.fuzz_vectorized.profiles import Profile
 from vecgen.rng import I64, U64, Stream, derive_key
 
 BLOCK = 1000
@@ -105,6 +106,11 @@ class Plan:
             rows = np.arange(start, min(start + _COUNT_CHUNK, n_parents), dtype=np.uint64)
             total += int(stream.integers(rows, low, high + 1).sum())
         return total
+
+    @functools.cached_property
+    def profile(self) -> Profile:
+        """The fuzz profile of this run (preset plus ``[fuzz]`` overrides)."""
+        return self.config.profile()
 
     @functools.cached_property
     def n_transactions(self) -> int:

@@ -6,7 +6,10 @@ returns the corruption log (``field:kernel|field:kernel``) of what changed.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -162,11 +165,25 @@ def fuzz_field(
     return out.alias(values.name), label
 
 
-def _address_parts(addr: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """Split ``"<number> <street>"`` into house number and street (number null if none)."""
-    number = addr.str.extract(r"^(\d+\S*)\s", 1)
+def address_parts(addr: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Split ``"<number> <street>"`` into house number and street (null where missing).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> n, s = address_parts(pl.Series(["12 Oak St", "Oak St", "12", None]))
+    >>> n.to_list(), s.to_list()
+    (['12', None, '12', None], ['Oak St', 'Oak St', None, None])
+
+    """
+    number = addr.str.extract(r"^(\d+\S*)(?:\s|$)", 1)
+    rest = addr.str.replace(r"^\d+\S*\s*", "")
     street = pl.select(
-        pl.when(number.is_not_null()).then(addr.str.replace(r"^\d+\S*\s+", "")).otherwise(addr)
+        pl.when(number.is_null())
+        .then(addr)
+        .when(rest.str.len_chars() > 0)
+        .then(rest)
+        .otherwise(pl.lit(None, dtype=pl.String))
     ).to_series()
     return number.alias("addr_number"), street.alias("addr_street")
 
@@ -180,6 +197,14 @@ def _join_address(number: pl.Series, street: pl.Series) -> pl.Series:
             number.is_not_null() | street.is_not_null(),
             pl.Series(dtype=pl.String).clear(len(number)),
         )
+    )
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    """Threads for fuzzing fields in parallel (one per core, at most 4)."""
+    return ThreadPoolExecutor(
+        max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="vecgen-fuzz"
     )
 
 
@@ -249,65 +274,73 @@ def fuzz_frame(
         for column in changed.columns:
             if not changed[column].equals(work[column].gather(idx)):
                 updates.append(work[column].clone().scatter(idx, changed[column]))
-                tag = event_label.get(column, pl.Series(dtype=pl.String).clear(n))
-                event_label[column] = tag.clone().scatter(idx, f"{column}:{event}")
+                before = event_label.get(column, pl.Series(dtype=pl.String).clear(n))
+                event_label[column] = before.clone().scatter(idx, f"{column}:{event}")
         work = work.with_columns(updates)
     # 2. Field kernels, on the address parts where the profile asks for them.
     split = any(m.field in ADDRESS_PARTS for m in profile.fields)
     if split:
-        number, street = _address_parts(work["addr_ln_1_txt"])
+        number, street = address_parts(work["addr_ln_1_txt"])
         work = work.with_columns(number, street)
         pools.setdefault("addr_number", pl.Series([str(x) for x in range(100, 10_000, 7)]))
         pools.setdefault(
             "addr_street",
-            _address_parts(pools["addr_ln_1_txt"])[1]
+            address_parts(pools["addr_ln_1_txt"])[1]
             if "addr_ln_1_txt" in pools
             else pl.Series(["Main Street", "Oak Avenue"]),
         )
     labels: dict[str, pl.Series] = {}
     chosen = _chosen_fields(profile, stream, rows) if profile.budgeted else None
-    for i, mix in enumerate(profile.fields):
+
+    def one_field(i: int, mix: FieldMix) -> tuple[pl.Series, pl.Series]:
         values = work[mix.field]
         fstream = stream.child(mix.field)
         if chosen is None:
-            new, label = fuzz_field(values, mix, fstream, rows, vocab, pools.get(mix.field))
-        else:
-            idx = np.flatnonzero(chosen[:, i])
-            active = FieldMix(
-                mix.field, tuple(kw for kw in mix.kernels if kw[0] != KEEP) or (("replace", 1.0),)
+            return fuzz_field(values, mix, fstream, rows, vocab, pools.get(mix.field))
+        idx = np.flatnonzero(chosen[:, i])
+        active = FieldMix(
+            mix.field, tuple(kw for kw in mix.kernels if kw[0] != KEEP) or (("replace", 1.0),)
+        )
+        sub_new, sub_label = fuzz_field(
+            values.gather(idx), active, fstream, rows[idx], vocab, pools.get(mix.field)
+        )
+        # A chosen field must change: its fallback kernel where the kernel left it as it was.
+        stay = np.flatnonzero(
+            sub_label.is_null().to_numpy() & values.gather(idx).is_not_null().to_numpy()
+        )
+        if len(stay) and mix.fallback:
+            ctx = KernelContext(
+                fstream.child("fallback"), rows[idx][stay], vocab, pools.get(mix.field), mix.field
             )
-            sub_new, sub_label = fuzz_field(
-                values.gather(idx), active, fstream, rows[idx], vocab, pools.get(mix.field)
-            )
-            # A chosen field must change: its fallback kernel where the kernel left it as it was.
-            stay = np.flatnonzero(
-                sub_label.is_null().to_numpy() & values.gather(idx).is_not_null().to_numpy()
-            )
-            if len(stay) and mix.fallback:
-                ctx = KernelContext(
-                    fstream.child("fallback"),
-                    rows[idx][stay],
-                    vocab,
-                    pools.get(mix.field),
-                    mix.field,
-                )
-                forced = get_kernel(mix.fallback)(sub_new.gather(stay), ctx)
-                sub_new = sub_new.clone().scatter(stay, forced)
-                sub_label = sub_label.clone().scatter(stay, f"{mix.field}:{mix.fallback}")
-            new = values.clone().scatter(idx, sub_new) if len(idx) else values
-            label = pl.Series(dtype=pl.String).clear(n)
-            if len(idx):
-                label = label.scatter(idx, sub_label)
+            before = sub_new.gather(stay)
+            forced = get_kernel(mix.fallback)(before, ctx)
+            took = stay[forced.ne_missing(before).to_numpy()]  # label only real changes
+            sub_new = sub_new.clone().scatter(stay, forced)
+            sub_label = sub_label.clone().scatter(took, f"{mix.field}:{mix.fallback}")
+        new = values.clone().scatter(idx, sub_new) if len(idx) else values
+        label = pl.Series(dtype=pl.String).clear(n)
+        return new, label.scatter(idx, sub_label) if len(idx) else label
+
+    # Fields are independent: fuzz them on both cores (Polars and NumPy release the GIL);
+    # results are applied in field order, so the output does not depend on scheduling.
+    results = list(_pool().map(one_field, range(len(profile.fields)), profile.fields))
+    for mix, (new, label) in zip(profile.fields, results, strict=True):
         work = work.with_columns(new.alias(mix.field))
         labels[mix.field] = label
     if split:
         work = work.with_columns(_join_address(work["addr_number"], work["addr_street"]))
+    # Without events or address parts the kernels' labels are exact (a label only where
+    # the value changed), so the full re-comparison below is not needed.
+    exact = not profile.events and not split
     # 3. Records that came out identical get the profile's fallback: a duplicate must differ.
-    compared = [c for c in frame.columns]
-    same = frame.select([pl.col(c).eq_missing(work[c]) for c in compared]).select(
-        pl.all_horizontal(pl.all())
-    )
-    idx = np.flatnonzero(same.to_series().to_numpy())
+    if exact:
+        tagged = pl.DataFrame(list(labels.values())) if labels else pl.DataFrame()
+        same = tagged.select(pl.all_horizontal(pl.all().is_null())) if labels else None
+    else:
+        same = frame.select([pl.col(c).eq_missing(work[c]) for c in frame.columns]).select(
+            pl.all_horizontal(pl.all())
+        )
+    idx = np.flatnonzero(same.to_series().to_numpy()) if same is not None else np.arange(n)
     f_field, f_kernel = profile.fallback
     if len(idx):
         ctx = KernelContext(stream.child("fallback"), rows[idx], vocab, pools.get(f_field), f_field)
@@ -318,8 +351,21 @@ def fuzz_frame(
         if split and f_field in ADDRESS_PARTS:
             work = work.with_columns(_join_address(work["addr_number"], work["addr_street"]))
     # 4. The log names exactly the fields that differ from the original.
+    if exact:
+        parts = [labels[m.field].alias(m.field) for m in profile.fields if m.field in labels]
+        if f_field not in {m.field for m in profile.fields} and f_field in labels:
+            parts.append(labels[f_field].alias(f_field))
+        log_frame = (
+            pl.DataFrame(parts)
+            if parts
+            else pl.DataFrame({"_": pl.Series(dtype=pl.String).clear(n)})
+        )
+        log = log_frame.select(
+            pl.concat_str(pl.all(), separator="|", ignore_nulls=True)
+        ).to_series()
+        return work.select(frame.columns), log.alias("corruptions")
     if split:
-        orig_number, orig_street = _address_parts(frame["addr_ln_1_txt"])
+        orig_number, orig_street = address_parts(frame["addr_ln_1_txt"])
         originals = {
             **{c: frame[c] for c in frame.columns},
             "addr_number": orig_number,
@@ -332,7 +378,7 @@ def fuzz_frame(
     columns = []
     for f in fields:
         differs = work[f].ne_missing(originals[f])
-        tag = labels.get(f)
+        tag: pl.Series | None = labels.get(f)
         if f in event_label:
             tag = event_label[f] if tag is None else tag.fill_null(event_label[f])
         if f in ADDRESS_PARTS and "addr_ln_1_txt" in event_label:

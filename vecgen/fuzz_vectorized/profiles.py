@@ -438,3 +438,30 @@ def selection_weights(profile: Profile) -> np.ndarray:
         log_w -= log_w.max()
     weights: np.ndarray = np.exp(log_w)
     return weights
+
+
+def cluster_pmf(clusters: Clusters) -> np.ndarray:
+    """Probabilities of cluster sizes 1..max (index 0 is size 1).
+
+    Examples
+    --------
+    >>> cluster_pmf(Clusters("fixed", 2, 3)).tolist()
+    [0.0, 1.0, 0.0]
+    >>> [round(float(p), 3) for p in cluster_pmf(Clusters("zipf", 2.0, 3))]
+    [0.735, 0.184, 0.082]
+
+    """
+    sizes = np.arange(1, clusters.max + 1, dtype=np.float64)
+    if clusters.kind == "fixed":
+        pmf = (sizes == min(round(clusters.param), clusters.max)).astype(np.float64)
+    elif clusters.kind == "uniform":
+        pmf = (sizes <= clusters.param).astype(np.float64)
+    elif clusters.kind == "poisson":
+        lam = max(clusters.param - 1.0, 1e-9)
+        k = sizes - 1
+        log_fact = np.cumsum(np.log(np.maximum(k, 1)))
+        pmf = np.exp(-lam + k * np.log(lam) - log_fact)
+    else:
+        pmf = sizes ** (-clusters.param)
+    result: np.ndarray = pmf / pmf.sum()
+    return result

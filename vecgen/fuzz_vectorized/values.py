@@ -85,7 +85,7 @@ def _ymd(values: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import datetime as dt
 
     filled = values.fill_null(dt.date(2000, 1, 1))
-    return tuple(  # type: ignore[return-value]
+    return tuple(
         getattr(filled.dt, part)().to_numpy().astype(np.int64) for part in ("year", "month", "day")
     )
 

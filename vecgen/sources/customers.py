@@ -14,9 +14,9 @@ import numpy as np
 import polars as pl
 
 from vecgen.fuzz_vectorized import fuzz_frame
-from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA
+from vecgen.fuzz_vectorized.profiles import cluster_pmf
 from vecgen.plan import BLOCK, Plan
-from vecgen.rng import I64
+from vecgen.rng import I64, cumulative
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.people import PERSON_COLUMNS, person_frame, replacement_pools
 from vecgen.vocab import Vocab
@@ -116,23 +116,41 @@ class Customers:
     def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
         """Generate one batch: clean rows of its blocks, then each completed block's dupes."""
         lay = batch_layout(plan, batch.start, batch.stop)
-        originals = block_copy_sources(plan, self.name, lay.dupes, lay.dupe_block)
+        groups = duplicate_clusters(plan, lay)
+        originals = groups.original
         clean_frame = person_frame(plan, vocab, self.name, lay.clean.astype(np.uint64))
         copies = person_frame(plan, vocab, self.name, originals.astype(np.uint64))
+        pools = replacement_pools(vocab)
+        dupe_rows = lay.dupes.astype(np.uint64)
         fuzzed, log = fuzz_frame(
-            copies,
-            GENSAMPLEDATA,
-            plan.stream(self.name, "fuzz"),
-            lay.dupes.astype(np.uint64),
-            vocab,
-            replacement_pools(vocab),
+            copies, plan.profile, plan.stream(self.name, "fuzz"), dupe_rows, vocab, pools
         )
+        # Duplicates of duplicates: fuzz the cluster's first copy again.
+        again = np.flatnonzero(groups.parent >= 0)
+        if len(again):
+            source = fuzzed[groups.parent[again]]
+            refuzzed, relog = fuzz_frame(
+                source,
+                plan.profile,
+                plan.stream(self.name, "fuzz_again"),
+                dupe_rows[again],
+                vocab,
+                pools,
+            )
+            take = np.arange(len(fuzzed))
+            take[again] = len(fuzzed) + np.arange(len(again))
+            fuzzed = pl.concat([fuzzed, refuzzed])[take]
+            log = log.clone().scatter(again, relog)
+
         n_clean, n_dupes = len(lay.clean), len(lay.dupes)
         positions = np.concatenate([lay.clean_pos, lay.dupe_pos])
         order = np.argsort(positions, kind="stable")
         ids = customer_ids(plan, positions)
         original_ids = customer_ids(plan, plan.clean_positions(originals.astype(np.uint64)))
         entity = pl.concat([ids.slice(0, n_clean), original_ids]).cast(pl.String)
+        # duplicate_of: the original, or for a copy of a copy, the copy it was made from.
+        parent_ids = customer_ids(plan, lay.dupe_pos[np.maximum(groups.parent, 0)])
+        copied_from = original_ids.zip_with(pl.Series(groups.parent < 0), parent_ids)
         is_dupe = np.arange(n_clean + n_dupes) >= n_clean
         block = np.concatenate([lay.clean // BLOCK, lay.dupe_block])
         frame = (
@@ -158,10 +176,62 @@ class Customers:
             entity_id=entity,
             is_duplicate=is_dupe,
             block=block,
-            duplicate_of=pl.concat([nulls, original_ids.cast(pl.String)]),
+            duplicate_of=pl.concat([nulls, copied_from.cast(pl.String)]),
             corruptions=pl.concat([nulls, log]),
         )[order]
         return SourceBatch(frame, truth)
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """Which clean record each duplicate copies, and which copy it was made from."""
+
+    original: I64  # clean index of the person
+    parent: I64  # index (into the batch's duplicates) of the duplicate it copies, or -1
+    member: I64  # rank within its cluster (0: copied from the original)
+
+
+def duplicate_clusters(plan: Plan, lay: Layout) -> Clusters:
+    """Group each block's duplicates into clusters of the profile's sizes.
+
+    Cluster sizes are drawn per slot (keyed by the global duplicate index), so the
+    grouping does not depend on batching; cluster ``q`` of a block copies the
+    ``q``-th clean record of the block in a keyed random order (distinct people);
+    later members copy the cluster's first duplicate with ``dupe_of_dupe`` percent.
+    """
+    dupes, block = lay.dupes, lay.dupe_block
+    n = len(dupes)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Clusters(empty, empty, empty)
+    prof = plan.profile
+    rows = dupes.astype(np.uint64)
+    sizes = 1 + plan.stream("customers", "cluster_size").choice(
+        rows, cumulative(cluster_pmf(prof.clusters))
+    )
+    offset = dupes - plan.dupes_before(block * BLOCK)
+    # Sizes accumulated within each block; a duplicate at offset o is in the first slot
+    # whose running total exceeds o (one searchsorted over (block, total) keys).
+    first_row = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+    counts = np.diff(np.r_[first_row, n])
+    total = np.cumsum(sizes)
+    before_block = np.repeat(total[first_row] - sizes[first_row], counts)
+    in_block = total - before_block
+    big = np.int64(1) << 40
+    slot = np.searchsorted(block * big + in_block, block * big + offset, side="right")
+    cluster = slot - np.repeat(first_row, counts)
+    member = offset - (in_block[slot] - sizes[slot])
+    # Distinct people per block: clean records ranked by a keyed random key.
+    clean = lay.clean
+    rank_key = plan.stream("customers", "cluster_pick").uniform(clean.astype(np.uint64))
+    ranked = clean[np.lexsort((rank_key, clean // BLOCK))]
+    block_start_in_ranked = np.searchsorted(ranked // BLOCK, block)
+    original = ranked[block_start_in_ranked + cluster]
+    copy_of_copy = (member > 0) & plan.stream("customers", "dupe_of_dupe").bernoulli(
+        rows, prof.dupe_of_dupe / 100.0
+    )
+    parent = np.where(copy_of_copy, np.arange(n) - member, -1)
+    return Clusters(original.astype(np.int64), parent.astype(np.int64), member.astype(np.int64))
 
 
 def block_copy_sources(plan: Plan, source: str, extras: I64, block: I64) -> I64:

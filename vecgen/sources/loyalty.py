@@ -16,7 +16,6 @@ import numpy as np
 import polars as pl
 
 from vecgen.fuzz_vectorized import fuzz_frame
-from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA
 from vecgen.plan import Plan
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.columns import seconds_before, weighted
@@ -81,7 +80,7 @@ class Loyalty:
             person_frame(
                 plan, vocab, "customers", dupes["__person"].to_numpy().astype(np.uint64)
             ).select(PERSON_FIELDS),
-            GENSAMPLEDATA,
+            plan.profile,
             plan.stream(self.name, "fuzz"),
             dupes["__extra"].to_numpy().astype(np.uint64),
             vocab,

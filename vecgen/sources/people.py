@@ -67,7 +67,7 @@ def street_addresses(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.S
     )
 
 
-def person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.DataFrame:
+def _raw_person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.DataFrame:
     """Generate clean person columns (:data:`PERSON_COLUMNS`) for person indices ``idx``.
 
     Examples
@@ -77,8 +77,8 @@ def person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.DataF
     >>> from vecgen.plan import resolve
     >>> from vecgen.vocab import load
     >>> plan = resolve(Config(seed=1, date=dt.date(2026, 1, 1)))
-    >>> a = person_frame(plan, load(), "customers", np.arange(4, dtype=np.uint64))
-    >>> b = person_frame(plan, load(), "customers", np.arange(2, 4, dtype=np.uint64))
+    >>> a = _raw_person_frame(plan, load(), "customers", np.arange(4, dtype=np.uint64))
+    >>> b = _raw_person_frame(plan, load(), "customers", np.arange(2, 4, dtype=np.uint64))
     >>> a.slice(2).equals(b), a.columns == list(PERSON_COLUMNS)
     (True, True)
 
@@ -165,6 +165,69 @@ def person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.DataF
             separator="-",
         ),
     ).select(PERSON_COLUMNS)
+
+
+# Field groups a look-alike shares with another person (a different entity).
+LOOKALIKE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("name", ("name_prefix", "name_first", "name_last", "gender")),
+    ("address", ("addr_ln_1_txt", "city", "state", "postal_code")),
+    ("phone", ("phone",)),
+    ("email", ("email",)),
+)
+LOOKALIKE_REACH = 50  # a look-alike's partner is one of the next 50 people
+
+
+def population(plan: Plan, namespace: str) -> int:
+    """How many clean people ``namespace`` has in this run (0: no look-alikes there)."""
+    if namespace == "customers":
+        return plan.n_clean
+    if namespace == "pos_customers":
+        return plan.n_clean - int(plan.dupes_before(np.array([plan.n_clean]))[0])
+    return 0
+
+
+def person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.DataFrame:
+    """Generate clean people for indices ``idx``, with the profile's look-alikes.
+
+    A look-alike (``lookalikes`` percent of people, hard preset) shares one field
+    group (name, address, phone or e-mail) with another person of the same
+    system: a different entity that a matcher should not merge. Like every
+    column, it is a pure function of the person's index.
+
+    Examples
+    --------
+    >>> import datetime as dt, numpy as np
+    >>> from vecgen.config import Config
+    >>> from vecgen.plan import resolve
+    >>> from vecgen.vocab import load
+    >>> plan = resolve(Config(customers=1000, fuzz_profile="hard", date=dt.date(2026, 1, 1)))
+    >>> f = person_frame(plan, load(), "customers", np.arange(1000, dtype=np.uint64))
+    >>> bool(f["email"].n_unique() < 1000), f.columns == list(PERSON_COLUMNS)
+    (True, True)
+
+    """
+    frame = _raw_person_frame(plan, vocab, namespace, idx)
+    share = plan.profile.lookalikes
+    n = population(plan, namespace)
+    if share <= 0 or n < 2 or len(idx) == 0:
+        return frame
+    s = plan.streams(f"{namespace}/lookalike")
+    hit = np.flatnonzero(s("is").bernoulli(idx, share / 100.0))
+    if len(hit) == 0:
+        return frame
+    step = 1 + s("partner").integers(idx[hit], 0, min(LOOKALIKE_REACH, n - 1))
+    partner = ((idx[hit].astype(np.int64) + step) % n).astype(np.uint64)
+    twin = _raw_person_frame(plan, vocab, namespace, partner)
+    group = s("group").integers(idx[hit], 0, len(LOOKALIKE_GROUPS))
+    updates: dict[str, pl.Series] = {}
+    for g, (_, columns) in enumerate(LOOKALIKE_GROUPS):
+        rows = np.flatnonzero(group == g)
+        if len(rows) == 0:
+            continue
+        for column in columns:
+            current = updates.get(column, frame[column])
+            updates[column] = current.clone().scatter(hit[rows], twin[column].gather(rows))
+    return frame.with_columns(list(updates.values()))
 
 
 def replacement_pools(vocab: Vocab) -> dict[str, pl.Series]:

@@ -16,7 +16,6 @@ import numpy as np
 import polars as pl
 
 from vecgen.fuzz_vectorized import fuzz_frame
-from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA
 from vecgen.plan import BLOCK, Plan
 from vecgen.rng import I64
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
@@ -102,7 +101,7 @@ class PosCustomers:
         u = np.uint64
         shared_frame, shared_log = fuzz_frame(
             person_frame(plan, vocab, "customers", shared_orig.astype(u)),
-            GENSAMPLEDATA,
+            plan.profile,
             plan.stream(self.name, "fuzz_shared"),
             shared.astype(u),
             vocab,
@@ -111,7 +110,7 @@ class PosCustomers:
         new_frame = person_frame(plan, vocab, self.name, new.astype(u))
         dupe_frame, dupe_log = fuzz_frame(
             person_frame(plan, vocab, self.name, dupe_orig.astype(u)),
-            GENSAMPLEDATA,
+            plan.profile,
             plan.stream(self.name, "fuzz_dupes"),
             dupes.astype(u),
             vocab,

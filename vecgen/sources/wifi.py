@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 
 from vecgen.fuzz_vectorized import fuzz_frame
-from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA, Profile
 from vecgen.plan import Plan
 from vecgen.rng import U64
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
@@ -35,11 +34,6 @@ COLUMNS = (
     "dtUpdateDate",
 )
 FUZZED = ("name_first", "name_last", "postal_code")
-PROFILE = Profile(
-    "wifi",
-    tuple(m for m in GENSAMPLEDATA.fields if m.field in FUZZED),
-    fallback=("name_last", "replace"),
-)
 
 
 class Wifi:
@@ -69,14 +63,18 @@ class Wifi:
         lay = batch_layout(plan, batch.start, batch.stop)
         orig = block_copy_sources(plan, self.name, lay.dupes, lay.dupe_block)
         u = np.uint64
+        originals = person_frame(plan, vocab, "customers", orig.astype(u))
+        # Only names and postal code are fuzzed: the e-mail is the join key.
         copies, log = fuzz_frame(
-            person_frame(plan, vocab, "customers", orig.astype(u)).select("email", *FUZZED),
-            PROFILE,
+            originals.select(FUZZED),
+            plan.profile.restricted(FUZZED),
             plan.stream(self.name, "fuzz"),
             lay.dupes.astype(u),
             vocab,
             replacement_pools(vocab),
         )
+        copies = copies.with_columns(originals["email"]).select("email", *FUZZED)
+
         clean_keys = clean["__person"].to_numpy().astype(u)
         people = pl.concat([clean.select("email", *FUZZED), copies])
         sessions = pl.concat(

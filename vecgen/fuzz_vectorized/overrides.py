@@ -1,0 +1,195 @@
+"""Build a profile from a preset plus the ``[fuzz]`` table of ``vecgen.toml``.
+
+Everything is validated here, once; errors name the key path (``fuzz.fields.
+name_first.kernels.nicknam``), what was wrong and the valid choices.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from vecgen.fuzz_vectorized.profiles import (
+    ADDRESS_PARTS,
+    CLUSTER_KINDS,
+    EVENT_FIELDS,
+    KEEP,
+    FieldMix,
+    Profile,
+    get_profile,
+)
+
+FUZZABLE = (
+    "name_prefix",
+    "name_first",
+    "name_last",
+    "gender",
+    "email",
+    "account_status",
+    "addr_ln_1_txt",
+    "city",
+    "state",
+    "postal_code",
+    "birth_dt",
+    "employment",
+    "job_title",
+    "phone",
+    *ADDRESS_PARTS,
+)
+TOP_KEYS = (
+    "fields_changed",
+    "cluster_size",
+    "cluster_max",
+    "dupe_of_dupe",
+    "lookalikes",
+    "events",
+    "fields",
+)
+FIELD_KEYS = ("kernels", "rate", "fallback")
+DEFAULT_CLUSTER_MAX = 10
+
+
+class OverrideError(ValueError):
+    """A ``[fuzz]`` entry is invalid (the config layer turns it into a ConfigError)."""
+
+
+def _hint(name: str, valid: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(name, valid, n=1)
+    return (f"did you mean '{close[0]}'? " if close else "") + "valid: " + ", ".join(valid)
+
+
+def _number(path: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        msg = f"'{path}' must be a number from {low:g} to {high:g}, got {value!r}"
+        raise OverrideError(msg)
+    return float(value)
+
+
+def _table(path: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        msg = f"'{path}' must be a table, got {value!r}"
+        raise OverrideError(msg)
+    return value
+
+
+def _kernels(path: str, value: Any, kernel_names: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    table = _table(path, value)
+    if not table:
+        msg = f"'{path}' must name at least one kernel"
+        raise OverrideError(msg)
+    out = []
+    for name, weight in table.items():
+        if name not in kernel_names and name != KEEP:
+            msg = f"'{path}.{name}' is not a fuzz kernel; " + _hint(name, [*kernel_names, KEEP])
+            raise OverrideError(msg)
+        out.append((name, _number(f"{path}.{name}", weight, 0, 1e9)))
+    if sum(w for _, w in out) <= 0:
+        msg = f"'{path}' weights must not all be 0"
+        raise OverrideError(msg)
+    return tuple(out)
+
+
+def build_profile(preset: str, table: Mapping[str, Any], kernel_names: tuple[str, ...]) -> Profile:
+    """Return ``preset`` with the ``[fuzz]`` overrides in ``table`` applied.
+
+    Examples
+    --------
+    >>> from vecgen.fuzz_vectorized import KERNELS
+    >>> p = build_profile("febrl", {"cluster_size": "zipf:2", "cluster_max": 8,
+    ...                             "fields": {"state": {"rate": 10}}}, tuple(KERNELS))
+    >>> p.clusters, [m.rate for m in p.fields if m.field == "state"]
+    (Clusters(kind='zipf', param=2.0, max=8), [10.0])
+    >>> try:
+    ...     build_profile("febrl", {"feilds": {}}, tuple(KERNELS))
+    ... except OverrideError as exc:
+    ...     print(exc)
+    unknown key 'fuzz.feilds'; did you mean 'fields'? valid: fields_changed, cluster_size, cluster_max, dupe_of_dupe, lookalikes, events, fields
+
+    """
+    try:
+        profile = get_profile(preset)
+    except KeyError as exc:
+        raise OverrideError(str(exc.args[0])) from None
+    for key in table:
+        if key not in TOP_KEYS:
+            raise OverrideError(f"unknown key 'fuzz.{key}'; " + _hint(key, TOP_KEYS))
+    changes: dict[str, Any] = {}
+    if "fields_changed" in table:
+        hist = []
+        for k, w in _table("fuzz.fields_changed", table["fields_changed"]).items():
+            if not str(k).isdigit() or not 1 <= int(k) <= len(FUZZABLE):
+                msg = (
+                    f"'fuzz.fields_changed' keys must be field counts 1..{len(FUZZABLE)}, got {k!r}"
+                )
+                raise OverrideError(msg)
+            hist.append((int(k), _number(f"fuzz.fields_changed.{k}", w, 0, 1e9)))
+        changes["fields_changed"] = tuple(sorted(hist))
+    clusters = profile.clusters
+    if "cluster_size" in table:
+        spec = table["cluster_size"]
+        kind, _, param = str(spec).partition(":")
+        if kind not in CLUSTER_KINDS or not param:
+            msg = f"'fuzz.cluster_size' must be KIND:NUMBER with KIND one of {', '.join(CLUSTER_KINDS)}, got {spec!r}"
+            raise OverrideError(msg)
+        try:
+            value = float(param)
+        except ValueError:
+            raise OverrideError(
+                f"'fuzz.cluster_size' needs a number after ':', got {spec!r}"
+            ) from None
+        clusters = replace(
+            clusters,
+            kind=kind,
+            param=_number("fuzz.cluster_size", value, 1 if kind != "zipf" else 0.1, 1000),
+        )
+        # Without cluster_max: fixed/uniform reach their number; open-ended kinds get 10.
+        cap = int(value) if kind in ("fixed", "uniform") else DEFAULT_CLUSTER_MAX
+        clusters = replace(clusters, max=max(clusters.max, cap))
+    if "cluster_max" in table:
+        clusters = replace(
+            clusters, max=int(_number("fuzz.cluster_max", table["cluster_max"], 1, 1000))
+        )
+    changes["clusters"] = clusters
+    for key in ("dupe_of_dupe", "lookalikes"):
+        if key in table:
+            changes[key] = _number(f"fuzz.{key}", table[key], 0, 100)
+    if "events" in table:
+        events = []
+        for name, pct in _table("fuzz.events", table["events"]).items():
+            if name not in EVENT_FIELDS:
+                raise OverrideError(
+                    f"unknown event 'fuzz.events.{name}'; " + _hint(name, list(EVENT_FIELDS))
+                )
+            events.append((name, _number(f"fuzz.events.{name}", pct, 0, 100)))
+        changes["events"] = tuple(events)
+    mixes = {m.field: m for m in profile.fields}
+    for field, spec in _table("fuzz.fields", table.get("fields", {})).items():
+        path = f"fuzz.fields.{field}"
+        if field not in FUZZABLE:
+            raise OverrideError(f"'{path}' is not a customer field; " + _hint(field, FUZZABLE))
+        spec = _table(path, spec)
+        for key in spec:
+            if key not in FIELD_KEYS:
+                raise OverrideError(f"unknown key '{path}.{key}'; " + _hint(key, FIELD_KEYS))
+        mix = mixes.get(field, FieldMix(field, (("replace", 1.0),), 0.0, "replace"))
+        if "kernels" in spec:
+            mix = replace(mix, kernels=_kernels(f"{path}.kernels", spec["kernels"], kernel_names))
+        if "rate" in spec:
+            mix = replace(mix, rate=_number(f"{path}.rate", spec["rate"], 0, 100))
+        if "fallback" in spec:
+            fb = spec["fallback"]
+            if fb not in kernel_names:
+                raise OverrideError(
+                    f"'{path}.fallback' is not a fuzz kernel; " + _hint(str(fb), kernel_names)
+                )
+            mix = replace(mix, fallback=fb)
+        mixes[field] = mix
+    changes["fields"] = tuple(mixes.values())
+    result = replace(profile, **changes)
+    if result.budgeted and all(m.rate == 0 for m in result.fields):
+        raise OverrideError(
+            "a profile with 'fuzz.fields_changed' needs a 'rate' on at least one field"
+        )
+    return result
