@@ -63,7 +63,10 @@ def test_unknown_key_names_the_key_file_and_closest_match(tmp_path: Path) -> Non
         ("customers = true", r"'customers' must be an integer"),
         ("dupe_rate = 140", r"'dupe_rate' must be a number from 0 to 100, got 140"),
         ("load_type = 'merge'", r"'load_type' must be one of truncate, append"),
-        ("load_type = 'append'", r"'append' is not available yet: it needs persistent ID counters"),
+        (
+            "load_type = 'append'\nstate_dir = ''",
+            r"'append' needs the state folder \(IDs would repeat\)",
+        ),
         ("formats = ['csv', 'xml']", r"'formats' must be a list of csv, parquet, jsonl"),
         ("formats = []", r"'formats' must be a non-empty list"),
         ("alpha_key = 'maybe'", r"'alpha_key' must be true or false"),

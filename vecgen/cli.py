@@ -72,6 +72,13 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
                 metavar=metavar or "VALUE",
                 help=describe_setting(s),
             )
+    p.add_argument(
+        "--no-state",
+        dest="state_dir",
+        action="store_const",
+        const="",
+        help="keep no state: IDs start afresh and no counters are written",
+    )
     names = ",".join(FLAT_NAMES)
     p.add_argument(
         "--disable",

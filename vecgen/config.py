@@ -56,7 +56,7 @@ SETTINGS: tuple[Setting, ...] = (
         "load_type",
         "choice",
         "truncate",
-        "truncate: replace today's files (append: not available yet)",
+        "truncate: replace today's files (earlier days stay); append: add a part to today's",
         choices=("truncate", "append"),
     ),
     Setting(
@@ -120,8 +120,24 @@ SETTINGS: tuple[Setting, ...] = (
         "easy, medium, hard; edit it in the [fuzz] table of vecgen.toml",
         choices=("gensampledata", "febrl", "easy", "medium", "hard"),
     ),
+    Setting(
+        "state_dir",
+        "path",
+        "",
+        "state folder with the ID counters and the lock; the command uses .vecgen beside "
+        "vecgen.toml (or in the working directory); empty: no state (IDs restart every run)",
+    ),
+    Setting(
+        "lock_wait",
+        "float",
+        0.0,
+        "seconds to wait for another run in the same state folder",
+        0,
+        86400,
+    ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+DEFAULT_STATE_DIR = ".vecgen"
 SOURCES_KEY = "sources"
 FUZZ_KEY = "fuzz"
 ALL_KEYS = (*SETTINGS_BY_NAME, SOURCES_KEY, FUZZ_KEY)
@@ -162,6 +178,8 @@ class Config:
     layout: str = "lake"
     quiet: bool = False
     fuzz_profile: str = "gensampledata"
+    state_dir: str = ""
+    lock_wait: float = 0.0
     fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)
     sources: tuple[tuple[str, bool], ...] = field(
         default_factory=lambda: tuple((name, True) for name in SOURCE_NAMES)
@@ -174,13 +192,9 @@ class Config:
         object.__setattr__(self, SOURCES_KEY, _coerce_sources(dict(self.sources), "Python"))
         object.__setattr__(self, FUZZ_KEY, _canonical_fuzz(self.fuzz))
         self.profile()  # validate the [fuzz] table now, before anything is written
-        if self.load_type == "append":
-            # Appending needs IDs that continue across runs; until the state folder
-            # exists it would write duplicate customer_ids, so refuse instead.
-            msg = (
-                "'load_type' = 'append' is not available yet: it needs persistent ID counters "
-                "(the daily-operation state folder); use 'truncate'"
-            )
+        if self.load_type == "append" and not self.state_dir:
+            # Appending needs IDs that continue across runs: without state they would repeat.
+            msg = "'load_type' = 'append' needs the state folder (IDs would repeat); drop --no-state or set state_dir"
             raise ConfigError(msg)
 
     def fuzz_table(self) -> dict[str, Any]:
@@ -279,6 +293,10 @@ def _coerce(s: Setting, value: Any, origin: str) -> Any:
     if s.kind == "str":
         if not isinstance(value, str) or not value.strip():
             raise bad("a non-empty string")
+        return value
+    if s.kind == "path":
+        if not isinstance(value, str):
+            raise bad("a folder path (empty for none)")
         return value
     if s.kind == "choice":
         if value not in s.choices:
@@ -435,6 +453,10 @@ def load_config(
     origin = merged.pop("__origin__", {}).get(SOURCES_KEY, "command line")
     if SOURCES_KEY in merged:
         merged[SOURCES_KEY] = _coerce_sources(merged[SOURCES_KEY], origin)
+    # The command keeps state beside vecgen.toml (or in the working directory) unless told not to.
+    base = path.parent if (explicit is not None or path.exists()) else cwd
+    state_dir = merged.get("state_dir", DEFAULT_STATE_DIR)
+    merged["state_dir"] = str((base / state_dir).resolve()) if state_dir else ""
     return Config(**merged)
 
 

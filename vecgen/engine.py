@@ -6,19 +6,22 @@ every batch of every source is written (see :mod:`vecgen.sinks`).
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 import polars as pl
 
 from vecgen.config import Config
-from vecgen.plan import Plan, resolve
+from vecgen.plan import Plan, next_state, resolve
 from vecgen.sinks import FileSink, Outputs
 from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public
+from vecgen.state import State, locked, read_state, write_state
 from vecgen.vocab import load
 
 
@@ -67,6 +70,55 @@ class Progress:
         if self.enabled:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def _generate(
+    plan: Plan, progress: Progress | None, clean_stale: bool, state: State, folder: Path | None
+) -> list[FileSink]:
+    """Generate every batch, then: finish the files, save the counters, publish the files.
+
+    Saving the counters before the renames means a run killed in between leaves
+    a gap in the IDs, never IDs that a later run would hand out again.
+    """
+    vocab = load()
+    outputs = Outputs.open(
+        plan, {name: SOURCES[name].write_options for name in plan.sources}, clean_stale=clean_stale
+    )
+    writer = _Writer(outputs)
+    try:
+        offsets = dict.fromkeys(plan.sources, 0)
+        for index, (start, stop) in enumerate(plan.batches):
+            upstream: dict[str, pl.DataFrame] = {}
+            batch_offsets = dict(offsets)
+            written: list[tuple[str, pl.DataFrame]] = []
+            for name in plan.sources:
+                batch = Batch(index, start, stop, batch_offsets, upstream)
+                result = SOURCES[name].generate(plan, vocab, batch)
+                upstream[name] = result.frame
+                if result.truth is not None:
+                    upstream[TRUTH_PREFIX + name] = result.truth
+                written.append((name, public(result.frame)))
+                offsets[name] += result.frame.height
+            writer.put(written)
+            # Drop this batch's frames now: only the writer holds them from here on.
+            del written, upstream, result, batch
+            if progress is not None:
+                progress.update(stop)
+        writer.close()
+        outputs.finish()
+        if folder is not None:
+            write_state(folder, next_state(plan, state, offsets))
+        return outputs.publish()
+    except BaseException:
+        if writer.thread.is_alive():
+            writer.error = writer.error or RuntimeError("run aborted")
+            writer.queue.put(None)
+            writer.thread.join()
+        outputs.abort()
+        raise
+    finally:
+        if progress is not None:
+            progress.close()
 
 
 class _Writer:
@@ -129,40 +181,11 @@ def run(config: Config, progress: Progress | None = None) -> RunResult:
 
     """
     started = time.perf_counter()
-    plan = resolve(config)
-    vocab = load()
-    outputs = Outputs.open(plan, {name: SOURCES[name].write_options for name in plan.sources})
-    writer = _Writer(outputs)
-    try:
-        offsets = dict.fromkeys(plan.sources, 0)
-        for index, (start, stop) in enumerate(plan.batches):
-            upstream: dict[str, pl.DataFrame] = {}
-            batch_offsets = dict(offsets)
-            written: list[tuple[str, pl.DataFrame]] = []
-            for name in plan.sources:
-                batch = Batch(index, start, stop, batch_offsets, upstream)
-                result = SOURCES[name].generate(plan, vocab, batch)
-                upstream[name] = result.frame
-                if result.truth is not None:
-                    upstream[TRUTH_PREFIX + name] = result.truth
-                written.append((name, public(result.frame)))
-                offsets[name] += result.frame.height
-            writer.put(written)
-            # Drop this batch's frames now: only the writer holds them from here on.
-            del written, upstream, result, batch
-
-            if progress is not None:
-                progress.update(stop)
-        writer.close()
-        files = outputs.commit()
-    except BaseException:
-        if writer.thread.is_alive():
-            writer.error = writer.error or RuntimeError("run aborted")
-            writer.queue.put(None)
-            writer.thread.join()
-        outputs.abort()
-        raise
-    finally:
-        if progress is not None:
-            progress.close()
+    folder = Path(config.state_dir) if config.state_dir else None
+    with locked(folder, config.lock_wait) if folder else contextlib.nullcontext():
+        state = read_state(folder) if folder else State()
+        plan = resolve(config, state)
+        files = _generate(
+            plan, progress, clean_stale=folder is not None, state=state, folder=folder
+        )
     return RunResult(plan, tuple(files), time.perf_counter() - started)

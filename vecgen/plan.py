@@ -19,6 +19,7 @@ from vecgen.catalog import SOURCE_NAMES
 from vecgen.config import Config
 from vecgen.fuzz_vectorized.profiles import Profile
 from vecgen.rng import I64, U64, Stream, derive_key
+from vecgen.state import State
 
 BLOCK = 1000
 CUSTOMER_ID_START = 1_000_000_000
@@ -56,6 +57,8 @@ class Plan:
     sources: tuple[str, ...]  # enabled, in generation order
     customer_id_start: int = CUSTOMER_ID_START
     transaction_id_start: int = TRANSACTION_ID_START
+    email_event_id_start: int = EMAIL_EVENT_ID_START
+    clickstream_start: int = 0
 
     @property
     def n_customer_rows(self) -> int:
@@ -133,10 +136,15 @@ def _draw_rate(config: Config, key: int) -> float:
     return float(min(100.0, max(0.0, config.dupe_rate * (1 - v + 2 * v * u))))
 
 
-def resolve(config: Config) -> Plan:
-    """Resolve ``config`` into a :class:`Plan` (no I/O)."""
+def resolve(config: Config, state: State | None = None) -> Plan:
+    """Resolve ``config`` (and the ID counters of ``state``) into a :class:`Plan`.
+
+    The first customer ID is part of the random key: a second run on the same
+    day (``append``) continues the IDs and makes new people.
+    """
+    state = state or State()
     run_date = config.run_date
-    key = derive_key(config.seed, run_date.isoformat())
+    key = derive_key(config.seed, run_date.isoformat(), state.last_customer_id)
     rate = _draw_rate(config, key)
     rate_ppm = round(rate * _PPM / 100)
     n = config.customers
@@ -157,4 +165,25 @@ def resolve(config: Config) -> Plan:
         n_dupes=(n * rate_ppm) // _PPM,
         batches=batches,
         sources=sources,
+        customer_id_start=state.last_customer_id,
+        transaction_id_start=state.last_transaction_id,
+        email_event_id_start=state.last_email_event_id,
+        clickstream_start=state.last_clickstream_id,
+    )
+
+
+def next_state(plan: Plan, state: State, rows: dict[str, int], extra_customers: int = 0) -> State:
+    """Return the counters after a run that wrote ``rows`` per source (its IDs are used up)."""
+    customers = (plan.n_customer_rows if "customers" in rows else 0) + (
+        plan.n_pos_rows if "pos_customers" in rows else 0
+    )
+    last_order = plan.transaction_id_start + rows.get("transactions", 0)
+    if "pos_transactions" in rows:  # POS orders are numbered after every primary order
+        last_order = plan.transaction_id_start + plan.n_transactions + rows["pos_transactions"]
+    return State(
+        last_customer_id=plan.customer_id_start + customers + extra_customers,
+        last_transaction_id=last_order,
+        last_email_event_id=plan.email_event_id_start + rows.get("email_campaign", 0),
+        last_clickstream_id=plan.clickstream_start + rows.get("clickstream", 0),
+        runs=state.runs + 1,
     )

@@ -126,6 +126,27 @@ class FileSink:
         self._pending = [rest] if rest.num_rows else []
         self._pending_rows = rest.num_rows
 
+    def start_from(self, fs: Any, path: str) -> None:
+        """Begin with today's existing file (load_type append, layout flat)."""
+        assert self.handle is not None
+        if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            with fs.open(path, "rb") as f:
+                existing = pq.ParquetFile(f)
+                for i in range(existing.num_row_groups):
+                    self._pending.append(existing.read_row_group(i))
+                    self._pending_rows += self._pending[-1].num_rows
+                    self._flush_row_groups(final=False)
+            return
+        with fs.open(path, "rb") as f:
+            copied = 0
+            while chunk := f.read(1 << 22):
+                self.handle.write(chunk)
+                copied += len(chunk)
+        # The copy carries the header: new rows follow without a second one.
+        self._header_written = self._header_written or copied > 0
+
     def close(self, empty_schema: pl.DataFrame) -> None:
         """Finish the file (a CSV header or Parquet schema even when no row was written)."""
         if self.handle is None:
@@ -152,8 +173,16 @@ class Outputs:
     schemas: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, plan: Plan, write_options: dict[str, WriteOptions]) -> Outputs:
-        """Create the temporary file of every (source, format); fails early if ``out`` is unwritable."""
+    def open(
+        cls, plan: Plan, write_options: dict[str, WriteOptions], clean_stale: bool = False
+    ) -> Outputs:
+        """Create the temporary file of every (source, format); fails early if ``out`` is unwritable.
+
+        With ``load_type = "append"`` a lake partition gets the next free part
+        number, and a flat file's temporary starts as a copy of today's file.
+        ``clean_stale`` removes temporaries that killed runs left behind (only
+        safe under the state lock).
+        """
         import fsspec
 
         out = plan.config.out
@@ -165,10 +194,18 @@ class Outputs:
         self = cls(plan, fs, root.rstrip("/") or root)
         token = secrets.token_hex(4)
         local = _is_local(fs)
+        append = plan.config.load_type == "append"
+        if clean_stale:
+            self._remove_stale_temporaries()
         try:
             for source in plan.sources:
+                part = 0
+                if append and plan.config.layout == "lake":
+                    part = self._next_part(
+                        posixpath.dirname(final_path(plan, self.root, source, "csv"))
+                    )
                 for fmt in plan.config.formats:
-                    path = final_path(plan, self.root, source, fmt)
+                    path = final_path(plan, self.root, source, fmt, part)
                     folder, name = posixpath.split(path)
                     tmp = posixpath.join(folder, f".{name}{TMP_MARK}{token}")
                     fs.makedirs(folder, exist_ok=True)
@@ -177,6 +214,8 @@ class Outputs:
                     # times slower while the generating thread holds the GIL.
                     sink.handle = open(tmp, "wb") if local else fs.open(tmp, "wb")
                     self.sinks[(source, fmt)] = sink
+                    if append and plan.config.layout == "flat" and fs.exists(path):
+                        sink.start_from(fs, path)
         except OSError as exc:
             self.abort()
             reason = exc.strerror or str(exc)
@@ -187,6 +226,25 @@ class Outputs:
             raise OutputError(msg) from exc
         return self
 
+    def _next_part(self, folder: str) -> int:
+        """Return the first part number after every part already in ``folder``."""
+        if not self.fs.exists(folder):
+            return 0
+        numbers = [
+            int(posixpath.basename(e.rstrip("/"))[5:10])
+            for e in self.fs.ls(folder, detail=False)
+            if _PART.match(posixpath.basename(e.rstrip("/")))
+        ]
+        return max(numbers, default=-1) + 1
+
+    def _remove_stale_temporaries(self) -> None:
+        """Remove what killed runs left under ``out`` (any source, any day)."""
+        patterns = [posixpath.join(self.root, f".*{TMP_MARK}*")]
+        patterns += [posixpath.join(self.root, s, "dt=*", f".*{TMP_MARK}*") for s in FLAT_NAMES]
+        for pattern in patterns:
+            for entry in self.fs.glob(pattern):
+                self.fs.rm(entry)
+
     def write(self, source: str, frame: pl.DataFrame) -> None:
         """Write one batch of ``source`` to each of its formats."""
         if source not in self.schemas:
@@ -195,16 +253,24 @@ class Outputs:
             self.sinks[(source, fmt)].write(frame)
 
     def commit(self) -> list[FileSink]:
-        """Close every file and rename it into place; remove stale parts of today's partition."""
+        """Finish and publish (see :meth:`finish` and :meth:`publish`)."""
+        self.finish()
+        return self.publish()
+
+    def finish(self) -> None:
+        """Close every temporary file: all data is written, nothing is visible yet."""
         for (source, _), sink in self.sinks.items():
             sink.close(self.schemas.get(source, pl.DataFrame()))
             sink.bytes = int(self.fs.size(sink.tmp))
+
+    def publish(self) -> list[FileSink]:
+        """Rename every file into place; ``truncate`` removes today's other parts."""
         for sink in self.sinks.values():
             if _is_local(self.fs):
                 os.replace(sink.tmp, sink.path)  # atomic on one filesystem
             else:
                 self.fs.mv(sink.tmp, sink.path)
-        if self.plan.config.layout == "lake":
+        if self.plan.config.layout == "lake" and self.plan.config.load_type == "truncate":
             self._remove_stale_parts()
         return list(self.sinks.values())
 

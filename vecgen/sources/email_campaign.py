@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
-from vecgen.plan import EMAIL_EVENT_ID_START, Plan
+from vecgen.plan import Plan
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions
 from vecgen.sources.columns import per_person, seconds_before, weighted
 from vecgen.sources.customers import clean_rows
@@ -59,7 +59,7 @@ class EmailCampaign:
         frame = pl.DataFrame(
             {
                 "EVENT_ID": np.arange(offset, offset + n, dtype=np.int64)
-                + EMAIL_EVENT_ID_START
+                + plan.email_event_id_start
                 + 1,
                 "EVENT_TYPE_ID": pl.Series(CAMPAIGN_NAMES).gather(campaign),
                 "ACCOUNT_ID": s("account").integers(keys, 1, 4),

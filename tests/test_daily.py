@@ -1,0 +1,178 @@
+"""Daily operation: ID counters across runs, truncate/append, the lock, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import run_cli, tree_bytes
+from vecgen.state import StateError, locked
+
+CORE_OFF = "pos_customers,pos_transactions,loyalty,email_campaign,clickstream,mobile,wifi,safety_reports,locations,custom_object"
+
+
+def day(cwd: Path, date: str, *args: str) -> subprocess.CompletedProcess[str]:
+    r = run_cli(
+        "--customers", "2000", "--date", date, "--quiet", "--disable", CORE_OFF, *args, cwd=cwd
+    )
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def customers(cwd: Path, date: str) -> pl.DataFrame:
+    parts = sorted((cwd / "output" / "customers" / f"dt={date}").glob("part-*.csv"))
+    return pl.concat([pl.read_csv(p) for p in parts])
+
+
+def test_three_days_of_append_then_truncate_give_continuous_ids(tmp_path: Path) -> None:
+    for date in ("2026-11-27", "2026-11-28", "2026-11-29"):
+        day(tmp_path, date, "--load-type", "append")
+    state = json.loads((tmp_path / ".vecgen" / "state.json").read_text())
+    ids = [
+        customers(tmp_path, d)["customer_id"] for d in ("2026-11-27", "2026-11-28", "2026-11-29")
+    ]
+    joined = pl.concat(ids).to_list()
+    assert joined == list(range(1_000_000_001, 1_000_000_001 + 3 * 2300))
+    assert state["last_customer_id"] == joined[-1] and state["runs"] == 3
+    orders = pl.concat(
+        pl.read_csv(p)["orderid"]
+        for p in sorted((tmp_path / "output" / "transactions").rglob("*.csv"))
+    )
+    assert orders.n_unique() == len(orders) and orders.max() == state["last_transaction_id"]
+    before = tree_bytes(tmp_path / "output" / "customers" / "dt=2026-11-28")
+    # The truncate run replaces today's data, with new IDs after the last ones.
+    day(tmp_path, "2026-11-29", "--load-type", "truncate")
+    today = customers(tmp_path, "2026-11-29")
+    assert today["customer_id"].min() == joined[-1] + 1 and today.height == 2300
+    assert len(list((tmp_path / "output" / "customers" / "dt=2026-11-29").glob("part-*"))) == 1
+    assert tree_bytes(tmp_path / "output" / "customers" / "dt=2026-11-28") == before
+    # Different days and different runs make different people.
+    a, b = customers(tmp_path, "2026-11-27"), customers(tmp_path, "2026-11-28")
+    assert (a["name_last"] != b["name_last"]).mean() > 0.9
+
+
+def test_append_twice_a_day_adds_parts_or_rows_without_a_second_header(tmp_path: Path) -> None:
+    lake, flat = tmp_path / "lake", tmp_path / "flat"
+    lake.mkdir()
+    flat.mkdir()
+    for _ in range(2):
+        day(lake, "2026-11-29", "--load-type", "append", "--format", "csv,parquet")
+        day(
+            flat,
+            "2026-11-29",
+            "--load-type",
+            "append",
+            "--layout",
+            "flat",
+            "--format",
+            "csv,parquet,jsonl",
+        )
+    parts = sorted(p.name for p in (lake / "output" / "customers" / "dt=2026-11-29").iterdir())
+    assert parts == ["part-00000.csv", "part-00000.parquet", "part-00001.csv", "part-00001.parquet"]
+    lake_ids = customers(lake, "2026-11-29")["customer_id"]
+    assert lake_ids.n_unique() == 4600
+    text = (flat / "output" / "2026_11_29Customers.csv").read_text()
+    assert text.count('"customer_id"') == 1 and len(text.splitlines()) == 4601
+    flat_csv = pl.read_csv(flat / "output" / "2026_11_29Customers.csv")
+    assert flat_csv["customer_id"].to_list() == lake_ids.to_list()  # same state, same IDs
+    flat_pq = pl.read_parquet(flat / "output" / "2026_11_29Customers.parquet")
+    assert flat_pq["customer_id"].to_list() == lake_ids.to_list()
+    assert pl.read_ndjson(flat / "output" / "2026_11_29Customers.json").height == 4600
+    truth = pl.read_csv(flat / "output" / "2026_11_29Truth.csv", infer_schema=False)
+    assert truth["record_id"].n_unique() == 4600
+
+
+def test_same_state_same_bytes_and_no_state_restarts_ids(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    day(a, "2026-11-29")
+    day(b, "2026-11-29")
+    assert tree_bytes(a / "output") == tree_bytes(b / "output")
+    day(a, "2026-11-29", "--no-state", "--out", "nostate")
+    assert (
+        pl.read_csv(next((a / "nostate").rglob("customers/*/*.csv")))["customer_id"][0]
+        == 1_000_000_001
+    )
+
+
+def test_state_folder_is_owner_only(tmp_path: Path) -> None:
+    day(tmp_path, "2026-11-29")
+    folder = tmp_path / ".vecgen"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "state.json").stat().st_mode) == 0o600
+
+
+def test_a_second_run_in_the_same_folder_fails_clearly_or_waits(tmp_path: Path) -> None:
+    folder = tmp_path / ".vecgen"
+    with locked(folder):
+        r = run_cli("--customers", "10", "--quiet", cwd=tmp_path)
+        assert r.returncode == 1
+        assert f"another vecgen run (pid {os.getpid()}) holds the lock" in r.stderr
+        assert not (tmp_path / "output").exists()
+        with pytest.raises(StateError, match="holds the lock"):
+            with locked(folder):
+                pass
+    waiter = subprocess.Popen(
+        [sys.executable, "-m", "vecgen", "--customers", "10", "--quiet", "--lock-wait", "30"],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with locked(folder):
+        time.sleep(1.0)
+        assert waiter.poll() is None  # still waiting for the lock
+    assert waiter.wait(timeout=60) == 0
+
+
+def test_corrupt_state_is_a_clear_error_and_nothing_is_written(tmp_path: Path) -> None:
+    (tmp_path / ".vecgen").mkdir()
+    (tmp_path / ".vecgen" / "state.json").write_text("{not json")
+    r = run_cli("--customers", "10", cwd=tmp_path)
+    assert r.returncode == 1 and "state file" in r.stderr and "cannot be read" in r.stderr
+    assert not (tmp_path / "output").exists()
+
+
+def test_sigkill_halfway_leaves_files_and_counters_as_they_were(tmp_path: Path) -> None:
+    day(tmp_path, "2026-11-29")
+    before = tree_bytes(tmp_path / "output")
+    state_before = (tmp_path / ".vecgen" / "state.json").read_bytes()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vecgen",
+            "--customers",
+            "3000000",
+            "--date",
+            "2026-11-29",
+            "--quiet",
+            "--batch-size",
+            "50000",
+        ],
+        cwd=tmp_path,
+    )
+    # Wait until the run is writing (temporaries exist), then kill it hard.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((tmp_path / "output").rglob(".*vecgen-tmp-*")):
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert list((tmp_path / "output").rglob(".*vecgen-tmp-*")), "the run was killed before it wrote"
+    visible = {k: v for k, v in tree_bytes(tmp_path / "output").items() if "vecgen-tmp" not in k}
+    assert visible == before
+    assert (tmp_path / ".vecgen" / "state.json").read_bytes() == state_before
+    # The next run succeeds and cleans up what the killed one left.
+    day(tmp_path, "2026-11-29", "--load-type", "append")
+    assert not list((tmp_path / "output").rglob(".*vecgen-tmp-*"))
+    assert customers(tmp_path, "2026-11-29")["customer_id"].n_unique() == 4600

@@ -1,0 +1,115 @@
+"""The state folder: ID counters that continue across runs, and a lock per folder.
+
+``state.json`` holds the last customer, transaction, e-mail event and
+clickstream IDs. It is read under the lock before the plan is resolved and
+replaced atomically (temporary file + rename) only after every output file of
+the run is in place, so a failed or killed run leaves it as it was. The folder
+is created owner-only (0700), the file 0600.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from vecgen.errors import VecgenError
+
+STATE_FILE = "state.json"
+LOCK_FILE = "lock"
+STATE_VERSION = 1
+
+
+class StateError(VecgenError, RuntimeError):
+    """The state folder is corrupt, unwritable or locked by another run."""
+
+
+@dataclass(frozen=True)
+class State:
+    """The last IDs handed out; the next run continues after them."""
+
+    last_customer_id: int = 1_000_000_000
+    last_transaction_id: int = 100_000_000_000
+    last_email_event_id: int = 5_000_000_000
+    last_clickstream_id: int = 0
+    runs: int = 0
+
+
+def read_state(folder: Path) -> State:
+    """Read ``folder/state.json`` (a missing file means a first run)."""
+    path = folder / STATE_FILE
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        return State()
+    except (OSError, ValueError) as exc:
+        msg = (
+            f"state file {path} cannot be read ({exc}); restore it or remove it to start IDs afresh"
+        )
+        raise StateError(msg) from None
+    fields = {f.name for f in dataclasses.fields(State)}
+    try:
+        values = {k: int(raw[k]) for k in fields if k in raw}
+    except (TypeError, ValueError):
+        msg = f"state file {path} holds a non-integer counter; restore it from a backup"
+        raise StateError(msg) from None
+    return State(**values)
+
+
+def write_state(folder: Path, state: State) -> None:
+    """Replace ``folder/state.json`` atomically (temporary file, fsync, rename)."""
+    path = folder / STATE_FILE
+    tmp = folder / f".{STATE_FILE}.tmp-{os.getpid()}"
+    data = json.dumps({"version": STATE_VERSION, **dataclasses.asdict(state)}, indent=2) + "\n"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        msg = f"cannot write state file {path} ({exc.strerror}); check the folder's permissions"
+        raise StateError(msg) from None
+
+
+@contextlib.contextmanager
+def locked(folder: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Hold the folder's exclusive lock; another run waits up to ``wait_seconds``, then fails."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        msg = f"cannot create state folder {folder} ({exc.strerror}); choose another --state-dir"
+        raise StateError(msg) from None
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                    msg = (
+                        f"another vecgen run (pid {holder}) holds the lock on {folder}; "
+                        "wait for it to finish or use --lock-wait SECONDS"
+                    )
+                    raise StateError(msg) from None
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
