@@ -19,7 +19,7 @@ from vecgen.catalog import FLAT_NAMES
 from vecgen.config import SETTINGS, SOURCES_KEY, Config, describe_setting, load_config
 from vecgen.errors import VecgenError
 
-COMMANDS = ("generate", "config", "sources", "refake", "fuzz-stats")
+COMMANDS = ("generate", "config", "sources", "refake", "fuzz-stats", "publish")
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
 
 _EPILOG = """\
@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings(cfg)
     src = sub.add_parser("sources", help="list the sources, their files and rows per customer")
     _add_settings(src)
+    pub = sub.add_parser("publish", help="upload today's local files to S3 (server-side encrypted)")
+    _add_settings(pub)
+    pub.add_argument(
+        "--to", default=None, metavar="URL", help="s3://bucket/prefix (default: publish_to)"
+    )
     fs = sub.add_parser(
         "fuzz-stats",
         help="per-field change rates, fields changed, cluster sizes and kernel mix of a run",
@@ -164,9 +169,13 @@ def _toml_value(v: Any) -> str:
 def config_toml(config: Config) -> str:
     """Render a config as TOML (``vecgen config``); ``date`` shows the effective run date."""
     d = config.to_dict()
+    secrets = {s.name for s in SETTINGS if s.kind == "secret"}
     lines = []
     for key, value in d.items():
-        if key == SOURCES_KEY:
+        if key == SOURCES_KEY or key == "fuzz":
+            continue
+        if key in secrets and value:
+            lines.append(f'{key} = "***"  # set, not shown')
             continue
         if key == "date" and value is None:
             lines.append(f'date = "{config.run_date.isoformat()}"  # not set: today')
@@ -175,7 +184,33 @@ def config_toml(config: Config) -> str:
     lines.append("")
     lines.append(f"[{SOURCES_KEY}]")
     lines += [f"{k} = {_toml_value(v)}" for k, v in d[SOURCES_KEY].items()]
+    if "fuzz" in d:
+        lines += _toml_tables("fuzz", d["fuzz"])
     return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else f'"{key}"'
+
+
+def _toml_tables(name: str, table: dict[str, Any]) -> list[str]:
+    """Render a nested table: scalars first, then sub-tables ``[name.key]``."""
+    lines = ["", f"[{name}]"]
+    for key, value in table.items():
+        if (
+            isinstance(value, dict)
+            and all(not isinstance(v, dict) for v in value.values())
+            and key != "fields"
+        ):
+            inline = ", ".join(f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in value.items())
+            lines.append(f"{_toml_key(key)} = {{{inline}}}")
+        elif not isinstance(value, dict):
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    for key, value in table.items():
+        if isinstance(value, dict) and key == "fields":
+            for field, spec in value.items():
+                lines += _toml_tables(f"{name}.fields.{field}", spec)
+    return lines
 
 
 def _human_bytes(n: int) -> str:
@@ -230,6 +265,19 @@ def _sources(config: Config) -> int:
     return 0
 
 
+def _publish(config: Config, to: str) -> int:
+    from vecgen.errors import ConfigError
+    from vecgen.remote import publish
+
+    if not to.startswith(("s3://", "s3a://")):
+        raise ConfigError(f"publish needs --to s3://bucket/prefix (or publish_to), got {to!r}")
+    done = publish(config, to)
+    for local, remote, size in done:
+        print(f"{_display_path(local)} -> s3://{remote}  {_human_bytes(size)}")
+    print(f"{len(done)} files published to {to}")
+    return 0
+
+
 def _refake(out: Path | None) -> int:
     from vecgen.vocab import DATA_DIR, load
     from vecgen.vocab.build import build
@@ -269,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if ns.command == "sources":
             return _sources(config)
+        if ns.command == "publish":
+            return _publish(config, ns.to or config.publish_to)
         return _generate(config)
     except VecgenError as exc:
         print(f"vecgen: error: {exc}", file=sys.stderr)

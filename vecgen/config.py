@@ -135,6 +135,40 @@ SETTINGS: tuple[Setting, ...] = (
         0,
         86400,
     ),
+    Setting(
+        "s3_endpoint_url",
+        "path",
+        "",
+        "S3 endpoint for s3:// output (S3-compatible stores); empty: AWS",
+    ),
+    Setting(
+        "s3_sse",
+        "choice",
+        "AES256",
+        "server-side encryption of S3 objects",
+        choices=("AES256", "aws:kms", "none"),
+    ),
+    Setting(
+        "s3_kms_key_id", "path", "", "KMS key id for s3_sse = aws:kms (empty: the bucket's default)"
+    ),
+    Setting("vault_addr", "path", "", "Vault address (default: $VAULT_ADDR)"),
+    Setting("vault_token", "secret", "", "Vault token (default: $VAULT_TOKEN); never printed"),
+    Setting(
+        "vault_secret",
+        "path",
+        "",
+        "KV v2 secret MOUNT/PATH holding aws_access_key_id, aws_secret_access_key",
+    ),
+    Setting(
+        "vault_aws_role", "path", "", "or: role of Vault's AWS secrets engine (MOUNT/creds/ROLE)"
+    ),
+    Setting("vault_aws_mount", "str", "aws", "mount point of Vault's AWS secrets engine"),
+    Setting(
+        "publish_to",
+        "path",
+        "",
+        "where 'vecgen publish' uploads today's files (s3://bucket/prefix)",
+    ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 DEFAULT_STATE_DIR = ".vecgen"
@@ -180,6 +214,15 @@ class Config:
     fuzz_profile: str = "gensampledata"
     state_dir: str = ""
     lock_wait: float = 0.0
+    s3_endpoint_url: str = ""
+    s3_sse: str = "AES256"
+    s3_kms_key_id: str = ""
+    vault_addr: str = ""
+    vault_token: str = dataclasses.field(default="", repr=False)
+    vault_secret: str = ""
+    vault_aws_role: str = ""
+    vault_aws_mount: str = "aws"
+    publish_to: str = ""
     fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)
     sources: tuple[tuple[str, bool], ...] = field(
         default_factory=lambda: tuple((name, True) for name in SOURCE_NAMES)
@@ -294,7 +337,7 @@ def _coerce(s: Setting, value: Any, origin: str) -> Any:
         if not isinstance(value, str) or not value.strip():
             raise bad("a non-empty string")
         return value
-    if s.kind == "path":
+    if s.kind in ("path", "secret"):
         if not isinstance(value, str):
             raise bad("a folder path (empty for none)")
         return value
@@ -462,7 +505,7 @@ def load_config(
 
 def describe_setting(s: Setting) -> str:
     """Help text with the default, for ``--help`` and the README."""
-    if s.default is None:
+    if s.default is None or s.default == "":
         return s.help
     default = ",".join(s.default) if isinstance(s.default, tuple) else s.default
     return f"{s.help} (default: {default})"

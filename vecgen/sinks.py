@@ -8,10 +8,12 @@ files stay as they were. Paths go through fsspec, so ``out`` may be any URL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -183,17 +185,20 @@ class Outputs:
         ``clean_stale`` removes temporaries that killed runs left behind (only
         safe under the state lock).
         """
-        import fsspec
+        from vecgen.remote import describe_remote_error, filesystem
 
         out = plan.config.out
-        try:
-            fs, root = fsspec.core.url_to_fs(out)
-        except (ImportError, ValueError) as exc:
-            msg = f"cannot use output location '{out}': {exc}"
-            raise OutputError(msg) from exc
-        self = cls(plan, fs, root.rstrip("/") or root)
+        fs, root = filesystem(out, plan.config)
+        self = cls(plan, fs, root)
         token = secrets.token_hex(4)
         local = _is_local(fs)
+        if not local:
+            try:
+                # Never let makedirs create a missing bucket: check it exists first.
+                # (ls raises on a missing bucket or a dead endpoint; exists() says False to both.)
+                fs.ls(root.split("/", 1)[0], detail=False)
+            except Exception as exc:  # every failure becomes one line
+                raise OutputError(describe_remote_error(exc, out, plan.config)) from None
         append = plan.config.load_type == "append"
         if clean_stale:
             self._remove_stale_temporaries()
@@ -208,7 +213,8 @@ class Outputs:
                     path = final_path(plan, self.root, source, fmt, part)
                     folder, name = posixpath.split(path)
                     tmp = posixpath.join(folder, f".{name}{TMP_MARK}{token}")
-                    fs.makedirs(folder, exist_ok=True)
+                    if local:
+                        fs.makedirs(folder, exist_ok=True)
                     sink = FileSink(source, fmt, path, tmp, write_options[source])
                     # A plain file for local output: fsspec's local wrapper is several
                     # times slower while the generating thread holds the GIL.
@@ -216,8 +222,12 @@ class Outputs:
                     self.sinks[(source, fmt)] = sink
                     if append and plan.config.layout == "flat" and fs.exists(path):
                         sink.start_from(fs, path)
-        except OSError as exc:
+        except Exception as exc:
             self.abort()
+            if not local:
+                raise OutputError(describe_remote_error(exc, out, plan.config)) from None
+            if not isinstance(exc, OSError):
+                raise
             reason = exc.strerror or str(exc)
             where = getattr(exc, "filename", None) or out
             msg = (
@@ -245,12 +255,29 @@ class Outputs:
             for entry in self.fs.glob(pattern):
                 self.fs.rm(entry)
 
+    @contextlib.contextmanager
+    def _remote_errors(self) -> Iterator[None]:
+        """Turn a failure of a remote filesystem into a one-line OutputError."""
+        if _is_local(self.fs):
+            yield
+            return
+        from vecgen.remote import describe_remote_error
+
+        try:
+            yield
+        except OutputError:
+            raise
+        except Exception as exc:  # every failure becomes one line
+            cause = describe_remote_error(exc, self.plan.config.out, self.plan.config)
+            raise OutputError(cause) from None
+
     def write(self, source: str, frame: pl.DataFrame) -> None:
         """Write one batch of ``source`` to each of its formats."""
         if source not in self.schemas:
             self.schemas[source] = frame.clear()
-        for fmt in self.plan.config.formats:
-            self.sinks[(source, fmt)].write(frame)
+        with self._remote_errors():
+            for fmt in self.plan.config.formats:
+                self.sinks[(source, fmt)].write(frame)
 
     def commit(self) -> list[FileSink]:
         """Finish and publish (see :meth:`finish` and :meth:`publish`)."""
@@ -259,12 +286,17 @@ class Outputs:
 
     def finish(self) -> None:
         """Close every temporary file: all data is written, nothing is visible yet."""
-        for (source, _), sink in self.sinks.items():
-            sink.close(self.schemas.get(source, pl.DataFrame()))
-            sink.bytes = int(self.fs.size(sink.tmp))
+        with self._remote_errors():
+            for (source, _), sink in self.sinks.items():
+                sink.close(self.schemas.get(source, pl.DataFrame()))
+                sink.bytes = int(self.fs.size(sink.tmp))
 
     def publish(self) -> list[FileSink]:
         """Rename every file into place; ``truncate`` removes today's other parts."""
+        with self._remote_errors():
+            return self._publish()
+
+    def _publish(self) -> list[FileSink]:
         for sink in self.sinks.values():
             if _is_local(self.fs):
                 os.replace(sink.tmp, sink.path)  # atomic on one filesystem

@@ -1,0 +1,97 @@
+"""Real protocol servers on 127.0.0.1 for the tests: moto's S3 server and a Vault API stand-in."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def s3_server() -> Iterator[str]:
+    """Start moto's standalone S3 server on 127.0.0.1; yield its endpoint URL."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@dataclass
+class VaultStandIn:
+    """The slice of Vault's HTTP API that vecgen uses: KV v2 reads and AWS credentials."""
+
+    token: str = "s.test-token"
+    kv: dict[str, dict[str, Any]] = field(default_factory=dict)  # "mount/path" -> data
+    aws_roles: dict[str, dict[str, Any]] = field(default_factory=dict)  # "mount/role" -> creds
+    requests: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def vault_server(vault: VaultStandIn) -> Iterator[str]:
+    """Serve ``vault`` over HTTP on 127.0.0.1 (real hvac talks to it); yield its address."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # keep test output quiet
+            pass
+
+        def _send(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            vault.requests.append(path)
+            if self.headers.get("X-Vault-Token") != vault.token:
+                self._send(403, {"errors": ["permission denied"]})
+                return
+            parts = path.strip("/").split("/")  # v1, mount, data|creds, ...
+            if len(parts) >= 4 and parts[0] == "v1" and parts[2] == "data":
+                key = parts[1] + "/" + "/".join(parts[3:])
+                if key in vault.kv:
+                    self._send(200, {"data": {"data": vault.kv[key], "metadata": {"version": 1}}})
+                    return
+            if len(parts) == 4 and parts[0] == "v1" and parts[2] == "creds":
+                key = f"{parts[1]}/{parts[3]}"
+                if key in vault.aws_roles:
+                    self._send(
+                        200,
+                        {
+                            "data": vault.aws_roles[key],
+                            "lease_id": "aws/creds/x",
+                            "lease_duration": 900,
+                        },
+                    )
+                    return
+            self._send(404, {"errors": []})
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

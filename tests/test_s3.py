@@ -1,0 +1,248 @@
+"""S3 delivery and Vault credentials against real protocol servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.servers import VaultStandIn, free_port, s3_server, vault_server
+
+KEY, SECRET = "AKIDVECGENTEST", "vecgen-test-secret-value"
+SMALL = ("--customers", "2000", "--date", "2026-11-29", "--quiet", "--no-state")
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[tuple[str, Any]]:
+    boto3 = pytest.importorskip("boto3")
+    with s3_server() as endpoint:
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=KEY,
+            aws_secret_access_key=SECRET,
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket="bucket")
+        yield endpoint, client
+
+
+@pytest.fixture
+def vault() -> Iterator[tuple[str, VaultStandIn]]:
+    standin = VaultStandIn(
+        kv={"secret/vecgen/aws": {"aws_access_key_id": KEY, "aws_secret_access_key": SECRET}},
+        aws_roles={"aws/ingest": {"access_key": KEY, "secret_key": SECRET, "security_token": None}},
+    )
+    with vault_server(standin) as addr:
+        yield addr, standin
+
+
+def keys(client: Any, prefix: str) -> list[str]:
+    out = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket="bucket", Prefix=prefix):
+        out += [o["Key"] for o in page.get("Contents", [])]
+    return sorted(out)
+
+
+def env_for(vault_addr: str, token: str) -> dict[str, str]:
+    return {"VAULT_ADDR": vault_addr, "VAULT_TOKEN": token, "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+@pytest.mark.parametrize("shape", ["kv", "aws_engine"])
+def test_direct_write_with_vault_credentials_and_sse(
+    tmp_path: Path, s3: tuple[str, Any], vault: tuple[str, VaultStandIn], shape: str
+) -> None:
+    endpoint, client = s3
+    addr, standin = vault
+    source = (
+        ("--vault-secret", "secret/vecgen/aws") if shape == "kv" else ("--vault-aws-role", "ingest")
+    )
+    r = run_cli(
+        *SMALL,
+        "--out",
+        f"s3://bucket/{shape}/",
+        "--s3-endpoint-url",
+        endpoint,
+        *source,
+        "--format",
+        "csv,parquet",
+        cwd=tmp_path,
+        env=env_for(addr, standin.token),
+    )
+    assert r.returncode == 0, r.stderr
+    written = keys(client, f"{shape}/")
+    assert len(written) == 26 and all("vecgen-tmp" not in k for k in written)
+    assert f"{shape}/customers/dt=2026-11-29/part-00000.parquet" in written
+    for key in written:
+        assert client.head_object(Bucket="bucket", Key=key)["ServerSideEncryption"] == "AES256"
+    body = client.get_object(
+        Bucket="bucket", Key=f"{shape}/customers/dt=2026-11-29/part-00000.csv"
+    )["Body"].read()
+    assert body.startswith(b'"customer_id"') and body.count(b"\n") == 2301
+    assert standin.requests == (
+        ["/v1/secret/data/vecgen/aws"] if shape == "kv" else ["/v1/aws/creds/ingest"]
+    )
+    # No secret reaches the output or the logs.
+    assert SECRET not in r.stdout + r.stderr and standin.token not in r.stdout + r.stderr
+
+
+def test_bad_vault_token_is_one_line_and_writes_nothing(
+    tmp_path: Path, s3: tuple[str, Any], vault: tuple[str, VaultStandIn]
+) -> None:
+    endpoint, client = s3
+    addr, _ = vault
+    r = run_cli(
+        *SMALL,
+        "--out",
+        "s3://bucket/badtoken/",
+        "--s3-endpoint-url",
+        endpoint,
+        "--vault-secret",
+        "secret/vecgen/aws",
+        cwd=tmp_path,
+        env=env_for(addr, "s.wrong-token"),
+    )
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0 and "refused the token (permission denied)" in r.stderr
+    assert "s.wrong-token" not in r.stderr and "Traceback" not in r.stderr
+    assert keys(client, "badtoken/") == []
+
+
+def test_missing_vault_path_names_it(
+    tmp_path: Path, s3: tuple[str, Any], vault: tuple[str, VaultStandIn]
+) -> None:
+    endpoint, _ = s3
+    addr, standin = vault
+    r = run_cli(
+        *SMALL,
+        "--out",
+        "s3://bucket/x/",
+        "--s3-endpoint-url",
+        endpoint,
+        "--vault-secret",
+        "secret/nope",
+        cwd=tmp_path,
+        env=env_for(addr, standin.token),
+    )
+    assert r.returncode == 1 and "has no secret at 'secret/nope'" in r.stderr
+
+
+def test_missing_bucket_is_one_line_and_not_created(tmp_path: Path, s3: tuple[str, Any]) -> None:
+    endpoint, client = s3
+    env = {
+        "AWS_ACCESS_KEY_ID": KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    r = run_cli(
+        *SMALL,
+        "--out",
+        "s3://no-such-bucket/run/",
+        "--s3-endpoint-url",
+        endpoint,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert r.returncode == 1
+    assert "bucket 'no-such-bucket' does not exist" in r.stderr and r.stderr.count("\n") == 1
+    assert "no-such-bucket" not in [b["Name"] for b in client.list_buckets()["Buckets"]]
+
+
+def test_unreachable_endpoint_is_one_line(tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    env = {
+        "AWS_ACCESS_KEY_ID": KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    started = time.monotonic()
+    r = run_cli(
+        *SMALL, "--out", "s3://bucket/run/", "--s3-endpoint-url", dead, cwd=tmp_path, env=env
+    )
+    assert r.returncode == 1
+    assert f"cannot reach the S3 endpoint {dead}" in r.stderr and r.stderr.count("\n") == 1
+    assert time.monotonic() - started < 120
+
+
+def test_publish_uploads_todays_files_encrypted_and_multipart(
+    tmp_path: Path, s3: tuple[str, Any]
+) -> None:
+    endpoint, client = s3
+    env = {
+        "AWS_ACCESS_KEY_ID": KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    assert run_cli(*SMALL, cwd=tmp_path).returncode == 0
+    # A large file, so the upload is multipart (publish uses 16 MiB parts above 32 MiB).
+    big = tmp_path / "output" / "customers" / "dt=2026-11-29" / "part-00001.csv"
+    big.write_bytes(os.urandom(1024) * (60 * 1024))
+    r = run_cli(
+        "publish",
+        "--to",
+        "s3://bucket/pub/",
+        "--date",
+        "2026-11-29",
+        "--s3-endpoint-url",
+        endpoint,
+        "--no-state",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "14 files published" in r.stdout
+    head = client.head_object(Bucket="bucket", Key="pub/customers/dt=2026-11-29/part-00001.csv")
+    assert head["ServerSideEncryption"] == "AES256" and head["ContentLength"] == big.stat().st_size
+    assert "-" in head["ETag"]  # a multipart upload's ETag
+    local = (tmp_path / "output" / "truth" / "dt=2026-11-29" / "part-00000.csv").read_bytes()
+    remote = client.get_object(Bucket="bucket", Key="pub/truth/dt=2026-11-29/part-00000.csv")[
+        "Body"
+    ].read()
+    assert remote == local
+    nothing = run_cli(
+        "publish",
+        "--to",
+        "s3://bucket/pub/",
+        "--date",
+        "2020-01-01",
+        "--s3-endpoint-url",
+        endpoint,
+        "--no-state",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert nothing.returncode == 1 and "nothing to publish" in nothing.stderr
+
+
+@pytest.mark.slow
+def test_100k_customers_to_s3_with_vault_credentials(
+    tmp_path: Path, s3: tuple[str, Any], vault: tuple[str, VaultStandIn]
+) -> None:
+    endpoint, client = s3
+    addr, standin = vault
+    r = run_cli(
+        "--customers",
+        "100000",
+        "--out",
+        "s3://bucket/run100k/",
+        "--s3-endpoint-url",
+        endpoint,
+        "--vault-secret",
+        "secret/vecgen/aws",
+        "--no-state",
+        "--date",
+        "2026-11-29",
+        "--quiet",
+        cwd=tmp_path,
+        env=env_for(addr, standin.token),
+    )
+    assert r.returncode == 0, r.stderr
+    written = keys(client, "run100k/")
+    assert len(written) == 13
+    for key in written:
+        assert client.head_object(Bucket="bucket", Key=key)["ServerSideEncryption"] == "AES256"

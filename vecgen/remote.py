@@ -1,0 +1,198 @@
+"""Remote output: S3 through s3fs (server-side encryption, endpoint, retries) and Vault credentials.
+
+Credentials come, in order, from Vault (a KV v2 secret holding
+``aws_access_key_id`` / ``aws_secret_access_key`` / ``aws_session_token``, or the
+AWS secrets engine's ``<mount>/creds/<role>``) or else from the usual AWS chain
+(environment, ``~/.aws``). No secret is ever put in a message.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import Any
+
+from vecgen.config import Config
+from vecgen.errors import MissingDependencyError, OutputError, VecgenError
+
+CONNECT_TIMEOUT_S = 5
+MAX_ATTEMPTS = 3  # botocore retries transient errors (throttling, 5xx, resets) this often
+MULTIPART_CHUNK = 16 * 2**20  # publish: files over twice this go up in 16 MiB parts
+
+
+class VaultError(VecgenError, RuntimeError):
+    """Vault refused, could not be reached, or holds no usable credentials."""
+
+
+def vault_credentials(config: Config) -> dict[str, str] | None:
+    """Return AWS credentials from Vault, or ``None`` when no Vault secret is configured."""
+    if not (config.vault_secret or config.vault_aws_role):
+        return None
+    try:
+        import hvac
+        import hvac.exceptions
+        import requests
+    except ImportError as exc:  # pragma: no cover - hvac is a core dependency
+        raise MissingDependencyError(
+            f"Vault needs the '{exc.name}' package: pip install hvac"
+        ) from exc
+    addr = config.vault_addr or os.environ.get("VAULT_ADDR", "")
+    token = config.vault_token or os.environ.get("VAULT_TOKEN", "")
+    if not addr:
+        raise VaultError("no Vault address: set VAULT_ADDR or vault_addr")
+    if not token:
+        raise VaultError(f"no Vault token for {addr}: set VAULT_TOKEN or vault_token")
+    client = hvac.Client(url=addr, token=token, timeout=CONNECT_TIMEOUT_S)
+    where = config.vault_secret or f"{config.vault_aws_mount}/creds/{config.vault_aws_role}"
+    try:
+        if config.vault_secret:
+            mount, _, path = config.vault_secret.partition("/")
+            data = client.secrets.kv.v2.read_secret_version(
+                path=path, mount_point=mount, raise_on_deleted_version=True
+            )["data"]["data"]
+            creds = {
+                "key": data.get("aws_access_key_id", ""),
+                "secret": data.get("aws_secret_access_key", ""),
+                "token": data.get("aws_session_token") or "",
+            }
+        else:
+            data = client.secrets.aws.generate_credentials(
+                name=config.vault_aws_role, mount_point=config.vault_aws_mount
+            )["data"]
+            creds = {
+                "key": data.get("access_key", ""),
+                "secret": data.get("secret_key", ""),
+                "token": data.get("security_token") or "",
+            }
+    except hvac.exceptions.Forbidden:
+        raise VaultError(
+            f"Vault at {addr} refused the token (permission denied) reading '{where}'; check VAULT_TOKEN"
+        ) from None
+    except hvac.exceptions.InvalidPath:
+        raise VaultError(
+            f"Vault at {addr} has no secret at '{where}'; check vault_secret / vault_aws_role"
+        ) from None
+    except hvac.exceptions.VaultError as exc:
+        raise VaultError(
+            f"Vault at {addr} failed reading '{where}': {type(exc).__name__}"
+        ) from None
+    except requests.exceptions.RequestException:
+        raise VaultError(
+            f"cannot reach Vault at {addr}; check VAULT_ADDR and that Vault is up"
+        ) from None
+    if not creds["key"] or not creds["secret"]:
+        raise VaultError(
+            f"the Vault secret '{where}' lacks aws_access_key_id or aws_secret_access_key"
+        )
+    return creds
+
+
+def s3_options(config: Config) -> dict[str, Any]:
+    """s3fs options for this config: endpoint, encryption, retries, Vault credentials."""
+    extra: dict[str, Any] = {}
+    if config.s3_sse != "none":
+        extra["ServerSideEncryption"] = config.s3_sse
+        if config.s3_sse == "aws:kms" and config.s3_kms_key_id:
+            extra["SSEKMSKeyId"] = config.s3_kms_key_id
+    options: dict[str, Any] = {
+        "s3_additional_kwargs": extra,
+        "config_kwargs": {
+            "retries": {"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "read_timeout": 60,
+        },
+        "skip_instance_cache": True,
+    }
+    if config.s3_endpoint_url:
+        options["endpoint_url"] = config.s3_endpoint_url
+    creds = vault_credentials(config)
+    if creds:
+        options.update({k: v for k, v in creds.items() if v})
+    return options
+
+
+def filesystem(url: str, config: Config) -> tuple[Any, str]:
+    """Return ``(fsspec filesystem, root path)`` for ``url`` (S3 gets :func:`s3_options`)."""
+    import fsspec
+
+    options = s3_options(config) if url.startswith(("s3://", "s3a://")) else {}
+    try:
+        fs, root = fsspec.core.url_to_fs(url, **options)
+    except ImportError as exc:
+        raise MissingDependencyError(f"'{url}' needs the '{exc.name}' package") from exc
+    except ValueError as exc:
+        raise OutputError(f"cannot use output location '{url}': {exc}") from exc
+    return fs, root.rstrip("/") or root
+
+
+def describe_remote_error(exc: BaseException, url: str, config: Config) -> str:
+    """Return a one-line cause for a failed remote write (bucket, endpoint, credentials)."""
+    text = f"{type(exc).__name__}: {exc}"
+    endpoint = config.s3_endpoint_url or "AWS S3"
+    bucket = url.split("://", 1)[-1].split("/", 1)[0]
+    if "NoSuchBucket" in text or isinstance(exc, FileNotFoundError):
+        return f"bucket '{bucket}' does not exist at {endpoint}; create it or fix --out"
+    if any(
+        s in text
+        for s in (
+            "Could not connect",
+            "EndpointConnectionError",
+            "Connect timeout",
+            "ConnectTimeout",
+        )
+    ):
+        return f"cannot reach the S3 endpoint {endpoint}; check s3_endpoint_url and the network"
+    if any(
+        s in text
+        for s in (
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "AccessDenied",
+            "Forbidden",
+            "PermissionError",
+        )
+    ):
+        return f"S3 at {endpoint} refused the credentials for bucket '{bucket}' (access denied)"
+    if "NoCredentials" in text or "Unable to locate credentials" in text:
+        return f"no AWS credentials for {url}: set them in the environment or configure Vault"
+    return f"writing to {url} failed ({type(exc).__name__})"
+
+
+def publish(config: Config, to: str) -> list[tuple[str, str, int]]:
+    """Upload today's local files of ``config.out`` to ``to`` (an s3:// URL), encrypted.
+
+    Returns ``(local path, remote path, bytes)`` per file. Objects appear only
+    when complete (multipart uploads are aborted on failure).
+    """
+    from vecgen.plan import resolve
+    from vecgen.sinks import final_path
+
+    plan = resolve(config)
+    local_fs, local_root = filesystem(config.out, config)
+    files = []
+    for source in plan.sources:
+        for fmt in config.formats:
+            path = final_path(plan, local_root, source, fmt)
+            folder = posixpath.dirname(path)
+            if config.layout == "lake":
+                found = [
+                    p
+                    for p in local_fs.glob(posixpath.join(folder, "part-*"))
+                    if not posixpath.basename(p).startswith(".")
+                ]
+            else:
+                found = [path] if local_fs.exists(path) else []
+            files += [p for p in found if p.endswith("." + path.rsplit(".", 1)[1])]
+    if not files:
+        raise OutputError(f"nothing to publish: no files of {plan.run_date} under {config.out}")
+    remote_fs, remote_root = filesystem(to, config)
+    done = []
+    for path in sorted(set(files)):
+        rel = posixpath.relpath(path, local_root)
+        target = posixpath.join(remote_root, rel)
+        try:
+            remote_fs.put_file(path, target, chunksize=MULTIPART_CHUNK)
+        except Exception as exc:
+            raise OutputError(describe_remote_error(exc, to, config)) from None
+        done.append((path, target, os.path.getsize(path)))
+    return done
