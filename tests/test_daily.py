@@ -176,3 +176,137 @@ def test_sigkill_halfway_leaves_files_and_counters_as_they_were(tmp_path: Path) 
     day(tmp_path, "2026-11-29", "--load-type", "append")
     assert not list((tmp_path / "output").rglob(".*vecgen-tmp-*"))
     assert customers(tmp_path, "2026-11-29")["customer_id"].n_unique() == 4600
+
+
+TRACER_HEADER = (
+    "name_prefix,name_first,name_last,gender,email,account_status,addr_ln_1_txt,city,state,"
+    "postal_code,birth_dt,employment,job_title,phone,master_id\n"
+)
+TRACER_ROWS = (
+    "Ms.,Quincy,Tracer,F,qa1@example.com,Active,1 QA Way,Austin,TX,78701,01/02/1980,QA Inc,Tester,512-555-0100,9999999999\n"
+    "Mr.,Quentin,Tracer,M,qa2@example.com,Active,2 QA Way,Austin,TX,78701,03/04/1985,QA Inc,Tester,512-555-0101,\n"
+)
+
+
+def test_tracer_records_are_added_once_with_truth_and_kept(tmp_path: Path) -> None:
+    (tmp_path / "tracer").mkdir()
+    (tmp_path / "tracer" / "tracer.csv").write_text(TRACER_HEADER + TRACER_ROWS)
+    day(tmp_path, "2026-11-29", "--tracer")
+    frame = customers(tmp_path, "2026-11-29")
+    qa = frame.filter(pl.col("name_last") == "Tracer")
+    assert qa["name_first"].to_list() == ["Quincy", "Quentin"] and frame.height == 2302
+    assert qa["customer_id"].to_list() == [
+        1_000_002_301,
+        1_000_002_302,
+    ]  # after every generated row
+    truth = pl.read_csv(next((tmp_path / "output" / "truth").rglob("*.csv")), infer_schema=False)
+    rows = truth.filter(pl.col("record_id").is_in(["1000002301", "1000002302"]))
+    assert rows["entity_id"].to_list() == ["9999999999", "1000002302"]
+    assert not (tmp_path / "tracer" / "tracer.csv").exists()
+    consumed = list((tmp_path / "tracer" / "consumed").glob("*tracer.csv"))
+    assert len(consumed) == 1 and consumed[0].read_text() == TRACER_HEADER + TRACER_ROWS
+    state = json.loads((tmp_path / ".vecgen" / "state.json").read_text())
+    assert state["last_customer_id"] == 1_000_002_302
+    # Consumed once: the next run adds no tracer records.
+    day(tmp_path, "2026-11-30", "--tracer")
+    assert customers(tmp_path, "2026-11-30").filter(pl.col("name_last") == "Tracer").height == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            TRACER_HEADER + TRACER_ROWS.replace("01/02/1980", "13/45/1980"),
+            ":2: column 'birth_dt': '13/45/1980' is not a date",
+        ),
+        (
+            TRACER_HEADER + TRACER_ROWS.replace(",F,", ",X,"),
+            ":2: column 'gender': 'X' is not F or M",
+        ),
+        (
+            TRACER_HEADER.replace("name_first", "first_name") + TRACER_ROWS,
+            ":1: column 'first_name': is not a customers column; did you mean 'name_first'",
+        ),
+        (TRACER_HEADER + "Ms.,Ann\n", ":2: 2 fields, the header has 15"),
+        ("", "the file is empty"),
+        (TRACER_HEADER, "no QA records after the header"),
+        (TRACER_HEADER + 'Ms.,"unterminated,Lee,F\n', "not valid CSV"),
+    ],
+)
+def test_a_malformed_tracer_is_rejected_with_line_and_column_and_nothing_is_written(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    (tmp_path / "tracer").mkdir()
+    (tmp_path / "tracer" / "tracer.csv").write_text(content)
+    r = run_cli("--customers", "100", "--tracer", "--quiet", cwd=tmp_path)
+    assert r.returncode == 2 and message in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not (tmp_path / "output").exists() and not (tmp_path / ".vecgen" / "state.json").exists()
+    assert (tmp_path / "tracer" / "tracer.csv").read_text() == content
+
+
+def test_tracer_accepts_a_byte_order_mark_and_refuses_other_encodings(tmp_path: Path) -> None:
+    (tmp_path / "tracer").mkdir()
+    (tmp_path / "tracer" / "tracer.csv").write_bytes(
+        b"\xef\xbb\xbf" + (TRACER_HEADER + TRACER_ROWS).encode()
+    )
+    day(tmp_path, "2026-11-29", "--tracer")
+    assert customers(tmp_path, "2026-11-29").filter(pl.col("name_last") == "Tracer").height == 2
+    (tmp_path / "tracer" / "tracer.csv").write_bytes((TRACER_HEADER + "Ms.,Zoë").encode("latin-1"))
+    r = run_cli("--customers", "100", "--tracer", "--quiet", cwd=tmp_path)
+    assert r.returncode == 2 and "not UTF-8 text" in r.stderr
+
+
+def test_archival_reinjects_earlier_people_linked_to_their_entity(tmp_path: Path) -> None:
+    day(tmp_path, "2026-11-28")
+    earlier = customers(tmp_path, "2026-11-28")
+    day(tmp_path, "2026-11-29", "--archival", "--archival-count", "3")
+    today = customers(tmp_path, "2026-11-29")
+    assert today.height == 2300 + 3 * 20  # three rounds of 1% of 2,000
+    truth = pl.read_csv(
+        next((tmp_path / "output" / "truth" / "dt=2026-11-29").glob("*.csv")), infer_schema=False
+    )
+    archived = truth.tail(60)
+    assert (archived["is_duplicate"] == "true").all()
+    old_truth = pl.read_csv(
+        next((tmp_path / "output" / "truth" / "dt=2026-11-28").glob("*.csv")), infer_schema=False
+    )
+    entity_of = dict(zip(old_truth["record_id"], old_truth["entity_id"], strict=True))
+    for entity, origin in archived.select("entity_id", "duplicate_of").iter_rows():
+        assert origin in entity_of and entity == entity_of[origin]  # clusters grow across days
+    # The originals come from the last tenth of the earlier file.
+    tail_ids = set(earlier["customer_id"].cast(pl.String).tail(230))
+    assert set(archived["duplicate_of"]) <= tail_ids
+    state = json.loads((tmp_path / ".vecgen" / "state.json").read_text())
+    assert state["last_customer_id"] == today["customer_id"].max()
+
+
+def test_transactions_only_feeds_earlier_customers(tmp_path: Path) -> None:
+    day(tmp_path, "2026-11-28")
+    known = set(customers(tmp_path, "2026-11-28")["customer_id"].to_list())
+    before = json.loads((tmp_path / ".vecgen" / "state.json").read_text())["last_transaction_id"]
+    r = run_cli(
+        "transactions",
+        "--customers",
+        "300",
+        "--date",
+        "2026-11-29",
+        "--trans-type",
+        "daily",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "new transactions" in r.stdout
+    assert sorted(p.name for p in (tmp_path / "output").iterdir()) == [
+        "customers",
+        "transactions",
+        "truth",
+    ]
+    feed = pl.read_csv(tmp_path / "output" / "transactions" / "dt=2026-11-29" / "part-00000.csv")
+    assert set(feed["customer_id"].to_list()) <= known
+    assert feed["orderid"].min() == before + 1
+    assert (
+        json.loads((tmp_path / ".vecgen" / "state.json").read_text())["last_transaction_id"]
+        == feed["orderid"].max()
+    )
+    nothing = run_cli("transactions", "--customers", "10", "--out", "empty", cwd=tmp_path)
+    assert nothing.returncode == 2 and "no customer files from before" in nothing.stderr

@@ -19,7 +19,7 @@ from vecgen.catalog import FLAT_NAMES
 from vecgen.config import SETTINGS, SOURCES_KEY, Config, describe_setting, load_config
 from vecgen.errors import VecgenError
 
-COMMANDS = ("generate", "config", "sources", "refake", "fuzz-stats", "publish")
+COMMANDS = ("generate", "transactions", "config", "sources", "refake", "fuzz-stats", "publish")
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
 
 _EPILOG = """\
@@ -110,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_settings(gen)
+    tx = sub.add_parser(
+        "transactions",
+        help="write only new transactions for customers of earlier days (--customers of them)",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_settings(tx)
     cfg = sub.add_parser("config", help="print the resolved settings as TOML")
     _add_settings(cfg)
     src = sub.add_parser("sources", help="list the sources, their files and rows per customer")
@@ -231,11 +238,11 @@ def _display_path(path: str) -> str:
     return path
 
 
-def _generate(config: Config) -> int:
-    from vecgen.engine import Progress, run
+def _generate(config: Config, transactions_only: bool = False) -> int:
+    from vecgen.engine import Progress, run, run_transactions
 
     progress = None if config.quiet else Progress(config.customers)
-    result = run(config, progress)
+    result = (run_transactions if transactions_only else run)(config, progress)
     if config.quiet:
         return 0
     paths = [_display_path(f.path) for f in result.files]
@@ -245,6 +252,9 @@ def _generate(config: Config) -> int:
         print(f"{path:<{width}}  {f.rows:>13,}  {_human_bytes(f.bytes):>10}")
     rate = result.rows / result.seconds if result.seconds > 0 else float("inf")
     plan = result.plan
+    if transactions_only:
+        print(f"{result.rows:,} new transactions in {result.seconds:.2f} s = {rate:,.0f} rows/s")
+        return 0
     print(
         f"{result.rows:,} rows ({plan.n_clean:,} customers, {plan.n_dupes:,} duplicates at "
         f"{plan.dupe_rate:.2f}%) in {result.seconds:.2f} s = {rate:,.0f} rows/s"
@@ -319,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sources(config)
         if ns.command == "publish":
             return _publish(config, ns.to or config.publish_to)
-        return _generate(config)
+        return _generate(config, transactions_only=ns.command == "transactions")
     except VecgenError as exc:
         print(f"vecgen: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_ERROR

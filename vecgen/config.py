@@ -169,6 +169,19 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "where 'vecgen publish' uploads today's files (s3://bucket/prefix)",
     ),
+    Setting(
+        "tracer", "bool", False, "add the QA records of TRACER_DIR/tracer.csv to today's customers"
+    ),
+    Setting(
+        "tracer_dir",
+        "path",
+        "tracer",
+        "folder of tracer.csv, beside vecgen.toml (or the working directory)",
+    ),
+    Setting("archival", "bool", False, "re-add fuzzed people from earlier days' customer files"),
+    Setting(
+        "archival_count", "int", 5, "archival rounds, each about 1% of the run's customers", 0, 1000
+    ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 DEFAULT_STATE_DIR = ".vecgen"
@@ -223,6 +236,10 @@ class Config:
     vault_aws_role: str = ""
     vault_aws_mount: str = "aws"
     publish_to: str = ""
+    tracer: bool = False
+    tracer_dir: str = "tracer"
+    archival: bool = False
+    archival_count: int = 5
     fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)
     sources: tuple[tuple[str, bool], ...] = field(
         default_factory=lambda: tuple((name, True) for name in SOURCE_NAMES)
@@ -500,6 +517,7 @@ def load_config(
     base = path.parent if (explicit is not None or path.exists()) else cwd
     state_dir = merged.get("state_dir", DEFAULT_STATE_DIR)
     merged["state_dir"] = str((base / state_dir).resolve()) if state_dir else ""
+    merged["tracer_dir"] = str((base / merged.get("tracer_dir", "tracer")).resolve())
     return Config(**merged)
 
 

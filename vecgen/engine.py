@@ -7,6 +7,7 @@ every batch of every source is written (see :mod:`vecgen.sinks`).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import queue
 import sys
 import threading
@@ -18,6 +19,14 @@ from typing import TextIO
 import polars as pl
 
 from vecgen.config import Config
+from vecgen.daily import (
+    TRACER_FILE,
+    Extra,
+    archival_extra,
+    consume_tracer,
+    read_tracer,
+    tracer_extra,
+)
 from vecgen.plan import Plan, next_state, resolve
 from vecgen.sinks import FileSink, Outputs
 from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public
@@ -72,8 +81,27 @@ class Progress:
             self.stream.flush()
 
 
+def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
+    """Tracer and archival customers, numbered after every generated customer."""
+    out = []
+    first = plan.generated_customer_ids
+    if tracer is not None:
+        out.append(tracer_extra(plan, tracer, first))
+        first += tracer.height
+    if plan.config.archival:
+        archived = archival_extra(plan, load(), first)
+        if archived is not None:
+            out.append(archived)
+    return out
+
+
 def _generate(
-    plan: Plan, progress: Progress | None, clean_stale: bool, state: State, folder: Path | None
+    plan: Plan,
+    progress: Progress | None,
+    clean_stale: bool,
+    state: State,
+    folder: Path | None,
+    extras: list[Extra] | None = None,
 ) -> list[FileSink]:
     """Generate every batch, then: finish the files, save the counters, publish the files.
 
@@ -104,10 +132,18 @@ def _generate(
             del written, upstream, result, batch
             if progress is not None:
                 progress.update(stop)
+        extra_customers = 0
+        for extra in extras or []:
+            rows = [("customers", extra.frame)]
+            if "truth" in plan.sources:
+                rows.append(("truth", extra.truth))
+            writer.put(rows)
+            offsets["customers"] += extra.frame.height
+            extra_customers += extra.frame.height
         writer.close()
         outputs.finish()
         if folder is not None:
-            write_state(folder, next_state(plan, state, offsets))
+            write_state(folder, next_state(plan, state, offsets, extra_customers))
         return outputs.publish()
     except BaseException:
         if writer.thread.is_alive():
@@ -185,7 +221,83 @@ def run(config: Config, progress: Progress | None = None) -> RunResult:
     with locked(folder, config.lock_wait) if folder else contextlib.nullcontext():
         state = read_state(folder) if folder else State()
         plan = resolve(config, state)
+        # Inputs people hand us are read and validated before anything is written.
+        tracer_path = Path(config.tracer_dir) / TRACER_FILE
+        tracer = read_tracer(tracer_path) if config.tracer and tracer_path.exists() else None
+        extras = _extras(plan, tracer) if "customers" in plan.sources else []
         files = _generate(
-            plan, progress, clean_stale=folder is not None, state=state, folder=folder
+            plan,
+            progress,
+            clean_stale=folder is not None,
+            state=state,
+            folder=folder,
+            extras=extras,
         )
+        if tracer is not None:
+            consume_tracer(tracer_path, dt.datetime.now())
     return RunResult(plan, tuple(files), time.perf_counter() - started)
+
+
+def run_transactions(config: Config, progress: Progress | None = None) -> RunResult:
+    """Write only new transactions for customers of earlier days (``vecgen transactions``).
+
+    ``customers`` of the people found in earlier days' customer files get
+    1..``max_trans_per_customer`` transactions each; order IDs continue from the state.
+    """
+    import dataclasses
+
+    import numpy as np
+
+    from vecgen.daily import InputFileError, earlier_files, read_customers_file
+    from vecgen.sources.transactions import transaction_frame
+
+    started = time.perf_counter()
+    folder = Path(config.state_dir) if config.state_dir else None
+    with locked(folder, config.lock_wait) if folder else contextlib.nullcontext():
+        state = read_state(folder) if folder else State()
+        plan = dataclasses.replace(resolve(config, state), sources=("transactions",))
+        files = earlier_files(config.out, "customers", plan.run_date)
+        if not files:
+            msg = f"no customer files from before {plan.run_date} under {config.out}; generate some days first"
+            raise InputFileError(msg)
+        known = pl.concat([read_customers_file(f).select("customer_id") for f in files])[
+            "customer_id"
+        ]
+        if known.len() == 0:
+            raise InputFileError(f"the customer files under {config.out} hold no customers")
+        picks = plan.stream("transactions_only", "customer").integers(
+            np.arange(config.customers, dtype=np.uint64), 0, known.len()
+        )
+        ids = known.gather(picks)
+        dtype = pl.String if config.alpha_key else pl.Int64
+        frame = transaction_frame(
+            plan,
+            "transactions_only",
+            ids.cast(dtype),
+            np.arange(config.customers),
+            0,
+            plan.transaction_id_start,
+        )
+        outputs = Outputs.open(
+            plan,
+            {"transactions": SOURCES["transactions"].write_options},
+            clean_stale=folder is not None,
+        )
+        try:
+            outputs.write("transactions", frame)
+            outputs.finish()
+            if folder is not None:
+                after = dataclasses.replace(
+                    state,
+                    last_transaction_id=plan.transaction_id_start + frame.height,
+                    runs=state.runs + 1,
+                )
+                write_state(folder, after)
+            written = outputs.publish()
+        except BaseException:
+            outputs.abort()
+            raise
+    if progress is not None:
+        progress.update(config.customers)
+        progress.close()
+    return RunResult(plan, tuple(written), time.perf_counter() - started)

@@ -97,6 +97,11 @@ class Plan:
         return int(self.pos_rows_before(np.array([self.n_clean]))[0])
 
     @property
+    def generated_customer_ids(self) -> int:
+        """Customer IDs the generated files use: primary rows, and POS rows if POS is on."""
+        return self.n_customer_rows + (self.n_pos_rows if "pos_customers" in self.sources else 0)
+
+    @property
     def pos_customer_id_start(self) -> int:
         """POS customer_ids continue after the primary ones: one ID space per run."""
         return self.customer_id_start + self.n_customer_rows
@@ -174,9 +179,7 @@ def resolve(config: Config, state: State | None = None) -> Plan:
 
 def next_state(plan: Plan, state: State, rows: dict[str, int], extra_customers: int = 0) -> State:
     """Return the counters after a run that wrote ``rows`` per source (its IDs are used up)."""
-    customers = (plan.n_customer_rows if "customers" in rows else 0) + (
-        plan.n_pos_rows if "pos_customers" in rows else 0
-    )
+    customers = plan.generated_customer_ids if "customers" in rows else 0
     last_order = plan.transaction_id_start + rows.get("transactions", 0)
     if "pos_transactions" in rows:  # POS orders are numbered after every primary order
         last_order = plan.transaction_id_start + plan.n_transactions + rows["pos_transactions"]
