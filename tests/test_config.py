@@ -127,7 +127,9 @@ def test_printed_config_round_trips(tmp_path: Path) -> None:
     )
     text = config_toml(c)
     (tmp_path / "vecgen.toml").write_text(text)
-    assert load_config(cwd=tmp_path, environ={}) == c
+    # Folders are resolved against the config file's folder when loaded.
+    expected = c.replace(tracer_dir=str((tmp_path / "tracer").resolve()))
+    assert load_config(cwd=tmp_path, environ={}) == expected
     assert tomllib.loads(text)["sources"]["truth"] is False
 
 

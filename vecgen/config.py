@@ -523,7 +523,8 @@ def load_config(
 
 def describe_setting(s: Setting) -> str:
     """Help text with the default, for ``--help`` and the README."""
+    text = s.help.replace("%", "%%")  # argparse %-formats help strings
     if s.default is None or s.default == "":
-        return s.help
+        return text
     default = ",".join(s.default) if isinstance(s.default, tuple) else s.default
-    return f"{s.help} (default: {default})"
+    return f"{text} (default: {default})"
