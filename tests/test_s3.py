@@ -246,3 +246,87 @@ def test_100k_customers_to_s3_with_vault_credentials(
     assert len(written) == 13
     for key in written:
         assert client.head_object(Bucket="bucket", Key=key)["ServerSideEncryption"] == "AES256"
+
+
+def test_unreachable_vault_is_one_line(tmp_path: Path, s3: tuple[str, Any]) -> None:
+    endpoint, client = s3
+    dead = f"http://127.0.0.1:{free_port()}"
+    r = run_cli(
+        *SMALL,
+        "--out",
+        "s3://bucket/novault/",
+        "--s3-endpoint-url",
+        endpoint,
+        "--vault-secret",
+        "secret/vecgen/aws",
+        cwd=tmp_path,
+        env=env_for(dead, "s.any"),
+    )
+    assert (
+        r.returncode == 1
+        and f"cannot reach Vault at {dead}" in r.stderr
+        and r.stderr.count("\n") == 1
+    )
+    assert keys(client, "novault/") == []
+
+
+def test_kms_encryption_with_a_key_id(tmp_path: Path, s3: tuple[str, Any]) -> None:
+    endpoint, client = s3
+    env = {
+        "AWS_ACCESS_KEY_ID": KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    r = run_cli(
+        *SMALL,
+        "--out",
+        "s3://bucket/kms/",
+        "--s3-endpoint-url",
+        endpoint,
+        "--s3-sse",
+        "aws:kms",
+        "--s3-kms-key-id",
+        "arn:aws:kms:us-east-1:123456789012:key/vecgen-test",
+        "--disable",
+        "pos_customers,pos_transactions",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    head = client.head_object(Bucket="bucket", Key="kms/customers/dt=2026-11-29/part-00000.csv")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"].endswith("vecgen-test")
+
+
+def test_a_run_failing_midway_leaves_no_object(
+    s3: tuple[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from vecgen.config import Config
+    from vecgen.engine import run
+    from vecgen.sources import SOURCES
+
+    endpoint, client = s3
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    original = SOURCES["transactions"].generate
+    calls = {"n": 0}
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("generation failed midway")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(SOURCES["transactions"], "generate", failing)
+    cfg = Config(
+        customers=5000,
+        batch_size=1000,
+        out="s3://bucket/failing/",
+        s3_endpoint_url=endpoint,
+        date=dt.date(2026, 11, 29),
+    )
+    with pytest.raises(RuntimeError, match="midway"):
+        run(cfg)
+    assert keys(client, "failing/") == []  # neither final nor temporary objects

@@ -320,9 +320,15 @@ class Outputs:
         for sink in self.sinks.values():
             try:
                 if sink.handle is not None:
-                    sink.handle.close()
+                    # A remote file's close() would complete the upload: discard it instead.
+                    discard = getattr(sink.handle, "discard", None)
+                    if discard is not None and not _is_local(self.fs):
+                        discard()
+                        sink.handle.closed = True  # type: ignore[misc]  # else __del__ completes it
+                    else:
+                        sink.handle.close()
                     sink.handle = None
                 if self.fs.exists(sink.tmp):
                     self.fs.rm(sink.tmp)
-            except OSError:
+            except Exception:  # best effort: a dead endpoint must not hide the first error
                 pass
