@@ -182,6 +182,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "archival_count", "int", 5, "archival rounds, each about 1% of the run's customers", 0, 1000
     ),
+    Setting(
+        "parts",
+        "int",
+        1,
+        "split the run into this many independent shards (see --part)",
+        1,
+        100_000,
+    ),
+    Setting(
+        "part",
+        "int",
+        0,
+        "which shard to generate, 0..parts-1 (files are named part-0000K)",
+        0,
+        99_999,
+    ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 DEFAULT_STATE_DIR = ".vecgen"
@@ -240,6 +256,8 @@ class Config:
     tracer_dir: str = "tracer"
     archival: bool = False
     archival_count: int = 5
+    parts: int = 1
+    part: int = 0
     fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)
     sources: tuple[tuple[str, bool], ...] = field(
         default_factory=lambda: tuple((name, True) for name in SOURCE_NAMES)
@@ -252,6 +270,25 @@ class Config:
         object.__setattr__(self, SOURCES_KEY, _coerce_sources(dict(self.sources), "Python"))
         object.__setattr__(self, FUZZ_KEY, _canonical_fuzz(self.fuzz))
         self.profile()  # validate the [fuzz] table now, before anything is written
+        if self.part >= self.parts:
+            raise ConfigError(f"'part' must be below 'parts' ({self.parts}), got {self.part}")
+        if self.parts > 1:
+            clash = [
+                k
+                for k, on in (
+                    ("state_dir", bool(self.state_dir)),
+                    ("tracer", self.tracer),
+                    ("archival", self.archival),
+                    ("load_type", self.load_type == "append"),
+                )
+                if on
+            ]
+            if clash:
+                msg = (
+                    f"'parts' = {self.parts} shards are independent runs: '{clash[0]}' is not available "
+                    "with them (run the parts with --no-state and load_type truncate)"
+                )
+                raise ConfigError(msg)
         if self.load_type == "append" and not self.state_dir:
             # Appending needs IDs that continue across runs: without state they would repeat.
             msg = "'load_type' = 'append' needs the state folder (IDs would repeat); drop --no-state or set state_dir"
@@ -515,7 +552,8 @@ def load_config(
         merged[SOURCES_KEY] = _coerce_sources(merged[SOURCES_KEY], origin)
     # The command keeps state beside vecgen.toml (or in the working directory) unless told not to.
     base = path.parent if (explicit is not None or path.exists()) else cwd
-    state_dir = merged.get("state_dir", DEFAULT_STATE_DIR)
+    # Shards (--parts) keep no state unless a state folder is asked for explicitly.
+    state_dir = merged.get("state_dir", DEFAULT_STATE_DIR if merged.get("parts", 1) == 1 else "")
     merged["state_dir"] = str((base / state_dir).resolve()) if state_dir else ""
     merged["tracer_dir"] = str((base / merged.get("tracer_dir", "tracer")).resolve())
     return Config(**merged)

@@ -114,7 +114,13 @@ def _generate(
     )
     writer = _Writer(outputs)
     try:
+        # A shard starts where the earlier shards' rows end (computed from the plan).
+        first = plan.batches[0][0]
         offsets = dict.fromkeys(plan.sources, 0)
+        for name in plan.sources:
+            rows_before = getattr(SOURCES[name], "rows_before", None)
+            if first and rows_before is not None:
+                offsets[name] = rows_before(plan, first)
         for index, (start, stop) in enumerate(plan.batches):
             upstream: dict[str, pl.DataFrame] = {}
             batch_offsets = dict(offsets)

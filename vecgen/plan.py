@@ -156,8 +156,12 @@ def resolve(config: Config, state: State | None = None) -> Plan:
     # Batches hold whole blocks, so every per-block extra (duplicates, copies,
     # anonymous visitors) and the truth file's order are the same for any batch size.
     step = -(-config.batch_size // BLOCK) * BLOCK
+    # A shard (--parts N --part K) holds whole blocks: the K-th N-th of them.
+    blocks = -(-n // BLOCK)
+    lo = min(n, (config.part * blocks // config.parts) * BLOCK)
+    hi = min(n, ((config.part + 1) * blocks // config.parts) * BLOCK)
     # An empty run still has one (empty) batch, so every file gets its header.
-    batches = tuple((s, min(s + step, n)) for s in range(0, n, step)) or ((0, 0),)
+    batches = tuple((s, min(s + step, hi)) for s in range(lo, hi, step)) or ((lo, lo),)
     sources = tuple(name for name in SOURCE_NAMES if config.enabled(name))
     return Plan(
         config=config,

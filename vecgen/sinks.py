@@ -31,7 +31,7 @@ ROW_GROUP_ROWS = 262_144
 _PART = re.compile(r"^part-\d{5}\.(csv|parquet|json)$")
 
 
-def final_path(plan: Plan, root: str, source: str, fmt: str, part: int = 0) -> str:
+def final_path(plan: Plan, root: str, source: str, fmt: str, part: int | None = None) -> str:
     """Where ``source`` in format ``fmt`` lands for this run's layout.
 
     Examples
@@ -47,12 +47,16 @@ def final_path(plan: Plan, root: str, source: str, fmt: str, part: int = 0) -> s
 
     """
     ext = FORMATS[fmt]
+    shards = plan.config.parts > 1
+    if part is None:
+        part = plan.config.part if shards else 0
     if plan.config.layout == "lake":
         return posixpath.join(
             root, source, f"dt={plan.run_date.isoformat()}", f"part-{part:05d}.{ext}"
         )
     prefix = plan.run_date.strftime("%Y_%m_%d") if plan.config.date_prefix else ""
-    return posixpath.join(root, f"{prefix}{FLAT_NAMES[source]}.{ext}")
+    suffix = f"-part-{part:05d}" if shards else ""
+    return posixpath.join(root, f"{prefix}{FLAT_NAMES[source]}{suffix}.{ext}")
 
 
 def _is_local(fs: Any) -> bool:
@@ -204,7 +208,7 @@ class Outputs:
             self._remove_stale_temporaries()
         try:
             for source in plan.sources:
-                part = 0
+                part: int | None = None  # the shard's own number (0 for a whole run)
                 if append and plan.config.layout == "lake":
                     part = self._next_part(
                         posixpath.dirname(final_path(plan, self.root, source, "csv"))
@@ -302,7 +306,9 @@ class Outputs:
                 os.replace(sink.tmp, sink.path)  # atomic on one filesystem
             else:
                 self.fs.mv(sink.tmp, sink.path)
-        if self.plan.config.layout == "lake" and self.plan.config.load_type == "truncate":
+        config = self.plan.config
+        # A shard replaces only its own file; a whole run replaces today's partition.
+        if config.layout == "lake" and config.load_type == "truncate" and config.parts == 1:
             self._remove_stale_parts()
         return list(self.sinks.values())
 

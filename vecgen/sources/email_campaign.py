@@ -46,6 +46,10 @@ class EmailCampaign:
         """Rows per customer."""
         return f"1..{MAX_EVENTS} per clean customer"
 
+    def rows_before(self, plan: Plan, clean_index: int) -> int:
+        """Events of every clean customer before ``clean_index`` (from the plan)."""
+        return plan.fan_out_total(self.name, "count", clean_index, 1, MAX_EVENTS)
+
     def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
         """Events of the batch's clean customers; EVENT_IDs continue from earlier batches."""
         s = plan.streams(self.name)

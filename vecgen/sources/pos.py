@@ -162,6 +162,21 @@ class PosTransactions:
         """Rows per customer."""
         return f"1..{plan.config.max_trans_per_customer} per POS-only person"
 
+    def rows_before(self, plan: Plan, clean_index: int) -> int:
+        """Transactions of every POS-only person before ``clean_index``'s block (from the plan)."""
+        stream = plan.stream(self.name, "count")
+        total = 0
+        step = 1_000 * BLOCK  # a thousand blocks at a time: bounded memory
+        for start in range(0, clean_index, step):
+            b = pos_blocks(plan, start, min(start + step, clean_index))
+            new = ranges(b.new_lo, b.new_lo + b.n_new)
+            positions = np.repeat(b.row0 + b.n_shared - b.new_lo, b.n_new) + new
+            counts = stream.integers(
+                positions.astype(np.uint64), 1, plan.config.max_trans_per_customer + 1
+            )
+            total += int(counts.sum())
+        return total
+
     def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
         """Transactions numbered after every primary transaction."""
         own = batch.upstream["pos_customers"].filter(pl.col("__new"))

@@ -94,6 +94,13 @@ class Transactions:
         """Rows per customer."""
         return f"1..{plan.config.max_trans_per_customer} per customer row (duplicates included)"
 
+    def rows_before(self, plan: Plan, clean_index: int) -> int:
+        """Transactions of every customer row before the block of ``clean_index`` (from the plan)."""
+        positions = clean_index + int(plan.dupes_before(np.array([clean_index]))[0])
+        return plan.fan_out_total(
+            self.name, "count", positions, 1, plan.config.max_trans_per_customer
+        )
+
     def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
         """Transactions of this batch's customers, numbered after the earlier batches'."""
         customers = batch.upstream["customers"]
