@@ -42,3 +42,24 @@ PARENTS: dict[str, tuple[str, ...]] = {
 }
 
 FORMATS: dict[str, str] = {"csv": "csv", "parquet": "parquet", "jsonl": "json"}  # name -> extension
+
+# The person columns of a customers record, in the predecessor's order (between
+# customer_id and dtUpdateDate).
+PERSON_COLUMNS: tuple[str, ...] = (
+    "name_prefix",
+    "name_first",
+    "name_last",
+    "gender",
+    "email",
+    "account_status",
+    "addr_ln_1_txt",
+    "city",
+    "state",
+    "postal_code",
+    "birth_dt",
+    "employment",
+    "job_title",
+    "phone",
+)
+# The house number and the street of addr_ln_1_txt, as fuzzing and fuzz-stats treat them.
+ADDRESS_PARTS: tuple[str, ...] = ("addr_number", "addr_street")

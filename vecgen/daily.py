@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from vecgen.catalog import FLAT_NAMES
+from vecgen.catalog import FLAT_NAMES, PERSON_COLUMNS
 from vecgen.errors import VecgenError
 from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.plan import Plan
 from vecgen.sources.base import truth_rows
 from vecgen.sources.customers import COLUMNS, customer_ids
-from vecgen.sources.people import PERSON_COLUMNS, replacement_pools
+from vecgen.sources.people import replacement_pools
 from vecgen.vocab import Vocab
 
 TRACER_FILE = "tracer.csv"

@@ -14,26 +14,14 @@ from typing import Any
 
 import polars as pl
 
-from vecgen.catalog import FLAT_NAMES, FORMATS
+from vecgen.catalog import ADDRESS_PARTS, FLAT_NAMES, FORMATS, PERSON_COLUMNS
 from vecgen.errors import VecgenError
 from vecgen.fuzz_vectorized import address_parts
 
-COMPARED = (
-    "name_prefix",
-    "name_first",
-    "name_last",
-    "gender",
-    "email",
-    "account_status",
-    "addr_number",
-    "addr_street",
-    "city",
-    "state",
-    "postal_code",
-    "birth_dt",
-    "employment",
-    "job_title",
-    "phone",
+COMPARED = tuple(
+    part
+    for column in PERSON_COLUMNS
+    for part in (ADDRESS_PARTS if column == "addr_ln_1_txt" else (column,))
 )
 ID_COLUMN = {"customers": "customer_id", "pos_customers": "customer_id"}
 

@@ -14,13 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import polars as pl
 
+from vecgen.catalog import ADDRESS_PARTS
 from vecgen.fuzz_vectorized import kernels as k
 from vecgen.fuzz_vectorized import text as t
 from vecgen.fuzz_vectorized import values as v
 from vecgen.fuzz_vectorized.events import EVENT_FUNCTIONS
 from vecgen.fuzz_vectorized.kernels import Kernel, KernelContext
 from vecgen.fuzz_vectorized.profiles import (
-    ADDRESS_PARTS,
     KEEP,
     PROFILES,
     FieldMix,

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from vecgen.catalog import ADDRESS_PARTS, PERSON_COLUMNS
 from vecgen.fuzz_vectorized.profiles import (
-    ADDRESS_PARTS,
     CLUSTER_KINDS,
     EVENT_FIELDS,
     KEEP,
@@ -21,23 +21,7 @@ from vecgen.fuzz_vectorized.profiles import (
     get_profile,
 )
 
-FUZZABLE = (
-    "name_prefix",
-    "name_first",
-    "name_last",
-    "gender",
-    "email",
-    "account_status",
-    "addr_ln_1_txt",
-    "city",
-    "state",
-    "postal_code",
-    "birth_dt",
-    "employment",
-    "job_title",
-    "phone",
-    *ADDRESS_PARTS,
-)
+FUZZABLE = (*PERSON_COLUMNS, *ADDRESS_PARTS)
 TOP_KEYS = (
     "fields_changed",
     "cluster_size",

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 KEEP = "keep"
-# Derived fields: the house number and the street of ``addr_ln_1_txt``.
-ADDRESS_PARTS = {"addr_number": "addr_ln_1_txt", "addr_street": "addr_ln_1_txt"}
+
 CLUSTER_KINDS = ("fixed", "uniform", "poisson", "zipf")
 # Record-level events and the fields each needs.
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {

@@ -13,12 +13,13 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
+from vecgen.catalog import PERSON_COLUMNS
 from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.fuzz_vectorized.profiles import cluster_pmf
 from vecgen.plan import BLOCK, Plan
 from vecgen.rng import I64, cumulative
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
-from vecgen.sources.people import PERSON_COLUMNS, person_frame, replacement_pools
+from vecgen.sources.people import person_frame, replacement_pools
 from vecgen.vocab import Vocab
 
 COLUMNS = ("customer_id", *PERSON_COLUMNS, "dtUpdateDate")

@@ -12,6 +12,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from vecgen.catalog import PERSON_COLUMNS
 from vecgen.fuzz_vectorized.kernels import per_vocab
 from vecgen.plan import Plan
 from vecgen.rng import U64, cumulative
@@ -25,23 +26,6 @@ ACCOUNT_STATUS = pl.Series(["Active", "Closed", "DNC", "Remarket"])
 ACCOUNT_WEIGHTS = cumulative([5, 1, 1, 1])
 EMAIL_PATTERNS = 4  # first@, firstlast@, flast123@, flast@  (all @employer.tld)
 _EPOCH = dt.date(1970, 1, 1)
-
-PERSON_COLUMNS = (
-    "name_prefix",
-    "name_first",
-    "name_last",
-    "gender",
-    "email",
-    "account_status",
-    "addr_ln_1_txt",
-    "city",
-    "state",
-    "postal_code",
-    "birth_dt",
-    "employment",
-    "job_title",
-    "phone",
-)
 
 
 def _days(d: dt.date) -> int:
