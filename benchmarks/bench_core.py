@@ -64,7 +64,10 @@ def mimesis_row_by_row(n: int) -> float:
     from mimesis.locales import Locale
 
     person, address, finance, when = (
-        Person(Locale.EN, seed=1), Address(Locale.EN, seed=1), Finance(Locale.EN, seed=1), Datetime(seed=1)
+        Person(Locale.EN, seed=1),
+        Address(Locale.EN, seed=1),
+        Finance(Locale.EN, seed=1),
+        Datetime(seed=1),
     )
     rnd = person.random
     start = time.perf_counter()
@@ -96,17 +99,30 @@ def mimesis_row_by_row(n: int) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--customers", type=int, default=1_000_000)
     p.add_argument("--format", default="csv")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--sources", default=None, help="only these sources, comma separated (default: all)")
-    p.add_argument("--memory", default=None, help="comma-separated customer counts to compare peak memory")
-    p.add_argument("--baseline-rows", type=int, default=20_000, help="rows for the row-by-row baseline (0: skip)")
+    p.add_argument(
+        "--sources", default=None, help="only these sources, comma separated (default: all)"
+    )
+    p.add_argument(
+        "--memory", default=None, help="comma-separated customer counts to compare peak memory"
+    )
+    p.add_argument(
+        "--baseline-rows",
+        type=int,
+        default=20_000,
+        help="rows for the row-by-row baseline (0: skip)",
+    )
     a = p.parse_args()
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         extra = ["--batch-size", str(a.batch_size)] if a.batch_size else []
@@ -119,14 +135,20 @@ def main() -> None:
             counts = [int(c) for c in a.memory.split(",")]
             peaks = []
             for n in counts:
-                r = bench(f"memory: {n:,} customers", ["--customers", str(n), "--format", a.format, *extra], a.repeat, work)
+                r = bench(
+                    f"memory: {n:,} customers",
+                    ["--customers", str(n), "--format", a.format, *extra],
+                    a.repeat,
+                    work,
+                )
                 peaks.append(r["rss_mib"])
-            print(f"peak memory ratio {counts[-1]:,} / {counts[0]:,} customers: {peaks[-1] / peaks[0]:.2f}x")
+            print(
+                f"peak memory ratio {counts[-1]:,} / {counts[0]:,} customers: {peaks[-1] / peaks[0]:.2f}x"
+            )
             return
         label = f"vecgen --customers {a.customers:,} --format {a.format}"
         r = bench(
             label + (f" ({a.sources})" if a.sources else " (all sources)"),
-
             ["--customers", str(a.customers), "--format", a.format, *extra],
             a.repeat,
             work,
@@ -135,7 +157,9 @@ def main() -> None:
             base = statistics.median(mimesis_row_by_row(a.baseline_rows) for _ in range(a.repeat))
             customers_rate = r["rows_per_s"]
             print(f"row-by-row mimesis customer records (median of {a.repeat}): {base:,.0f} rows/s")
-            print(f"ratio vecgen all-files rows/s / row-by-row rows/s: {customers_rate / base:,.0f}x")
+            print(
+                f"ratio vecgen all-files rows/s / row-by-row rows/s: {customers_rate / base:,.0f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,9 @@ def median_time(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--rows", type=int, default=150_000)
     p.add_argument("--repeat", type=int, default=7)
     a = p.parse_args()
@@ -46,11 +48,22 @@ def main() -> None:
     pools = replacement_pools(vocab)
     frame = person_frame(plan, vocab, "customers", rows)
     fields = len(GENSAMPLEDATA.fields)
-    fuzz = median_time(lambda: fuzz_frame(frame, GENSAMPLEDATA, Stream(1), rows, vocab, pools), a.repeat)
+    fuzz = median_time(
+        lambda: fuzz_frame(frame, GENSAMPLEDATA, Stream(1), rows, vocab, pools), a.repeat
+    )
     base = median_time(lambda: person_frame(plan, vocab, "customers", rows), a.repeat)
-    print(f"fuzz_frame {a.rows:,} rows x {fields} fields: median {fuzz:.3f} s ({a.rows / fuzz:,.0f} rows/s)")
-    print(f"baseline, generating the same {a.rows:,} clean records: median {base:.3f} s; ratio {fuzz / base:.2f}")
-    sample = {"date_edit": "birth_dt", "new_area_code": "phone", "free_mail_domain": "email", "fat_finger": "email"}
+    print(
+        f"fuzz_frame {a.rows:,} rows x {fields} fields: median {fuzz:.3f} s ({a.rows / fuzz:,.0f} rows/s)"
+    )
+    print(
+        f"baseline, generating the same {a.rows:,} clean records: median {base:.3f} s; ratio {fuzz / base:.2f}"
+    )
+    sample = {
+        "date_edit": "birth_dt",
+        "new_area_code": "phone",
+        "free_mail_domain": "email",
+        "fat_finger": "email",
+    }
     for name, kernel in KERNELS.items():
         col = frame[sample.get(name, "name_first")].head(30_000)
         ctx = KernelContext(Stream(2), rows[:30_000], vocab, pools["name_last"])

@@ -19,7 +19,16 @@ from vecgen.catalog import FLAT_NAMES
 from vecgen.config import SETTINGS, SOURCES_KEY, Config, describe_setting, load_config
 from vecgen.errors import VecgenError
 
-COMMANDS = ("generate", "transactions", "config", "sources", "refake", "fuzz-stats", "publish")
+COMMANDS = (
+    "generate",
+    "transactions",
+    "config",
+    "sources",
+    "refake",
+    "fuzz-stats",
+    "publish",
+    "score",
+)
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
 
 _EPILOG = """\
@@ -121,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings(cfg)
     src = sub.add_parser("sources", help="list the sources, their files and rows per customer")
     _add_settings(src)
+    sc = sub.add_parser(
+        "score", help="score a matcher's pairs or clusters against a run's truth file"
+    )
+    sc.add_argument(
+        "truth", metavar="TRUTH", help="the truth file of a vecgen run (CSV or Parquet)"
+    )
+    sc.add_argument(
+        "predictions",
+        metavar="PREDICTIONS",
+        help="pairs (record_id_l, record_id_r) or clusters (record_id, cluster_id), CSV or Parquet",
+    )
+    sc.add_argument("--json", action="store_true", help="print JSON instead of tables")
     pub = sub.add_parser("publish", help="upload today's local files to S3 (server-side encrypted)")
     _add_settings(pub)
     pub.add_argument(
@@ -313,6 +334,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = parser.parse_args(args)
         if ns.command == "refake":
             return _refake(ns.out)
+        if ns.command == "score":
+            import json
+
+            from vecgen.score import render as render_score
+            from vecgen.score import score
+
+            result = score(ns.truth, ns.predictions)
+            sys.stdout.write(
+                json.dumps(result, indent=2) + "\n" if ns.json else render_score(result)
+            )
+            return 0
         if ns.command == "fuzz-stats":
             import json
 

@@ -13,7 +13,6 @@ import polars as pl
 
 from vecgen.rng import I64, U64, Stream
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
@@ -24,15 +23,14 @@ def random_bytes(stream: Stream, rows: U64, n_bytes: int) -> np.ndarray:
     return np.ascontiguousarray(raw).view(np.uint8).reshape(len(rows), words * 8)[:, :n_bytes]
 
 
-def _ascii_series(chars: np.ndarray) -> pl.Series:
-    """Turn a ``(n, width)`` uint8 array of ASCII codes into a String Series."""
+def _binary(raw: np.ndarray) -> pl.Series:
+    """Return a Binary Series over the rows of a ``(n, width)`` uint8 array (no per-row copy)."""
     import pyarrow as pa
 
-    n, width = chars.shape
-    data = pa.py_buffer(np.ascontiguousarray(chars))
+    n, width = raw.shape
+    data = pa.py_buffer(np.ascontiguousarray(raw))
     offsets = pa.py_buffer(np.arange(0, (n + 1) * width, width, dtype=np.int64))
-    # ASCII is valid UTF-8, so the bytes become a string column without a copy per row.
-    series = pl.from_arrow(pa.Array.from_buffers(pa.large_string(), n, [None, offsets, data]))
+    series = pl.from_arrow(pa.Array.from_buffers(pa.large_binary(), n, [None, offsets, data]))
     assert isinstance(series, pl.Series)
     return series
 
@@ -48,11 +46,7 @@ def hex_token(stream: Stream, rows: U64, n_bytes: int = 32) -> pl.Series:
     ([64, 64], True)
 
     """
-    b = random_bytes(stream, rows, n_bytes)
-    out = np.empty((len(rows), 2 * n_bytes), dtype=np.uint8)
-    out[:, 0::2] = _HEX[b >> 4]
-    out[:, 1::2] = _HEX[b & 15]
-    return _ascii_series(out)
+    return _binary(random_bytes(stream, rows, n_bytes)).bin.encode("hex")
 
 
 def uuid4(stream: Stream, rows: U64) -> pl.Series:
@@ -69,22 +63,23 @@ def uuid4(stream: Stream, rows: U64) -> pl.Series:
     b = random_bytes(stream, rows, 16)
     b[:, 6] = (b[:, 6] & 0x0F) | 0x40
     b[:, 8] = (b[:, 8] & 0x3F) | 0x80
-    hexed = np.empty((len(rows), 32), dtype=np.uint8)
-    hexed[:, 0::2] = _HEX[b >> 4]
-    hexed[:, 1::2] = _HEX[b & 15]
-    dash = np.full((len(rows), 1), ord("-"), dtype=np.uint8)
-    parts = [
-        hexed[:, 0:8],
-        dash,
-        hexed[:, 8:12],
-        dash,
-        hexed[:, 12:16],
-        dash,
-        hexed[:, 16:20],
-        dash,
-        hexed[:, 20:32],
-    ]
-    return _ascii_series(np.concatenate(parts, axis=1))
+    h = pl.col("h")
+    return (
+        pl.DataFrame({"h": _binary(b).bin.encode("hex")})
+        .select(
+            pl.concat_str(
+                [
+                    h.str.slice(0, 8),
+                    h.str.slice(8, 4),
+                    h.str.slice(12, 4),
+                    h.str.slice(16, 4),
+                    h.str.slice(20, 12),
+                ],
+                separator="-",
+            )
+        )
+        .to_series()
+    )
 
 
 def ipv4(stream: Stream, rows: U64) -> pl.Series:

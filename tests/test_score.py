@@ -1,0 +1,96 @@
+"""vecgen score: textbook values on hand-made truth, and a run scored end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import run_cli, small_config
+from vecgen.engine import run
+from vecgen.score import ScoreError, score
+
+# Three people: A has 3 records, B has 2, C has 1.
+TRUTH = pl.DataFrame(
+    {
+        "source": ["customers"] * 6,
+        "record_id": ["1", "2", "3", "4", "5", "6"],
+        "entity_id": ["A", "A", "A", "B", "B", "C"],
+        "is_duplicate": ["false", "true", "true", "false", "true", "false"],
+        "duplicate_of": ["", "1", "1", "", "4", ""],
+        "corruptions": ["", "name_first:nickname", "name_first:upper|city:replace", "", "city:replace", ""],
+    }
+)
+
+
+def files(tmp_path: Path, predictions: pl.DataFrame) -> tuple[str, str]:
+    TRUTH.write_csv(tmp_path / "truth.csv")
+    predictions.write_csv(tmp_path / "pred.csv")
+    return str(tmp_path / "truth.csv"), str(tmp_path / "pred.csv")
+
+
+def test_perfect_clusters_score_one(tmp_path: Path) -> None:
+    r = score(*files(tmp_path, TRUTH.select("record_id", pl.col("entity_id").alias("cluster_id"))))
+    assert r["pairwise"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert r["bcubed"]["f1"] == pytest.approx(1.0)
+    assert r["predicted_clusters"] == r["true_entities"] == 3
+    assert r["duplicates_found"]["recall"] == 1.0
+
+
+def test_everything_merged_gives_the_textbook_values(tmp_path: Path) -> None:
+    r = score(*files(tmp_path, TRUTH.select("record_id", pl.lit("all").alias("cluster_id"))))
+    # True pairs: 3 (A) + 1 (B) = 4 of the 15 pairs of 6 records.
+    assert r["true_pairs"] == 4 and r["predicted_pairs"] == 15
+    assert r["pairwise"]["precision"] == pytest.approx(4 / 15) and r["pairwise"]["recall"] == 1.0
+    assert r["pairwise"]["f1"] == pytest.approx(2 * (4 / 15) / (1 + 4 / 15))
+    # B-cubed precision: sum over records of |entity| / |cluster| = (3*3 + 2*2 + 1*1) / 6 / 6.
+    assert r["bcubed"]["precision"] == pytest.approx(14 / 36) and r["bcubed"]["recall"] == 1.0
+
+
+def test_singletons_have_no_precision_and_zero_recall(tmp_path: Path) -> None:
+    r = score(*files(tmp_path, pl.DataFrame({"record_id": ["1"], "cluster_id": ["x"]})))
+    assert r["pairwise"]["precision"] is None and r["pairwise"]["recall"] == 0.0
+    assert r["bcubed"]["precision"] == 1.0 and r["bcubed"]["recall"] == pytest.approx((3 * (1 / 3) + 2 * (1 / 2) + 1) / 6)
+
+
+def test_pairs_are_scored_as_given_and_as_components(tmp_path: Path) -> None:
+    pairs = pl.DataFrame({"record_id_l": ["1", "2", "4", "5"], "record_id_r": ["2", "1", "6", "4"]})
+    r = score(*files(tmp_path, pairs))
+    # Unique unordered pairs: (1,2) correct, (4,6) wrong, (4,5) correct.
+    assert r["predicted_pairs"] == 3 and r["true_positive_pairs"] == 2
+    assert r["pairwise"]["precision"] == pytest.approx(2 / 3) and r["pairwise"]["recall"] == pytest.approx(2 / 4)
+    # Components {1,2}, {3}, {4,5,6}: record 3's duplicate link to 1 is missed.
+    assert r["predicted_clusters"] == 3
+    kinds = r["recall_by_corruption"]
+    assert kinds["name_first:nickname"]["recall"] == 1.0 and kinds["name_first:upper"]["recall"] == 0.0
+    assert kinds["city:replace"] == {"duplicates": 2, "recall": 0.5}
+
+
+def test_unknown_ids_and_bad_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ScoreError, match=r"2 record ids are not in the truth file \(e.g."):
+        score(*files(tmp_path, pl.DataFrame({"record_id_l": ["1", "99"], "record_id_r": ["98", "2"]})))
+    with pytest.raises(ScoreError, match="need columns record_id_l, record_id_r"):
+        score(*files(tmp_path, pl.DataFrame({"a": ["1"]})))
+    with pytest.raises(ScoreError, match="record '1' is in more than one row"):
+        score(*files(tmp_path, pl.DataFrame({"record_id": ["1", "1"], "cluster_id": ["a", "b"]})))
+
+
+def test_score_a_run_end_to_end_with_the_cli(tmp_path: Path) -> None:
+    result = run(small_config(tmp_path / "out", customers=3000, formats=("csv", "parquet")))
+    truth = next(f.path for f in result.files if f.source == "truth" and f.fmt == "parquet")
+    frame = pl.read_parquet(truth)
+    # A matcher that links every duplicate of the primary file to its source, and nothing else.
+    customers = frame.filter(pl.col("source") == "customers")
+    pred = customers.select("source", "record_id", pl.col("entity_id").alias("cluster_id"))
+    pred.write_csv(tmp_path / "pred.csv")
+    r = run_cli("score", truth, str(tmp_path / "pred.csv"), "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["pairwise"]["precision"] == 1.0 and 0 < data["pairwise"]["recall"] < 1  # other sources unlinked
+    assert data["duplicates_found"]["recall"] < 1 and "name_last:replace" in data["recall_by_corruption"]
+    text = run_cli("score", truth, str(tmp_path / "pred.csv"), cwd=tmp_path)
+    assert "B-cubed" in text.stdout and "weakest corruptions first" in text.stdout
+    bad = run_cli("score", truth, str(tmp_path / "nope.csv"), cwd=tmp_path)
+    assert bad.returncode == 2 and "does not exist" in bad.stderr
