@@ -95,3 +95,61 @@ def vault_server(vault: VaultStandIn) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _postgres_bin(name: str) -> str | None:
+    import glob
+    import shutil
+
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+@contextmanager
+def postgres_server(base: str) -> Iterator[str]:
+    """Start a throw-away PostgreSQL cluster on 127.0.0.1 under ``base``; yield its DSN."""
+    import os
+    import shutil
+    import subprocess
+
+    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        raise RuntimeError(
+            "PostgreSQL is not installed (apt-get install postgresql); .ci/run installs it"
+        )
+    data, sock = os.path.join(base, "pgdata"), os.path.join(base, "pgsock")
+    os.makedirs(sock, exist_ok=True)
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(base, "postgres")
+        shutil.chown(sock, "postgres")
+    port = free_port()
+    subprocess.run(
+        [*as_user, initdb, "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {sock} -c fsync=off"
+    subprocess.run(
+        [
+            *as_user,
+            pg_ctl,
+            "-D",
+            data,
+            "-o",
+            options,
+            "-l",
+            os.path.join(base, "pg.log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True
+        )

@@ -20,7 +20,14 @@ TRUTH = pl.DataFrame(
         "entity_id": ["A", "A", "A", "B", "B", "C"],
         "is_duplicate": ["false", "true", "true", "false", "true", "false"],
         "duplicate_of": ["", "1", "1", "", "4", ""],
-        "corruptions": ["", "name_first:nickname", "name_first:upper|city:replace", "", "city:replace", ""],
+        "corruptions": [
+            "",
+            "name_first:nickname",
+            "name_first:upper|city:replace",
+            "",
+            "city:replace",
+            "",
+        ],
     }
 )
 
@@ -52,7 +59,9 @@ def test_everything_merged_gives_the_textbook_values(tmp_path: Path) -> None:
 def test_singletons_have_no_precision_and_zero_recall(tmp_path: Path) -> None:
     r = score(*files(tmp_path, pl.DataFrame({"record_id": ["1"], "cluster_id": ["x"]})))
     assert r["pairwise"]["precision"] is None and r["pairwise"]["recall"] == 0.0
-    assert r["bcubed"]["precision"] == 1.0 and r["bcubed"]["recall"] == pytest.approx((3 * (1 / 3) + 2 * (1 / 2) + 1) / 6)
+    assert r["bcubed"]["precision"] == 1.0 and r["bcubed"]["recall"] == pytest.approx(
+        (3 * (1 / 3) + 2 * (1 / 2) + 1) / 6
+    )
 
 
 def test_pairs_are_scored_as_given_and_as_components(tmp_path: Path) -> None:
@@ -60,17 +69,23 @@ def test_pairs_are_scored_as_given_and_as_components(tmp_path: Path) -> None:
     r = score(*files(tmp_path, pairs))
     # Unique unordered pairs: (1,2) correct, (4,6) wrong, (4,5) correct.
     assert r["predicted_pairs"] == 3 and r["true_positive_pairs"] == 2
-    assert r["pairwise"]["precision"] == pytest.approx(2 / 3) and r["pairwise"]["recall"] == pytest.approx(2 / 4)
+    assert r["pairwise"]["precision"] == pytest.approx(2 / 3) and r["pairwise"][
+        "recall"
+    ] == pytest.approx(2 / 4)
     # Components {1,2}, {3}, {4,5,6}: record 3's duplicate link to 1 is missed.
     assert r["predicted_clusters"] == 3
     kinds = r["recall_by_corruption"]
-    assert kinds["name_first:nickname"]["recall"] == 1.0 and kinds["name_first:upper"]["recall"] == 0.0
+    assert (
+        kinds["name_first:nickname"]["recall"] == 1.0 and kinds["name_first:upper"]["recall"] == 0.0
+    )
     assert kinds["city:replace"] == {"duplicates": 2, "recall": 0.5}
 
 
 def test_unknown_ids_and_bad_files_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ScoreError, match=r"2 record ids are not in the truth file \(e.g."):
-        score(*files(tmp_path, pl.DataFrame({"record_id_l": ["1", "99"], "record_id_r": ["98", "2"]})))
+        score(
+            *files(tmp_path, pl.DataFrame({"record_id_l": ["1", "99"], "record_id_r": ["98", "2"]}))
+        )
     with pytest.raises(ScoreError, match="need columns record_id_l, record_id_r"):
         score(*files(tmp_path, pl.DataFrame({"a": ["1"]})))
     with pytest.raises(ScoreError, match="record '1' is in more than one row"):
@@ -88,8 +103,13 @@ def test_score_a_run_end_to_end_with_the_cli(tmp_path: Path) -> None:
     r = run_cli("score", truth, str(tmp_path / "pred.csv"), "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    assert data["pairwise"]["precision"] == 1.0 and 0 < data["pairwise"]["recall"] < 1  # other sources unlinked
-    assert data["duplicates_found"]["recall"] < 1 and "name_last:replace" in data["recall_by_corruption"]
+    assert (
+        data["pairwise"]["precision"] == 1.0 and 0 < data["pairwise"]["recall"] < 1
+    )  # other sources unlinked
+    assert (
+        data["duplicates_found"]["recall"] < 1
+        and "name_last:replace" in data["recall_by_corruption"]
+    )
     text = run_cli("score", truth, str(tmp_path / "pred.csv"), cwd=tmp_path)
     assert "B-cubed" in text.stdout and "weakest corruptions first" in text.stdout
     bad = run_cli("score", truth, str(tmp_path / "nope.csv"), cwd=tmp_path)

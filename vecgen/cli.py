@@ -28,6 +28,9 @@ COMMANDS = (
     "fuzz-stats",
     "publish",
     "score",
+    "ddl",
+    "load",
+    "head",
 )
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -130,6 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings(cfg)
     src = sub.add_parser("sources", help="list the sources, their files and rows per customer")
     _add_settings(src)
+    dd = sub.add_parser(
+        "ddl", help="print CREATE TABLE statements (types, primary and foreign keys)"
+    )
+    _add_settings(dd)
+    dd.add_argument("--dialect", default="postgres", choices=("postgres", "duckdb"))
+    ld = sub.add_parser("load", help="load today's files of --out into DuckDB or PostgreSQL")
+    _add_settings(ld)
+    ld.add_argument(
+        "--dsn",
+        required=True,
+        help="duckdb:///run.db (a file here) or postgresql://user@host:port/db",
+    )
+    hd = sub.add_parser("head", help="show the first rows of a source without writing files")
+    _add_settings(hd)
+    hd.add_argument("source", metavar="SOURCE", help=f"one of: {', '.join(FLAT_NAMES)}")
+    hd.add_argument("-n", "--rows", type=int, default=10, help="rows to show (default: 10)")
     sc = sub.add_parser(
         "score", help="score a matcher's pairs or clusters against a run's truth file"
     )
@@ -296,6 +315,23 @@ def _sources(config: Config) -> int:
     return 0
 
 
+def _head(config: Config, source: str, rows: int) -> int:
+    import polars as pl
+
+    from vecgen.engine import generate_frames
+    from vecgen.errors import ConfigError
+
+    if source not in FLAT_NAMES:
+        raise ConfigError(f"unknown source '{source}'; valid sources: {', '.join(FLAT_NAMES)}")
+    if not config.enabled(source):
+        raise ConfigError(f"source '{source}' is switched off in this config")
+    # The first block of the run is enough to show its first rows.
+    frames = generate_frames(config.replace(customers=min(config.customers, 1000), state_dir=""))
+    with pl.Config(tbl_cols=-1, tbl_rows=rows, fmt_str_lengths=40, tbl_width_chars=240):
+        print(frames[source].head(rows))
+    return 0
+
+
 def _publish(config: Config, to: str) -> int:
     from vecgen.errors import ConfigError
     from vecgen.remote import publish
@@ -361,6 +397,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sources(config)
         if ns.command == "publish":
             return _publish(config, ns.to or config.publish_to)
+        if ns.command == "ddl":
+            from vecgen.database import ddl
+
+            sys.stdout.write(ddl(config, ns.dialect))
+            return 0
+        if ns.command == "load":
+            from vecgen.database import load
+
+            for table, n in load(config, ns.dsn).items():
+                print(f"{table:<18} {n:>12,} rows")
+            return 0
+        if ns.command == "head":
+            return _head(config, ns.source, ns.rows)
         return _generate(config, transactions_only=ns.command == "transactions")
     except VecgenError as exc:
         print(f"vecgen: error: {exc}", file=sys.stderr)

@@ -244,6 +244,39 @@ def run(config: Config, progress: Progress | None = None) -> RunResult:
     return RunResult(plan, tuple(files), time.perf_counter() - started)
 
 
+def generate_frames(config: Config) -> dict[str, pl.DataFrame]:
+    """Generate every enabled source in memory (no files, no state): source -> frame.
+
+    The frames hold exactly what :func:`run` writes (same rows, same order).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from vecgen.config import Config
+    >>> frames = generate_frames(Config(customers=100, seed=1, date=dt.date(2026, 1, 1)))
+    >>> frames["customers"].height, frames["truth"].columns[:3]
+    (115, ['source', 'record_id', 'entity_id'])
+
+    """
+    plan = resolve(config)
+    vocab = load()
+    parts: dict[str, list[pl.DataFrame]] = {name: [] for name in plan.sources}
+    offsets = dict.fromkeys(plan.sources, 0)
+    for index, (start, stop) in enumerate(plan.batches):
+        upstream: dict[str, pl.DataFrame] = {}
+        batch_offsets = dict(offsets)
+        for name in plan.sources:
+            result = SOURCES[name].generate(
+                plan, vocab, Batch(index, start, stop, batch_offsets, upstream)
+            )
+            upstream[name] = result.frame
+            if result.truth is not None:
+                upstream[TRUTH_PREFIX + name] = result.truth
+            parts[name].append(public(result.frame))
+            offsets[name] += result.frame.height
+    return {name: pl.concat(frames) for name, frames in parts.items()}
+
+
 def run_transactions(config: Config, progress: Progress | None = None) -> RunResult:
     """Write only new transactions for customers of earlier days (``vecgen transactions``).
 

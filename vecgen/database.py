@@ -1,0 +1,247 @@
+"""``vecgen ddl`` and ``vecgen load``: the files of a run as tables with keys, in a real database.
+
+The DDL comes from the schema the sources produce (types, primary keys, and
+foreign keys that hold in every run). ``load`` creates the tables and copies a
+run's files into DuckDB (embedded, ``duckdb:///path.db``) or PostgreSQL
+(``postgresql://user@host:port/db``, with COPY), parents before children, so
+the database checks every foreign key.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+
+import polars as pl
+
+from vecgen.catalog import FLAT_NAMES
+from vecgen.config import Config
+from vecgen.errors import MissingDependencyError, VecgenError
+
+DIALECTS = ("postgres", "duckdb")
+
+# source -> primary key columns
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "customers": ("customer_id",),
+    "transactions": ("orderid",),
+    "pos_customers": ("customer_id",),
+    "pos_transactions": ("orderid",),
+    "loyalty": ("lm_id",),
+    "email_campaign": ("EVENT_ID",),
+    "clickstream": ("uuid",),
+    "mobile": ("sha",),
+    "wifi": ("sha",),
+    "truth": ("source", "record_id"),
+}
+# (child source, child column, parent source, parent column): hold in every run
+FOREIGN_KEYS: tuple[tuple[str, str, str, str], ...] = (
+    ("transactions", "customer_id", "customers", "customer_id"),
+    ("pos_transactions", "customer_id", "pos_customers", "customer_id"),
+    ("email_campaign", "CUSTOMER_ID", "customers", "customer_id"),
+    ("safety_reports", "customer_id", "customers", "customer_id"),
+    ("locations", "customer_id", "customers", "customer_id"),
+)
+_TYPES = {
+    "postgres": {
+        pl.Int64: "BIGINT",
+        pl.Float64: "DOUBLE PRECISION",
+        pl.String: "TEXT",
+        pl.Date: "DATE",
+        pl.Datetime: "TIMESTAMP",
+        pl.Boolean: "BOOLEAN",
+    },
+    "duckdb": {
+        pl.Int64: "BIGINT",
+        pl.Float64: "DOUBLE",
+        pl.String: "VARCHAR",
+        pl.Date: "DATE",
+        pl.Datetime: "TIMESTAMP",
+        pl.Boolean: "BOOLEAN",
+    },
+}
+
+
+class DatabaseError(VecgenError, RuntimeError):
+    """The database refused the load, or cannot be reached."""
+
+
+def schemas(config: Config) -> dict[str, pl.Schema]:
+    """Return the column types of every enabled source (from a tiny in-memory run)."""
+    from vecgen.engine import generate_frames
+
+    small = config.replace(
+        customers=1000, state_dir="", parts=1, part=0, tracer=False, archival=False
+    )
+    return {name: frame.schema for name, frame in generate_frames(small).items()}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_type(dtype: pl.DataType, dialect: str) -> str:
+    for base, sql in _TYPES[dialect].items():
+        if dtype == base or (base is pl.Datetime and isinstance(dtype, pl.Datetime)):
+            return sql
+    raise DatabaseError(
+        f"no {dialect} type for {dtype}"
+    )  # pragma: no cover - all vecgen types are mapped
+
+
+def ddl(config: Config, dialect: str) -> str:
+    """CREATE TABLE statements for every enabled source, parents first.
+
+    Examples
+    --------
+    >>> from vecgen.config import Config
+    >>> sql = ddl(Config(), "postgres")
+    >>> 'CREATE TABLE "transactions"' in sql and 'REFERENCES "customers" ("customer_id")' in sql
+    True
+
+    """
+    if dialect not in DIALECTS:
+        raise DatabaseError(f"unknown dialect '{dialect}'; valid dialects: {', '.join(DIALECTS)}")
+    out = []
+    enabled = schemas(config)
+    for source, schema in enabled.items():
+        lines = [f"  {_quote(c)} {_sql_type(t, dialect)}" for c, t in schema.items()]
+        if source in PRIMARY_KEYS:
+            lines.append(f"  PRIMARY KEY ({', '.join(_quote(c) for c in PRIMARY_KEYS[source])})")
+        for child, column, parent, parent_column in FOREIGN_KEYS:
+            if child == source and parent in enabled:
+                lines.append(
+                    f"  FOREIGN KEY ({_quote(column)}) REFERENCES {_quote(parent)} ({_quote(parent_column)})"
+                )
+        out.append(f"CREATE TABLE {_quote(source)} (\n" + ",\n".join(lines) + "\n);")
+    return "\n\n".join(out) + "\n"
+
+
+def run_files(config: Config, source: str) -> list[str]:
+    """Today's files of ``source`` under ``config.out`` (Parquet preferred: it keeps types)."""
+    day = config.run_date
+    for ext in ("parquet", "csv", "json"):
+        lake = sorted(
+            glob.glob(os.path.join(config.out, source, f"dt={day.isoformat()}", f"part-*.{ext}"))
+        )
+        prefix = day.strftime("%Y_%m_%d") if config.date_prefix else ""
+        flat = sorted(glob.glob(os.path.join(config.out, f"{prefix}{FLAT_NAMES[source]}*.{ext}")))
+        flat = [
+            f
+            for f in flat
+            if os.path.basename(f)[len(prefix) :].split(".")[0].split("-part-")[0]
+            == FLAT_NAMES[source]
+        ]
+        if lake or flat:
+            return lake or flat
+    return []
+
+
+def read_typed(path: str, schema: pl.Schema, date_format: str) -> pl.DataFrame:
+    """Read one file of a run with ``schema`` (CSV dates in the source's format)."""
+    if path.endswith(".parquet"):
+        return pl.read_parquet(path).cast(dict(schema))  # type: ignore[arg-type]
+    raw = (
+        pl.read_csv(path, infer_schema=False)
+        if path.endswith(".csv")
+        else pl.read_ndjson(path).cast(pl.String)
+    )
+    exprs = []
+    for column, dtype in schema.items():
+        col = pl.col(column).replace("", None)
+        if dtype == pl.Date:
+            exprs.append(col.str.to_date(date_format))
+        elif isinstance(dtype, pl.Datetime):
+            exprs.append(col.str.to_datetime("%Y-%m-%d %H:%M:%S", time_unit="us"))
+        elif dtype == pl.Boolean:
+            exprs.append(col.str.to_lowercase() == "true")
+        else:
+            exprs.append(col.cast(dtype))
+    return raw.select(exprs)
+
+
+def _frames(config: Config, schema: dict[str, pl.Schema]) -> Iterator[tuple[str, pl.DataFrame]]:
+    from vecgen.sources import SOURCES
+
+    for source, columns in schema.items():
+        files = run_files(config, source)
+        if not files:
+            raise DatabaseError(
+                f"no {source} files of {config.run_date} under {config.out}; check --out and --date"
+            )
+        for path in files:
+            yield source, read_typed(path, columns, SOURCES[source].write_options.date_format)
+
+
+def load(config: Config, dsn: str) -> dict[str, int]:
+    """Create the tables of ``config``'s sources in ``dsn`` and copy today's files in; rows per table."""
+    schema = schemas(config)
+    if dsn.startswith("duckdb://"):
+        # duckdb:///run.db is run.db here; duckdb:////tmp/run.db is absolute (as in SQLAlchemy).
+        path = dsn[len("duckdb:///") :] if dsn.startswith("duckdb:///") else dsn[len("duckdb://") :]
+        return _load_duckdb(config, path or ":memory:", schema)
+    if dsn.startswith(("postgresql://", "postgres://")):
+        return _load_postgres(config, dsn, schema)
+    raise DatabaseError(
+        f"unknown database '{dsn.split(':', 1)[0]}'; use duckdb:///path.db or postgresql://..."
+    )
+
+
+def _load_duckdb(config: Config, path: str, schema: dict[str, pl.Schema]) -> dict[str, int]:
+    try:
+        import duckdb
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "loading into DuckDB needs duckdb: pip install 'vecgen[duckdb]'"
+        ) from exc
+    rows: dict[str, int] = {}
+    try:
+        con = duckdb.connect(path)
+        try:
+            con.execute(ddl(config, "duckdb")).fetchall()
+            for source, frame in _frames(config, schema):
+                con.register("__frame", frame.to_arrow())
+                con.execute(f"INSERT INTO {_quote(source)} SELECT * FROM __frame").fetchall()
+                con.unregister("__frame")
+                rows[source] = rows.get(source, 0) + frame.height
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        raise DatabaseError(
+            f"DuckDB refused the load into {path}: {str(exc).splitlines()[0]}"
+        ) from None
+    return rows
+
+
+def _load_postgres(config: Config, dsn: str, schema: dict[str, pl.Schema]) -> dict[str, int]:
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "loading into PostgreSQL needs psycopg: pip install 'vecgen[postgres]'"
+        ) from exc
+    rows: dict[str, int] = {}
+    try:
+        with psycopg.connect(dsn, connect_timeout=10) as con:
+            with con.cursor() as cur:
+                cur.execute(ddl(config, "postgres"))
+                for source, frame in _frames(config, schema):
+                    names = ", ".join(_quote(c) for c in frame.columns)
+                    sql = f"COPY {_quote(source)} ({names}) FROM STDIN WITH (FORMAT csv)"
+                    with cur.copy(sql) as copy:
+                        for part in frame.iter_slices(100_000):
+                            # Unquoted empty fields are NULL to COPY; dates and times in ISO form.
+                            copy.write(
+                                part.write_csv(
+                                    null_value="",
+                                    quote_style="necessary",
+                                    datetime_format="%Y-%m-%d %H:%M:%S",
+                                    include_header=False,
+                                ).encode()
+                            )
+                    rows[source] = rows.get(source, 0) + frame.height
+            con.commit()
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseError(f"PostgreSQL refused the load: {first}") from None
+    return rows
