@@ -31,6 +31,7 @@ COMMANDS = (
     "ddl",
     "load",
     "head",
+    "report",
 )
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -133,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings(cfg)
     src = sub.add_parser("sources", help="list the sources, their files and rows per customer")
     _add_settings(src)
+    rp = sub.add_parser("report", help="write an HTML page (plus PNG charts) describing a run")
+    rp.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
+    rp.add_argument(
+        "--to", default=None, metavar="DIR", help="where to write it (default: OUT/report)"
+    )
     dd = sub.add_parser(
         "ddl", help="print CREATE TABLE statements (types, primary and foreign keys)"
     )
@@ -370,6 +376,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = parser.parse_args(args)
         if ns.command == "refake":
             return _refake(ns.out)
+        if ns.command == "report":
+            from vecgen.report import report
+
+            done = report(ns.out, ns.to)
+            extra = (
+                f" and {len(done['pngs'])} PNG charts"
+                if done["pngs"]
+                else " (pip install 'vecgen[report]' for PNGs)"
+            )
+            print(f"wrote {done['html']}{extra}")
+            return 0
         if ns.command == "score":
             import json
 

@@ -1,0 +1,88 @@
+"""vecgen report: a page a person can read, rendered by headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli, small_config
+from vecgen.engine import run
+from vecgen.report import chart_files, report
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("reportrun")
+    run(small_config(out, customers=10_000, fuzz_profile="medium"))
+    done = report(str(out))
+    return Path(done["html"])
+
+
+def test_report_has_every_section_and_pngs(page: Path) -> None:
+    text = page.read_text()
+    for heading in (
+        "Files",
+        "Duplicates and corruptions",
+        "Duplicate clusters (changed cells highlighted)",
+        "Duplicates per duplicated person",
+        "% of duplicates where the field changed",
+        "Kernel mix (top 20)",
+        "Customers by state (top 15)",
+        "Loyalty tiers",
+        "Transaction totals ($200 bins)",
+    ):
+        assert f">{heading}<" in text.replace("&#x27;", "'"), heading
+    assert text.count("<table class='cluster'>") == 5
+    assert 'class="changed"' in text
+    assert "<script" not in text and "http://" not in text.replace(
+        'xmlns="http://www.w3.org/2000/svg"', ""
+    )
+    assert len(chart_files(str(page.parent))) >= 8
+
+
+def test_report_renders_in_headless_chromium(page: Path, tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, (
+        "Chromium is needed for this test (apt-get install chromium; .ci/run installs it)"
+    )
+    shot = tmp_path / "shot.png"
+    r = subprocess.run(
+        [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1400,3000",
+            "--enable-logging=stderr",
+            "--v=0",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shot.exists() and shot.stat().st_size > 50_000, r.stderr[-2000:]
+    assert not re.search(r"CONSOLE|Uncaught|Failed to load resource", r.stderr), r.stderr[-2000:]
+
+
+def test_report_cli_and_missing_run(tmp_path: Path) -> None:
+    assert run_cli("--customers", "2000", "--quiet", cwd=tmp_path).returncode == 0
+    r = run_cli("report", "output", cwd=tmp_path)
+    assert r.returncode == 0 and "wrote output/report/index.html and" in r.stdout
+    bad = run_cli("report", "nowhere", cwd=tmp_path)
+    assert bad.returncode == 2 and "no 'customers' file under nowhere" in bad.stderr
