@@ -10,7 +10,47 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING, Any
+
 from vecgen.config import Config, load_config
 from vecgen.errors import ConfigError, OutputError, VecgenError
 
-__all__ = ["Config", "ConfigError", "OutputError", "VecgenError", "__version__", "load_config"]
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "OutputError",
+    "VecgenError",
+    "__version__",
+    "generate",
+    "load_config",
+]
+
+
+def generate(config: Config | None = None, /, **settings: Any) -> dict[str, pl.DataFrame]:
+    """Generate a landscape in memory: source name -> Polars DataFrame.
+
+    The frames hold exactly what the command writes for the same settings
+    (same rows, same order, typed columns as in Parquet). No file is written
+    and no state is kept.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import vecgen
+    >>> frames = vecgen.generate(customers=200, seed=1, date=dt.date(2026, 1, 1))
+    >>> frames["customers"].height, sorted(frames)[:3]
+    (230, ['clickstream', 'custom_object', 'customers'])
+    >>> cfg = vecgen.Config(customers=50, fuzz_profile="febrl", date=dt.date(2026, 1, 1))
+    >>> vecgen.generate(cfg, seed=2)["truth"].columns[:3]
+    ['source', 'record_id', 'entity_id']
+
+    """
+    from vecgen.engine import generate_frames
+
+    base = config or Config()
+    return generate_frames(
+        base.replace(state_dir="", **settings) if settings else base.replace(state_dir="")
+    )

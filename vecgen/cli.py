@@ -32,6 +32,7 @@ COMMANDS = (
     "load",
     "head",
     "report",
+    "schema",
 )
 EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings(cfg)
     src = sub.add_parser("sources", help="list the sources, their files and rows per customer")
     _add_settings(src)
+    sub.add_parser("schema", help="print the JSON Schema of vecgen.toml (for editors)")
     rp = sub.add_parser("report", help="write an HTML page (plus PNG charts) describing a run")
     rp.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
     rp.add_argument(
@@ -376,6 +378,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = parser.parse_args(args)
         if ns.command == "refake":
             return _refake(ns.out)
+        if ns.command == "schema":
+            import json
+
+            from vecgen.schema import json_schema
+
+            sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+            return 0
         if ns.command == "report":
             from vecgen.report import report
 

@@ -177,7 +177,9 @@ def address_parts(addr: pl.Series) -> tuple[pl.Series, pl.Series]:
 
     """
     number = addr.str.extract(r"^(\d+\S*)(?:\s|$)", 1)
-    rest = addr.str.replace(r"^\d+\S*(?:\s|$)", "")  # one separator: extra spaces stay in the street
+    rest = addr.str.replace(
+        r"^\d+\S*(?:\s|$)", ""
+    )  # one separator: extra spaces stay in the street
     street = pl.select(
         pl.when(number.is_null())
         .then(addr)
