@@ -183,6 +183,18 @@ SETTINGS: tuple[Setting, ...] = (
         "archival_count", "int", 5, "archival rounds, each about 1% of the run's customers", 0, 1000
     ),
     Setting(
+        "csv_formula_guard",
+        "bool",
+        False,
+        "prefix CSV text starting with = + - @ (or tab/CR) with ' so spreadsheets do not run it",
+    ),
+    Setting(
+        "disk_check",
+        "bool",
+        True,
+        "refuse to start when the output's disk has too little free space",
+    ),
+    Setting(
         "parts",
         "int",
         1,
@@ -256,6 +268,8 @@ class Config:
     tracer_dir: str = "tracer"
     archival: bool = False
     archival_count: int = 5
+    csv_formula_guard: bool = False
+    disk_check: bool = True
     parts: int = 1
     part: int = 0
     fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)

@@ -59,6 +59,73 @@ def final_path(plan: Plan, root: str, source: str, fmt: str, part: int | None = 
     return posixpath.join(root, f"{prefix}{FLAT_NAMES[source]}{suffix}.{ext}")
 
 
+# CSV bytes per clean customer, per source (measured with the default settings), and the
+# size of the other formats relative to CSV: for the free-space check before a run.
+CSV_BYTES_PER_CUSTOMER = {
+    "customers": 250,
+    "transactions": 300,
+    "pos_customers": 245,
+    "pos_transactions": 225,
+    "loyalty": 250,
+    "email_campaign": 390,
+    "clickstream": 690,
+    "mobile": 325,
+    "wifi": 270,
+    "safety_reports": 130,
+    "locations": 130,
+    "custom_object": 110,
+    "truth": 710,
+}
+FORMAT_FACTOR = {"csv": 1.0, "jsonl": 1.7, "parquet": 0.45}
+DISK_MARGIN = 1.2
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def guard_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefix text that a spreadsheet would run as a formula with ``'`` (CSV only, opt-in).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> guard_formulas(pl.DataFrame({"a": ["=1+1", "@x", "-", "ok", None], "n": [-1, 2, 3, 4, 5]})).rows()
+    [("'=1+1", -1), ("'@x", 2), ("'-", 3), ('ok', 4), (None, 5)]
+
+    """
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA_START))
+        .then("'" + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c, t in frame.schema.items()
+        if t == pl.String
+    )
+
+
+def estimated_bytes(plan: Plan) -> int:
+    """About how many bytes this run writes (all formats), from the plan."""
+    per_customer = sum(CSV_BYTES_PER_CUSTOMER.get(s, 300) for s in plan.sources)
+    factor = sum(FORMAT_FACTOR[f] for f in plan.config.formats)
+    customers = sum(stop - start for start, stop in plan.batches)
+    return int(customers * per_customer * factor * (1 + plan.dupe_rate / 100))
+
+
+def check_disk_space(plan: Plan, folder: str) -> None:
+    """Refuse to start a local run that would not fit on the disk (before anything is written)."""
+    import shutil
+
+    probe = os.path.abspath(folder)
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    need = int(estimated_bytes(plan) * DISK_MARGIN)
+    free = shutil.disk_usage(probe).free
+    if need > free:
+        msg = (
+            f"this run needs about {need / 1e9:.1f} GB and {probe} has {free / 1e9:.1f} GB free; "
+            "free some space, write elsewhere (--out) or lower --customers (or --no-disk-check)"
+        )
+        raise OutputError(msg)
+
+
 def _is_local(fs: Any) -> bool:
     from fsspec.implementations.local import LocalFileSystem
 
@@ -89,11 +156,14 @@ class FileSink:
     _pending: list[Any] = field(default_factory=list)
     _pending_rows: int = 0
     _header_written: bool = False
+    formula_guard: bool = False
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append one batch."""
         assert self.handle is not None
         if self.fmt == "csv":
+            if self.formula_guard:
+                frame = guard_formulas(frame)
             frame.write_csv(
                 self.handle,
                 include_header=not self._header_written,
@@ -196,6 +266,8 @@ class Outputs:
         self = cls(plan, fs, root)
         token = secrets.token_hex(4)
         local = _is_local(fs)
+        if local and plan.config.disk_check:
+            check_disk_space(plan, root)
         if not local:
             try:
                 # Never let makedirs create a missing bucket: check it exists first.
@@ -220,6 +292,7 @@ class Outputs:
                     if local:
                         fs.makedirs(folder, exist_ok=True)
                     sink = FileSink(source, fmt, path, tmp, write_options[source])
+                    sink.formula_guard = plan.config.csv_formula_guard
                     # A plain file for local output: fsspec's local wrapper is several
                     # times slower while the generating thread holds the GIL.
                     sink.handle = open(tmp, "wb") if local else fs.open(tmp, "wb")

@@ -1,0 +1,216 @@
+"""Reliability: strict CSV, the formula guard, disk space, secrets, and fuzzed hostile inputs."""
+
+from __future__ import annotations
+
+import csv
+import os
+import string
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import run_cli, small_config
+from vecgen.config import SETTINGS, load_config
+from vecgen.daily import InputFileError, read_tracer
+from vecgen.engine import run
+from vecgen.errors import ConfigError, OutputError
+from vecgen.sinks import FileSink
+from vecgen.sources.base import WriteOptions
+
+CAMPAIGN = int(os.environ.get("VECGEN_FUZZ_EXAMPLES", "300"))  # the slow run uses 10,000
+
+
+def test_csv_round_trips_through_a_strict_reader(tmp_path: Path) -> None:
+    tricky = [
+        "plain",
+        'with "quotes"',
+        "comma, inside",
+        "new\nline",
+        "cr\r\nlf",
+        "",
+        "ünïcødé 東京",
+        " lead",
+    ]
+    frame = pl.DataFrame({"text": tricky, "n": list(range(len(tricky)))})
+    path = tmp_path / "t.csv"
+    sink = FileSink("customers", "csv", str(path), str(path), WriteOptions())
+    with path.open("wb") as sink.handle:
+        sink.write(frame)
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f, strict=True))
+    assert rows[0] == ["text", "n"]
+    assert [r[0] for r in rows[1:]] == tricky and len(rows) == len(tricky) + 1
+
+
+def test_generated_csv_is_valid_rfc4180(tmp_path: Path) -> None:
+    result = run(small_config(tmp_path, customers=2000, fuzz_profile="hard"))
+    for f in result.files:
+        with open(f.path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh, strict=True))
+        assert len(rows) == f.rows + 1 and len({len(r) for r in rows}) == 1, f.source
+
+
+def test_formula_guard_is_off_by_default_and_prefixes_when_on(tmp_path: Path) -> None:
+    junk = {
+        "fuzz": {
+            "fields": {"city": {"rate": 100, "kernels": {"placeholder": 1}}},
+            "fields_changed": {"1": 1},
+        }
+    }
+    plain = run(small_config(tmp_path / "plain", customers=3000, fuzz_profile="febrl", **junk))
+    guarded = run(
+        small_config(
+            tmp_path / "guarded",
+            customers=3000,
+            fuzz_profile="febrl",
+            csv_formula_guard=True,
+            **junk,
+        )
+    )
+
+    def read(result: Any) -> pl.DataFrame:
+        path = next(f.path for f in result.files if f.source == "customers")
+        return pl.read_csv(path, infer_schema=False)
+
+    a, b = read(plain), read(guarded)
+    assert (a["city"] == "-").sum() > 0  # placeholder junk that starts with '-'
+    assert (b["city"] == "'-").sum() == (a["city"] == "-").sum()
+    assert not b["city"].drop_nulls().str.contains(r"^[=+\-@]").any()
+    assert (b["customer_id"] == a["customer_id"]).all()  # numbers are not text: untouched
+
+
+def test_a_run_that_does_not_fit_on_disk_is_refused_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 10**6, 10**6))
+    with pytest.raises(OutputError, match=r"needs about .* GB and .* has 0.0 GB free"):
+        run(small_config(tmp_path / "out", customers=100_000))
+    assert not (tmp_path / "out").exists()
+    run(small_config(tmp_path / "out", customers=100, disk_check=False))
+
+
+def test_secrets_never_reach_outputs_state_or_messages(tmp_path: Path) -> None:
+    token = "s.VERY-SECRET-TOKEN-123"
+    r = run_cli(
+        "--customers", "500", "--vault-token", token, "--format", "csv,parquet,jsonl", cwd=tmp_path
+    )
+    assert r.returncode == 0, r.stderr
+    cfg = run_cli("config", "--vault-token", token, cwd=tmp_path)
+    assert token not in cfg.stdout and 'vault_token = "***"' in cfg.stdout
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
+    assert token not in r.stdout + r.stderr
+    assert token not in repr(load_config({"vault_token": token}, cwd=tmp_path, environ={}))
+
+
+def test_output_files_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        result = run(small_config(tmp_path, customers=50))
+    finally:
+        os.umask(old)
+    for f in result.files:
+        assert (os.stat(f.path).st_mode & 0o777) == 0o640
+
+
+# --- hostile inputs, fuzzed: a clear error or a valid config, never anything else -----------
+
+KEYS = [s.name for s in SETTINGS] + ["sources", "fuzz", "dupe_rat", "Customers", "", "x" * 50]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
+    st.dates().map(str),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+configs = st.dictionaries(st.sampled_from(KEYS), values, max_size=6)
+
+
+@settings(max_examples=CAMPAIGN, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=configs)
+def test_fuzzed_configs_are_valid_or_clear_errors(raw: dict[str, Any]) -> None:
+    try:
+        load_config(raw, cwd=Path("/nonexistent-vecgen-dir"), environ={})
+    except ConfigError as exc:
+        assert str(exc) and "\n" not in str(exc).strip()
+
+
+tracer_text = st.one_of(
+    st.text(max_size=400),
+    st.lists(
+        st.lists(st.text(alphabet=string.printable + 'éü"', max_size=12), min_size=1, max_size=16),
+        max_size=6,
+    ).map(lambda rows: "\n".join(",".join(r) for r in rows)),
+    st.just("name_first,name_last\n").flatmap(lambda h: st.text(max_size=200).map(lambda b: h + b)),
+)
+
+
+@settings(
+    max_examples=CAMPAIGN,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    text=tracer_text, bom=st.booleans(), encoding=st.sampled_from(["utf-8", "latin-1", "utf-16"])
+)
+def test_fuzzed_tracer_files_are_read_or_refused_clearly(
+    tmp_path: Path, text: str, bom: bool, encoding: str
+) -> None:
+    path = tmp_path / "tracer.csv"
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError:
+        data = text.encode("utf-8")
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    try:
+        frame = read_tracer(path)
+    except InputFileError as exc:
+        assert str(exc).startswith(str(path)) and "\n" not in str(exc).strip()
+    else:
+        assert frame.height > 0 and {"name_first", "name_last"} <= set(frame.columns)
+
+
+@pytest.mark.slow
+def test_campaigns_at_full_size() -> None:
+    """Run the two campaigns with 10,000 inputs each (pytest -m slow)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VECGEN_FUZZ_EXAMPLES": "10000"}
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "fuzzed",
+            "-m",
+            "not slow",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3000,
+    )
+    assert r.returncode == 0 and "2 passed" in r.stdout, r.stdout[-3000:]
