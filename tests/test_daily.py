@@ -310,3 +310,33 @@ def test_transactions_only_feeds_earlier_customers(tmp_path: Path) -> None:
     )
     nothing = run_cli("transactions", "--customers", "10", "--out", "empty", cwd=tmp_path)
     assert nothing.returncode == 2 and "no customer files from before" in nothing.stderr
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_and_ctrl_c_clean_up_and_keep_files_and_counters(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    day(tmp_path, "2026-11-29")
+    before = tree_bytes(tmp_path / "output")
+    state_before = (tmp_path / ".vecgen" / "state.json").read_bytes()
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "vecgen", "--customers", "3000000"),
+            *("--date", "2026-11-29", "--quiet", "--batch-size", "50000"),
+        ],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((tmp_path / "output").rglob(".*vecgen-tmp-*")):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert list((tmp_path / "output").rglob(".*vecgen-tmp-*")), "the run never started writing"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "previous outputs and ID counters kept" in err and "Traceback" not in err
+    # Unlike SIGKILL, a handled signal leaves no temporaries behind.
+    assert tree_bytes(tmp_path / "output") == before
+    assert (tmp_path / ".vecgen" / "state.json").read_bytes() == state_before

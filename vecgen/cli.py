@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,22 @@ COMMANDS = (
     "report",
     "schema",
 )
-EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 2, 1, 130
+EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 1, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived; it takes the same abort path as Ctrl-C.
+
+    Raising from the signal handler unwinds the generating thread through
+    every ``except BaseException`` cleanup (temporary files removed, the
+    writer thread stopped, state files left as they were), so ``kill`` and
+    ``docker stop`` are as safe as Ctrl-C.
+    """
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
 
 _EPILOG = """\
 Settings come from defaults < vecgen.toml in the working directory (or --config,
@@ -369,7 +386,21 @@ def _refake(out: Path | None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``vecgen`` command; returns the exit code."""
+    """Entry point of the ``vecgen`` command; returns the exit code.
+
+    SIGTERM is handled like Ctrl-C (exit 143 instead of 130) while the
+    command runs in the main thread; the previous handler is restored after.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
         args.insert(0, "generate")
@@ -440,9 +471,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VecgenError as exc:
         print(f"vecgen: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_ERROR
-    except KeyboardInterrupt:
-        print("\nvecgen: interrupted; no output files were changed", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(
+            f"\nvecgen: {what}; temporary files removed, previous outputs and ID counters kept",
+            file=sys.stderr,
+        )
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     except OSError as exc:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"vecgen: error: {exc.strerror or exc}{where}", file=sys.stderr)
