@@ -336,7 +336,25 @@ def test_sigterm_and_ctrl_c_clean_up_and_keep_files_and_counters(
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
-    assert "previous outputs and ID counters kept" in err and "Traceback" not in err
+    assert "no output file was changed" in err and "Traceback" not in err
     # Unlike SIGKILL, a handled signal leaves no temporaries behind.
     assert tree_bytes(tmp_path / "output") == before
     assert (tmp_path / ".vecgen" / "state.json").read_bytes() == state_before
+
+
+def test_control_characters_from_a_tracer_file_stay_on_one_line(tmp_path: Path) -> None:
+    from vecgen.daily import InputFileError, read_tracer
+
+    path = tmp_path / "tracer.csv"
+    path.write_text('"name\nfirst",name_last\nAnn,Lee\n')
+    with pytest.raises(InputFileError) as err:
+        read_tracer(path)
+    assert "column 'name\\nfirst'" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_corrupt_publish_journal_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / ".vecgen").mkdir()
+    (tmp_path / ".vecgen" / "publish.json").write_text('{"renames": 3}')
+    r = run_cli("--customers", "10", cwd=tmp_path)
+    assert r.returncode == 1 and "publish journal" in r.stderr and "remove it" in r.stderr
+    assert not [p for p in (tmp_path / "output").rglob("*") if p.is_file()]

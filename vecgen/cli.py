@@ -473,10 +473,11 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_ERROR
     except KeyboardInterrupt as exc:
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        print(
-            f"\nvecgen: {what}; temporary files removed, previous outputs and ID counters kept",
-            file=sys.stderr,
-        )
+        if getattr(exc, "published", False):
+            ending = " after the run's files were all published; they are complete"
+        else:
+            ending = "; no output file was changed (temporary files removed)"
+        print(f"\nvecgen: {what}{ending}", file=sys.stderr)
         return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     except OSError as exc:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""

@@ -519,7 +519,11 @@ def env_settings(environ: Mapping[str, str]) -> dict[str, str | dict[str, str]]:
     """Collect ``VECGEN_*`` variables as raw settings (``VECGEN_SOURCES_<NAME>`` for switches)."""
     raw: dict[str, Any] = {}
     for var, value in sorted(environ.items()):
-        if not var.startswith(ENV_PREFIX) or var in ("VECGEN_CONFIG", "VECGEN_DEBUG"):
+        if not var.startswith(ENV_PREFIX) or var in (
+            "VECGEN_CONFIG",
+            "VECGEN_DEBUG",
+            "VECGEN_FAULT",
+        ):
             continue
         key = var[len(ENV_PREFIX) :].lower()
         if key.startswith(SOURCES_KEY + "_"):

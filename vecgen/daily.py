@@ -53,9 +53,9 @@ class Extra:
 
 
 def _fail(path: Path, line: int, column: str, problem: str) -> InputFileError:
-    return InputFileError(
-        f"{path}:{line}: column '{column}': {problem}; fix the file and run again"
-    )
+    # Newlines and other control characters from the file are shown escaped: one line.
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in f"column '{column}': {problem}")
+    return InputFileError(f"{path}:{line}: {text}; fix the file and run again")
 
 
 def read_tracer(path: Path) -> pl.DataFrame:

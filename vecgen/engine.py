@@ -27,6 +27,7 @@ from vecgen.daily import (
     read_tracer,
     tracer_extra,
 )
+from vecgen.faults import checkpoint
 from vecgen.plan import Plan, next_state, resolve
 from vecgen.sinks import FileSink, Outputs
 from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public
@@ -110,10 +111,14 @@ def _generate(
     """
     vocab = load()
     outputs = Outputs.open(
-        plan, {name: SOURCES[name].write_options for name in plan.sources}, clean_stale=clean_stale
+        plan,
+        {name: SOURCES[name].write_options for name in plan.sources},
+        clean_stale=clean_stale,
+        journal=folder,
     )
     writer = _Writer(outputs)
     try:
+        checkpoint("outputs.opened")
         # A shard starts where the earlier shards' rows end (computed from the plan).
         first = plan.batches[0][0]
         offsets = dict.fromkeys(plan.sources, 0)
@@ -134,6 +139,7 @@ def _generate(
                 written.append((name, public(result.frame)))
                 offsets[name] += result.frame.height
             writer.put(written)
+            checkpoint("batch.generated")
             # Drop this batch's frames now: only the writer holds them from here on.
             del written, upstream, result, batch
             if progress is not None:
@@ -148,9 +154,11 @@ def _generate(
             extra_customers += extra.frame.height
         writer.close()
         outputs.finish()
+        checkpoint("outputs.finished")
         if folder is not None:
             write_state(folder, next_state(plan, state, offsets, extra_customers))
-        return outputs.publish()
+            checkpoint("state.written")
+        return outputs.publish(folder)
     except BaseException:
         if writer.thread.is_alive():
             writer.error = writer.error or RuntimeError("run aborted")
@@ -225,6 +233,7 @@ def run(config: Config, progress: Progress | None = None) -> RunResult:
     started = time.perf_counter()
     folder = Path(config.state_dir) if config.state_dir else None
     with locked(folder, config.lock_wait) if folder else contextlib.nullcontext():
+        checkpoint("lock.acquired")
         state = read_state(folder) if folder else State()
         plan = resolve(config, state)
         # Inputs people hand us are read and validated before anything is written.
@@ -321,6 +330,7 @@ def run_transactions(config: Config, progress: Progress | None = None) -> RunRes
             plan,
             {"transactions": SOURCES["transactions"].write_options},
             clean_stale=folder is not None,
+            journal=folder,
         )
         try:
             outputs.write("transactions", frame)
@@ -332,7 +342,7 @@ def run_transactions(config: Config, progress: Progress | None = None) -> RunRes
                     runs=state.runs + 1,
                 )
                 write_state(folder, after)
-            written = outputs.publish()
+            written = outputs.publish(folder)
         except BaseException:
             outputs.abort()
             raise

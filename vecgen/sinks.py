@@ -13,16 +13,21 @@ import os
 import posixpath
 import re
 import secrets
+import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 import polars as pl
 
 from vecgen.catalog import FLAT_NAMES, FORMATS
 from vecgen.errors import OutputError
+from vecgen.faults import checkpoint
 from vecgen.plan import Plan
 from vecgen.sources.base import WriteOptions
+from vecgen.state import read_journal, remove_journal, write_journal
 
 TMP_MARK = ".vecgen-tmp-"
 # Parquet row groups are cut at this many rows whatever the batch size, so the
@@ -250,14 +255,19 @@ class Outputs:
 
     @classmethod
     def open(
-        cls, plan: Plan, write_options: dict[str, WriteOptions], clean_stale: bool = False
+        cls,
+        plan: Plan,
+        write_options: dict[str, WriteOptions],
+        clean_stale: bool = False,
+        journal: Path | None = None,
     ) -> Outputs:
         """Create the temporary file of every (source, format); fails early if ``out`` is unwritable.
 
         With ``load_type = "append"`` a lake partition gets the next free part
         number, and a flat file's temporary starts as a copy of today's file.
         ``clean_stale`` removes temporaries that killed runs left behind (only
-        safe under the state lock).
+        safe under the state lock). A publish journal that a killed run left in
+        the state folder ``journal`` is completed first (see :meth:`publish`).
         """
         from vecgen.remote import describe_remote_error, filesystem
 
@@ -276,6 +286,8 @@ class Outputs:
             except Exception as exc:  # every failure becomes one line
                 raise OutputError(describe_remote_error(exc, out, plan.config)) from None
         append = plan.config.load_type == "append"
+        if journal is not None:
+            _recover(journal, plan)
         if clean_stale:
             self._remove_stale_temporaries()
         try:
@@ -355,6 +367,7 @@ class Outputs:
         with self._remote_errors():
             for fmt in self.plan.config.formats:
                 self.sinks[(source, fmt)].write(frame)
+                checkpoint("sink.write")
 
     def commit(self) -> list[FileSink]:
         """Finish and publish (see :meth:`finish` and :meth:`publish`)."""
@@ -368,31 +381,31 @@ class Outputs:
                 sink.close(self.schemas.get(source, pl.DataFrame()))
                 sink.bytes = int(self.fs.size(sink.tmp))
 
-    def publish(self) -> list[FileSink]:
-        """Rename every file into place; ``truncate`` removes today's other parts."""
-        with self._remote_errors():
-            return self._publish()
+    def publish(self, journal: Path | None = None) -> list[FileSink]:
+        """Rename every file into place; ``truncate`` removes today's other parts.
 
-    def _publish(self) -> list[FileSink]:
-        for sink in self.sinks.values():
-            if _is_local(self.fs):
-                os.replace(sink.tmp, sink.path)  # atomic on one filesystem
-            else:
-                self.fs.mv(sink.tmp, sink.path)
+        With a state folder ``journal``, the renames are first saved to its
+        ``publish.json``: from then on the run is committed, and if it is
+        killed halfway through the renames, the next run in that folder
+        finishes them before it does anything else, so a day's files are never
+        left half old, half new.
+        """
         config = self.plan.config
         # A shard replaces only its own file; a whole run replaces today's partition.
-        if config.layout == "lake" and config.load_type == "truncate" and config.parts == 1:
-            self._remove_stale_parts()
+        stale = config.layout == "lake" and config.load_type == "truncate" and config.parts == 1
+        entry: dict[str, object] = {
+            "out": config.out,
+            "renames": [[s.tmp, s.path] for s in self.sinks.values()],
+            "remove_other_parts": stale,
+        }
+        with self._remote_errors(), _signals_held():
+            if journal is not None:
+                write_journal(journal, entry)
+                checkpoint("journal.written")
+            _apply(self.fs, entry)
+            if journal is not None:
+                remove_journal(journal)
         return list(self.sinks.values())
-
-    def _remove_stale_parts(self) -> None:
-        """Truncate semantics: parts of today's partition that this run did not write go."""
-        written = {s.path for s in self.sinks.values()}
-        for folder in {posixpath.dirname(p) for p in written}:
-            for entry in self.fs.ls(folder, detail=False):
-                name = posixpath.basename(entry.rstrip("/"))
-                if _PART.match(name) and posixpath.join(folder, name) not in written:
-                    self.fs.rm(posixpath.join(folder, name))
 
     def abort(self) -> None:
         """Remove every temporary file; the final paths are never touched."""
@@ -411,3 +424,76 @@ class Outputs:
                     self.fs.rm(sink.tmp)
             except Exception:  # best effort: a dead endpoint must not hide the first error
                 pass
+
+
+def _apply(fs: Any, entry: dict[str, object]) -> None:
+    """Make the renames of a journal entry; those already made are skipped."""
+    renames = entry["renames"]
+    assert isinstance(renames, list)
+    local = _is_local(fs)
+    for tmp, path in renames:
+        checkpoint("publish.rename")
+        if local:
+            with contextlib.suppress(FileNotFoundError):  # done before a kill
+                os.replace(tmp, path)  # atomic on one filesystem
+        elif fs.exists(tmp):
+            fs.mv(tmp, path)
+    checkpoint("publish.stale")
+    if entry.get("remove_other_parts"):
+        # Truncate semantics: parts of today's partition that this run did not write go.
+        written = {path for _, path in renames}
+        for folder in {posixpath.dirname(p) for p in written}:
+            for found in fs.ls(folder, detail=False):
+                name = posixpath.basename(found.rstrip("/"))
+                if _PART.match(name) and posixpath.join(folder, name) not in written:
+                    fs.rm(posixpath.join(folder, name))
+    checkpoint("publish.done")
+
+
+def _recover(folder: Path, plan: Plan) -> None:
+    """Finish the publish of a run that was killed after it committed."""
+    from vecgen.remote import filesystem
+
+    entry = read_journal(folder)
+    if entry is None:
+        return
+    out = entry.get("out")
+    fs, _ = filesystem(str(out), plan.config)
+    _apply(fs, entry)
+    remove_journal(folder)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while a committed run publishes; they act once it is done.
+
+    The handlers are swapped for one that only records the signal (masking
+    would not do: the signal may land on any of Polars' threads). A signal that
+    arrived meanwhile is acted on when the renames are all made; its
+    ``KeyboardInterrupt`` is marked ``published = True`` so the message can say
+    that the files are complete. Outside the main thread nothing is swapped.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[signal.Signals] = []
+
+    def hold(signum: int, frame: object) -> None:
+        caught.append(signal.Signals(signum))
+
+    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            handler = previous[caught[0]]
+            try:
+                if callable(handler):
+                    handler(caught[0], None)
+                else:  # the default action: let the signal do what it would have done
+                    os.kill(os.getpid(), caught[0])
+            except KeyboardInterrupt as exc:
+                exc.published = True  # type: ignore[attr-defined]
+                raise

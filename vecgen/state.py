@@ -1,10 +1,12 @@
-"""The state folder: ID counters that continue across runs, and a lock per folder.
+"""The state folder: ID counters that continue across runs, a lock, a publish journal.
 
 ``state.json`` holds the last customer, transaction, e-mail event and
 clickstream IDs. It is read under the lock before the plan is resolved and
-replaced atomically (temporary file + rename) only after every output file of
-the run is in place, so a failed or killed run leaves it as it was. The folder
-is created owner-only (0700), the file 0600.
+replaced atomically (temporary file + rename) once every output file of the
+run is complete and before any is renamed into place, so a killed run leaves a
+gap in the IDs, never IDs handed out twice. ``publish.json`` lists the renames
+of a run that has committed; the next run completes them if the run was
+killed halfway. The folder is created owner-only (0700), the files 0600.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from vecgen.errors import VecgenError
 
 STATE_FILE = "state.json"
 LOCK_FILE = "lock"
+JOURNAL_FILE = "publish.json"
 STATE_VERSION = 1
 
 
@@ -65,9 +68,39 @@ def read_state(folder: Path) -> State:
 
 def write_state(folder: Path, state: State) -> None:
     """Replace ``folder/state.json`` atomically (temporary file, fsync, rename)."""
-    path = folder / STATE_FILE
-    tmp = folder / f".{STATE_FILE}.tmp-{os.getpid()}"
     data = json.dumps({"version": STATE_VERSION, **dataclasses.asdict(state)}, indent=2) + "\n"
+    _replace(folder / STATE_FILE, data, "state file")
+
+
+def write_journal(folder: Path, journal: dict[str, object]) -> None:
+    """Save the publish journal (the renames a committed run still has to make)."""
+    _replace(folder / JOURNAL_FILE, json.dumps(journal, indent=2) + "\n", "publish journal")
+
+
+def read_journal(folder: Path) -> dict[str, object] | None:
+    """Return the journal a killed run left, or ``None``."""
+    path = folder / JOURNAL_FILE
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        msg = f"publish journal {path} cannot be read ({exc}); remove it and rerun the day"
+        raise StateError(msg) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("renames"), list):
+        msg = f"publish journal {path} is not a vecgen journal; remove it and rerun the day"
+        raise StateError(msg)
+    return raw
+
+
+def remove_journal(folder: Path) -> None:
+    """Remove the journal: every rename it lists is done."""
+    with contextlib.suppress(FileNotFoundError):
+        (folder / JOURNAL_FILE).unlink()
+
+
+def _replace(path: Path, data: str, what: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -78,7 +111,7 @@ def write_state(folder: Path, state: State) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        msg = f"cannot write state file {path} ({exc.strerror}); check the folder's permissions"
+        msg = f"cannot write {what} {path} ({exc.strerror}); check the folder's permissions"
         raise StateError(msg) from None
 
 
