@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import run_cli, small_config
+from tests.conftest import run_cli, small_config, tree_bytes
 from vecgen.config import SETTINGS, load_config
 from vecgen.daily import InputFileError, read_tracer
 from vecgen.engine import run
@@ -214,3 +214,53 @@ def test_campaigns_at_full_size() -> None:
         timeout=3000,
     )
     assert r.returncode == 0 and "2 passed" in r.stdout, r.stdout[-3000:]
+
+
+def test_max_memory_lowers_the_batch_size_without_changing_a_byte(tmp_path: Path) -> None:
+    from vecgen.plan import resolve
+
+    capped = small_config(tmp_path / "capped", customers=40_000, max_memory=300)
+    free = small_config(tmp_path / "free", customers=40_000)
+    assert len(resolve(capped).batches) > len(resolve(free).batches) == 1
+    run(capped)
+    run(free)
+    assert tree_bytes(tmp_path / "capped") == tree_bytes(tmp_path / "free")
+
+
+def test_a_max_memory_below_one_batch_is_refused_before_writing(tmp_path: Path) -> None:
+    r = run_cli("--customers", "100", "--max-memory", "100", "--out", "out", cwd=tmp_path)
+    assert (
+        r.returncode == 2 and "max_memory = 100 MiB" in r.stderr and "raise max_memory" in r.stderr
+    )
+    assert not (tmp_path / "out").exists()
+
+
+PEAK = """
+import resource, sys
+from vecgen.cli import main
+code = main(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+sys.exit(code)
+"""
+
+
+@pytest.mark.slow  # an estimate: once seen above the cap while another test suite ran
+def test_max_memory_keeps_the_measured_peak_under_the_cap(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    args = ["--customers", "100000", "--quiet", "--no-state", "--out", "out"]
+
+    def peak(*extra: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK, *args, *extra],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(done.stdout.split()[-1])
+
+    uncapped = peak()
+    capped = peak("--max-memory", "450")
+    assert capped <= 450 < uncapped, (capped, uncapped)

@@ -195,6 +195,14 @@ SETTINGS: tuple[Setting, ...] = (
         "refuse to start when the output's disk has too little free space",
     ),
     Setting(
+        "max_memory",
+        "int",
+        0,
+        "cap the estimated peak memory (MiB) by lowering batch_size; 0: no cap",
+        0,
+        100_000_000,
+    ),
+    Setting(
         "parts",
         "int",
         1,
@@ -270,6 +278,7 @@ class Config:
     archival_count: int = 5
     csv_formula_guard: bool = False
     disk_check: bool = True
+    max_memory: int = 0
     parts: int = 1
     part: int = 0
     fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)
