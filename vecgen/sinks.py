@@ -482,8 +482,10 @@ def _signals_held() -> Iterator[None]:
         caught.append(signal.Signals(signum))
 
     previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    completed = False
     try:
         yield
+        completed = True
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -495,5 +497,5 @@ def _signals_held() -> Iterator[None]:
                 else:  # the default action: let the signal do what it would have done
                     os.kill(os.getpid(), caught[0])
             except KeyboardInterrupt as exc:
-                exc.published = True  # type: ignore[attr-defined]
+                exc.published = completed  # type: ignore[attr-defined]
                 raise
