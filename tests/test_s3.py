@@ -14,6 +14,12 @@ from tests.conftest import run_cli
 from tests.servers import VaultStandIn, free_port, s3_server, vault_server
 
 KEY, SECRET = "AKIDVECGENTEST", "vecgen-test-secret-value"
+# Credentials from the environment (no Vault), and no lookup of EC2 instance metadata.
+STATIC_KEYS = {
+    "AWS_ACCESS_KEY_ID": KEY,
+    "AWS_SECRET_ACCESS_KEY": SECRET,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 SMALL = ("--customers", "2000", "--date", "2026-11-29", "--quiet", "--no-state")
 
 
@@ -134,11 +140,7 @@ def test_missing_vault_path_names_it(
 
 def test_missing_bucket_is_one_line_and_not_created(tmp_path: Path, s3: tuple[str, Any]) -> None:
     endpoint, client = s3
-    env = {
-        "AWS_ACCESS_KEY_ID": KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = dict(STATIC_KEYS)
     r = run_cli(
         *SMALL,
         "--out",
@@ -155,11 +157,7 @@ def test_missing_bucket_is_one_line_and_not_created(tmp_path: Path, s3: tuple[st
 
 def test_unreachable_endpoint_is_one_line(tmp_path: Path) -> None:
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    env = {
-        "AWS_ACCESS_KEY_ID": KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = dict(STATIC_KEYS)
     started = time.monotonic()
     r = run_cli(
         *SMALL, "--out", "s3://bucket/run/", "--s3-endpoint-url", dead, cwd=tmp_path, env=env
@@ -173,11 +171,7 @@ def test_publish_uploads_todays_files_encrypted_and_multipart(
     tmp_path: Path, s3: tuple[str, Any]
 ) -> None:
     endpoint, client = s3
-    env = {
-        "AWS_ACCESS_KEY_ID": KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = dict(STATIC_KEYS)
     assert run_cli(*SMALL, cwd=tmp_path).returncode == 0
     # A large file, so the upload is multipart (publish uses 16 MiB parts above 32 MiB).
     big = tmp_path / "output" / "customers" / "dt=2026-11-29" / "part-00001.csv"
@@ -272,11 +266,7 @@ def test_unreachable_vault_is_one_line(tmp_path: Path, s3: tuple[str, Any]) -> N
 
 def test_kms_encryption_with_a_key_id(tmp_path: Path, s3: tuple[str, Any]) -> None:
     endpoint, client = s3
-    env = {
-        "AWS_ACCESS_KEY_ID": KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = dict(STATIC_KEYS)
     r = run_cli(
         *SMALL,
         "--out",
@@ -341,9 +331,7 @@ def test_twenty_concurrent_runs_against_one_server(tmp_path: Path, s3: tuple[str
     endpoint, client = s3
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("VECGEN_")},
-        "AWS_ACCESS_KEY_ID": KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-        "AWS_EC2_METADATA_DISABLED": "true",
+        **STATIC_KEYS,
     }
     common = ("--customers", "2000", "--date", "2026-11-29", "--quiet", "--formats", "csv")
     remote = ("--s3-endpoint-url", endpoint)

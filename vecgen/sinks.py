@@ -1,7 +1,7 @@
 """Sinks: stream batches of each source into CSV, Parquet or JSON-lines files.
 
 Every file is written under a hidden temporary name in its final folder and
-renamed into place only when the whole run succeeded (:meth:`Outputs.commit`);
+renamed into place only when the whole run succeeded (:meth:`Outputs.publish`);
 on failure the temporaries are removed (:meth:`Outputs.abort`) and earlier
 files stay as they were. Paths go through fsspec, so ``out`` may be any URL.
 """
@@ -368,11 +368,6 @@ class Outputs:
             for fmt in self.plan.config.formats:
                 self.sinks[(source, fmt)].write(frame)
                 checkpoint("sink.write")
-
-    def commit(self) -> list[FileSink]:
-        """Finish and publish (see :meth:`finish` and :meth:`publish`)."""
-        self.finish()
-        return self.publish()
 
     def finish(self) -> None:
         """Close every temporary file: all data is written, nothing is visible yet."""
