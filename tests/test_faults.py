@@ -22,11 +22,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
 from tests.conftest import run_cli, tree_bytes
+from vecgen.catalog import SOURCE_NAMES
 
 ARGS = ("--customers", "4000", "--batch-size", "1000", "--formats", "csv,parquet", "--quiet")
 # 4 batches; 13 sources x 2 formats = 26 files, so 104 sink writes and 26 renames.
@@ -127,3 +129,188 @@ def test_a_run_killed_at_any_point_loses_nothing(
     )["customer_id"]
     assert ids.n_unique() == ids.len()
     assert json.loads(state_file.read_text())["last_customer_id"] >= ids.max()
+
+
+# --- The same on S3 (moto's server on 127.0.0.1): kills while parts are uploading. ---
+
+S3_ARGS = (
+    "--customers",
+    "30000",
+    "--batch-size",
+    "10000",
+    "--enable",
+    "customers,clickstream,truth",
+    "--disable",
+    ",".join(s for s in SOURCE_NAMES if s not in ("customers", "clickstream", "truth")),
+    "--quiet",
+)
+# 3 batches x 3 files = 9 writes; clickstream and truth are over 16 MiB, so their
+# temporaries go up as multipart uploads (a part every 16 MiB) before they complete.
+S3_CASES = [
+    ("sink.write:4", "KILL"),
+    ("s3.part:1", "KILL"),
+    ("s3.part:1", "TERM"),
+    ("sink.write:9", "KILL"),
+    ("outputs.finished:1", "KILL"),
+    ("journal.written:1", "KILL"),
+    ("publish.rename:2", "KILL"),
+    ("publish.rename:2", "TERM"),
+]
+
+
+@pytest.fixture(scope="module")
+def s3_faults() -> Any:
+    boto3 = pytest.importorskip("boto3")
+    from tests.servers import s3_server
+    from tests.test_s3 import KEY, SECRET, STATIC_KEYS
+
+    with s3_server() as endpoint:
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=KEY,
+            aws_secret_access_key=SECRET,
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket="faults")
+        yield endpoint, client, STATIC_KEYS
+
+
+def s3_day(cwd: Path, prefix: str, date: str, s3: Any, fault: str = "") -> int:
+    endpoint, _, keys = s3
+    env = {**keys, **({"VECGEN_FAULT": fault} if fault else {})}
+    out = ("--out", f"s3://faults/{prefix}/", "--s3-endpoint-url", endpoint)
+    r = run_cli(*S3_ARGS, *out, "--date", date, cwd=cwd, env=env)
+    assert "Traceback" not in r.stderr, r.stderr
+    return r.returncode
+
+
+def s3_objects(client: Any, prefix: str) -> dict[str, bytes]:
+    """Every object under ``prefix`` (key after the prefix -> bytes)."""
+    found = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket="faults", Prefix=prefix):
+        for o in page.get("Contents", []):
+            body = client.get_object(Bucket="faults", Key=o["Key"])["Body"].read()
+            found[o["Key"][len(prefix) :]] = body
+    return found
+
+
+def s3_uploads(client: Any, prefix: str) -> list[str]:
+    """Multipart uploads begun under ``prefix`` and neither completed nor aborted."""
+    page = client.list_multipart_uploads(Bucket="faults", Prefix=prefix)
+    return [u["Key"] for u in page.get("Uploads", [])]
+
+
+@pytest.fixture(scope="module")
+def s3_reference(s3_faults: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Day 2026-11-28 under ``ref/`` (and its state folder), then 2026-11-29 uninterrupted."""
+    _, client, _ = s3_faults
+    folder = tmp_path_factory.mktemp("s3ref")
+    assert s3_day(folder, "ref", "2026-11-28", s3_faults) == 0
+    base_state = tmp_path_factory.mktemp("s3base")
+    shutil.copytree(folder / ".vecgen", base_state / ".vecgen")
+    earlier = s3_objects(client, "ref/")
+    assert s3_day(folder, "ref", "2026-11-29", s3_faults) == 0
+    today = {k: v for k, v in s3_objects(client, "ref/").items() if "dt=2026-11-29" in k}
+    assert any(len(v) > 16 * 2**20 for v in today.values()), "no multipart upload"
+    return {"earlier": earlier, "today": today, "state": base_state / ".vecgen"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("point", "sig"), S3_CASES, ids=[f"{p}-{s}" for p, s in S3_CASES])
+def test_an_s3_run_killed_at_any_point_loses_nothing(
+    tmp_path: Path, s3_faults: Any, s3_reference: dict[str, Any], point: str, sig: str
+) -> None:
+    _, client, _ = s3_faults
+    prefix = f"case-{point}-{sig}".replace(":", "-")
+    earlier, expected_day = s3_reference["earlier"], s3_reference["today"]
+    for key in earlier:  # the case starts where the reference was after 2026-11-28
+        client.copy_object(
+            Bucket="faults",
+            Key=f"{prefix}/{key}",
+            CopySource={"Bucket": "faults", "Key": f"ref/{key}"},
+        )
+    shutil.copytree(s3_reference["state"], tmp_path / ".vecgen")
+    state_file = tmp_path / ".vecgen" / "state.json"
+    state_before = state_file.read_bytes()
+    name = point.split(":")[0]
+    committed = name.startswith(COMMITTED)
+
+    assert s3_day(tmp_path, prefix, "2026-11-29", s3_faults, f"{point}:{sig}") == EXIT[sig]
+
+    after = s3_objects(client, prefix + "/")
+    assert {k: v for k, v in after.items() if "dt=2026-11-28" in k} == earlier
+    visible = {k: v for k, v in after.items() if "dt=2026-11-29" in k and "vecgen-tmp" not in k}
+    if committed and sig != "KILL":
+        assert visible == expected_day
+    elif not committed:
+        assert not visible, "a file was published"
+        assert state_file.read_bytes() == state_before
+        if sig != "KILL":  # the abort path removes temporaries and aborts open uploads
+            assert after == earlier
+            assert not s3_uploads(client, prefix + "/")
+    if name == "s3.part" and sig == "KILL":
+        assert s3_uploads(client, prefix + "/"), "the kill left no open upload to clean"
+
+    assert s3_day(tmp_path, prefix, "2026-11-30", s3_faults) == 0
+    final = s3_objects(client, prefix + "/")
+    assert not [k for k in final if "vecgen-tmp" in k]
+    assert not s3_uploads(client, prefix + "/")
+    assert not (tmp_path / ".vecgen" / "publish.json").exists()
+    assert {k: v for k, v in final.items() if "dt=2026-11-28" in k} == earlier
+    assert {k: v for k, v in final.items() if "dt=2026-11-29" in k} == (
+        expected_day if committed else {}
+    )
+
+
+# --- A disk that fills up mid-run: a real ENOSPC on a 12 MiB tmpfs. ---
+
+ENOSPC_SCRIPT = r"""
+import hashlib, json, os, subprocess, sys
+from pathlib import Path
+
+root = Path(sys.argv[1])
+os.chdir(root)
+args = ["--batch-size", "1000", "--quiet"]
+env = {k: v for k, v in os.environ.items() if not k.startswith("VECGEN_")}
+
+def vecgen(*a):
+    return subprocess.run([sys.executable, "-m", "vecgen", *a, *args], env=env,
+                          capture_output=True, text=True)
+
+def tree():
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "lock"}
+
+report = {"day1": vecgen("--customers", "1000", "--date", "2026-11-28").returncode}
+report["before"] = tree()
+full = vecgen("--customers", "20000", "--date", "2026-11-29", "--no-disk-check")
+report["full"] = [full.returncode, full.stderr]
+report["after"] = tree()
+report["left"] = [str(p) for p in root.rglob("*") if "2026-11-29" in str(p) or "tmp" in p.name]
+report["day3"] = vecgen("--customers", "1000", "--date", "2026-11-30").returncode
+Path(sys.argv[2]).write_text(json.dumps(report))
+"""
+
+
+@pytest.mark.slow
+def test_a_full_disk_midway_leaves_the_earlier_day_and_counters_intact(tmp_path: Path) -> None:
+    """Mount a 12 MiB tmpfs in a user namespace (``unshare -rm``) and fill it with a run."""
+    import subprocess
+    import sys
+
+    (tmp_path / "disk").mkdir()
+    (tmp_path / "check.py").write_text(ENOSPC_SCRIPT)
+    report = tmp_path / "report.json"
+    mount = f"mount -t tmpfs -o size=12m tmpfs {tmp_path}/disk"
+    inner = f"{mount} && {sys.executable} {tmp_path}/check.py {tmp_path}/disk {report}"
+    r = subprocess.run(["unshare", "-rm", "sh", "-c", inner], capture_output=True, text=True)
+    assert r.returncode == 0, f"unshare/mount failed (needs user namespaces): {r.stderr}"
+    got = json.loads(report.read_text())
+    assert got["day1"] == 0
+    rc, err = got["full"]
+    assert rc == 1 and "No space left on device" in err and "Traceback" not in err, err
+    assert "no output file was changed" in err
+    assert got["after"] == got["before"]  # yesterday's files and the counters, byte for byte
+    assert got["left"] == []  # no temporary, no empty partition folder
+    assert got["day3"] == 0

@@ -91,10 +91,46 @@ def test_a_run_that_does_not_fit_on_disk_is_refused_before_writing(
 
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 10**6, 10**6))
-    with pytest.raises(OutputError, match=r"needs about .* GB and .* has 0.0 GB free"):
+    with pytest.raises(OutputError, match=r"needs about [\d.]+ MB and .* has 1.0 MB free"):
         run(small_config(tmp_path / "out", customers=100_000))
     assert not (tmp_path / "out").exists()
     run(small_config(tmp_path / "out", customers=100, disk_check=False))
+
+
+def test_a_write_failing_midway_leaves_the_earlier_day_and_counters_intact(
+    tmp_path: Path,
+) -> None:
+    """The file size limit (RLIMIT_FSIZE) makes a write fail halfway, as a full disk does."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    args = ("--batch-size", "1000", "--formats", "csv,parquet", "--quiet")
+    assert (
+        run_cli("--customers", "1000", "--date", "2026-11-28", *args, cwd=tmp_path).returncode == 0
+    )
+    before = {k: v for k, v in tree_bytes(tmp_path).items() if k != ".vecgen/lock"}  # holds a pid
+
+    def limit() -> None:  # in the child: writes past 2 MB fail with EFBIG instead of a signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, 2_000_000))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VECGEN_")}
+    command = [sys.executable, "-m", "vecgen", "--customers", "20000", "--date", "2026-11-29"]
+    r = subprocess.run(
+        [*command, *args], cwd=tmp_path, env=env, preexec_fn=limit, capture_output=True, text=True
+    )
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "dt=2026-11-29/part-00000." in r.stderr and "File too large" in r.stderr
+    assert "no output file was changed" in r.stderr
+    after = {k: v for k, v in tree_bytes(tmp_path).items() if k != ".vecgen/lock"}
+    assert after == before  # files and counters, byte for byte
+    assert not list(tmp_path.rglob("*2026-11-29*"))  # not even an empty partition folder
+    assert (
+        run_cli("--customers", "1000", "--date", "2026-11-30", *args, cwd=tmp_path).returncode == 0
+    )
 
 
 def test_secrets_never_reach_outputs_state_or_messages(tmp_path: Path) -> None:

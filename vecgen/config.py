@@ -203,6 +203,15 @@ SETTINGS: tuple[Setting, ...] = (
         100_000_000,
     ),
     Setting(
+        "workers",
+        "int",
+        1,
+        "processes generating batches (never more than batches; output never depends on it); "
+        "1: in-process, which on 2 cores already keeps both busy; 0: one per core but one",
+        0,
+        1024,
+    ),
+    Setting(
         "parts",
         "int",
         1,
@@ -279,6 +288,7 @@ class Config:
     csv_formula_guard: bool = False
     disk_check: bool = True
     max_memory: int = 0
+    workers: int = 1
     parts: int = 1
     part: int = 0
     fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)

@@ -12,6 +12,7 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -29,10 +30,11 @@ from vecgen.daily import (
 )
 from vecgen.faults import checkpoint
 from vecgen.plan import Plan, next_state, resolve
-from vecgen.sinks import FileSink, Outputs
+from vecgen.sinks import Encoded, FileSink, Outputs
 from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public
 from vecgen.state import State, locked, read_state, write_state
-from vecgen.vocab import load
+from vecgen.vocab import Vocab, load
+from vecgen.workers import Pool, batch_offsets, worker_count
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,25 @@ def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
     return out
 
 
+def batch_frames(
+    plan: Plan, vocab: Vocab, index: int, start: int, stop: int, offsets: dict[str, int]
+) -> list[tuple[str, pl.DataFrame]]:
+    """Generate one batch of every enabled source, parents first: ``[(source, frame), ...]``.
+
+    ``offsets`` holds the rows earlier batches gave each source
+    (:func:`vecgen.workers.batch_offsets`); the frames hold the written columns only.
+    """
+    upstream: dict[str, pl.DataFrame] = {}
+    out = []
+    for name in plan.sources:
+        result = SOURCES[name].generate(plan, vocab, Batch(index, start, stop, offsets, upstream))
+        upstream[name] = result.frame
+        if result.truth is not None:
+            upstream[TRUTH_PREFIX + name] = result.truth
+        out.append((name, public(result.frame)))
+    return out
+
+
 def _generate(
     plan: Plan,
     progress: Progress | None,
@@ -110,40 +131,37 @@ def _generate(
     a gap in the IDs, never IDs that a later run would hand out again.
     """
     vocab = load()
-    outputs = Outputs.open(
-        plan,
-        {name: SOURCES[name].write_options for name in plan.sources},
-        clean_stale=clean_stale,
-        journal=folder,
-    )
+    write_options = {name: SOURCES[name].write_options for name in plan.sources}
+    outputs = Outputs.open(plan, write_options, clean_stale=clean_stale, journal=folder)
     writer = _Writer(outputs)
+    pool: Pool | None = None
     try:
         checkpoint("outputs.opened")
-        # A shard starts where the earlier shards' rows end (computed from the plan).
-        first = plan.batches[0][0]
-        offsets = dict.fromkeys(plan.sources, 0)
-        for name in plan.sources:
-            rows_before = getattr(SOURCES[name], "rows_before", None)
-            if first and rows_before is not None:
-                offsets[name] = rows_before(plan, first)
-        for index, (start, stop) in enumerate(plan.batches):
-            upstream: dict[str, pl.DataFrame] = {}
-            batch_offsets = dict(offsets)
-            written: list[tuple[str, pl.DataFrame]] = []
-            for name in plan.sources:
-                batch = Batch(index, start, stop, batch_offsets, upstream)
-                result = SOURCES[name].generate(plan, vocab, batch)
-                upstream[name] = result.frame
-                if result.truth is not None:
-                    upstream[TRUTH_PREFIX + name] = result.truth
-                written.append((name, public(result.frame)))
-                offsets[name] += result.frame.height
-            writer.put(written)
-            checkpoint("batch.generated")
-            # Drop this batch's frames now: only the writer holds them from here on.
-            del written, upstream, result, batch
-            if progress is not None:
-                progress.update(stop)
+        # Row offsets are computed from the plan: a shard starts where the earlier ones end.
+        offsets = batch_offsets(plan)[0]
+        workers = worker_count(plan)
+        if workers > 1:
+            pool = Pool(plan, write_options, workers)
+            for index, encoded in pool.results():
+                writer.put(encoded)
+                checkpoint("batch.generated")
+                for name, part in encoded:
+                    offsets[name] += part.rows
+                del encoded
+                if progress is not None:
+                    progress.update(plan.batches[index][1])
+            pool.close()
+        else:
+            for index, (start, stop) in enumerate(plan.batches):
+                frames = batch_frames(plan, vocab, index, start, stop, dict(offsets))
+                writer.put(frames)
+                checkpoint("batch.generated")
+                for name, frame in frames:
+                    offsets[name] += frame.height
+                # Drop this batch's frames now: only the writer holds them from here on.
+                del frames
+                if progress is not None:
+                    progress.update(stop)
         extra_customers = 0
         for extra in extras or []:
             rows = [("customers", extra.frame)]
@@ -160,6 +178,8 @@ def _generate(
             checkpoint("state.written")
         return outputs.publish(folder)
     except BaseException:
+        if pool is not None:
+            pool.kill()
         if writer.thread.is_alive():
             writer.error = writer.error or RuntimeError("run aborted")
             writer.queue.put(None)
@@ -181,7 +201,9 @@ class _Writer:
 
     def __init__(self, outputs: Outputs, depth: int = 1) -> None:
         self.outputs = outputs
-        self.queue: queue.Queue[list[tuple[str, pl.DataFrame]] | None] = queue.Queue(maxsize=depth)
+        self.queue: queue.Queue[list[tuple[str, pl.DataFrame | Encoded]] | None] = queue.Queue(
+            maxsize=depth
+        )
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._loop, name="vecgen-writer", daemon=True)
         self.thread.start()
@@ -199,10 +221,10 @@ class _Writer:
             except BaseException as exc:  # handed to the generating thread
                 self.error = exc
 
-    def put(self, item: list[tuple[str, pl.DataFrame]]) -> None:
+    def put(self, item: Sequence[tuple[str, pl.DataFrame | Encoded]]) -> None:
         """Queue one batch (blocks while the queue is full); raise a writer error."""
         self.check()
-        self.queue.put(item)
+        self.queue.put(list(item))
 
     def check(self) -> None:
         """Raise the writer's error, if any."""
@@ -270,19 +292,10 @@ def generate_frames(config: Config) -> dict[str, pl.DataFrame]:
     plan = resolve(config)
     vocab = load()
     parts: dict[str, list[pl.DataFrame]] = {name: [] for name in plan.sources}
-    offsets = dict.fromkeys(plan.sources, 0)
+    offsets = batch_offsets(plan)
     for index, (start, stop) in enumerate(plan.batches):
-        upstream: dict[str, pl.DataFrame] = {}
-        batch_offsets = dict(offsets)
-        for name in plan.sources:
-            result = SOURCES[name].generate(
-                plan, vocab, Batch(index, start, stop, batch_offsets, upstream)
-            )
-            upstream[name] = result.frame
-            if result.truth is not None:
-                upstream[TRUTH_PREFIX + name] = result.truth
-            parts[name].append(public(result.frame))
-            offsets[name] += result.frame.height
+        for name, frame in batch_frames(plan, vocab, index, start, stop, offsets[index]):
+            parts[name].append(frame)
     return {name: pl.concat(frames) for name, frames in parts.items()}
 
 

@@ -18,6 +18,7 @@ POINTS = (
     "outputs.opened",  # every temporary file exists
     "batch.generated",  # one batch handed to the writer thread (N-th batch)
     "sink.write",  # one frame written to one temporary file (N-th write, any format)
+    "s3.part",  # an S3 temporary's N-th multipart part uploaded, the upload not completed
     "outputs.finished",  # every temporary file closed, nothing visible
     "state.written",  # counters saved, publish journal not yet written
     "journal.written",  # the run is committed: the journal lists its renames

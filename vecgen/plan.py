@@ -107,11 +107,13 @@ class Plan:
         """POS customer_ids continue after the primary ones: one ID space per run."""
         return self.customer_id_start + self.n_customer_rows
 
-    def fan_out_total(self, source: str, column: str, n_parents: int, low: int, high: int) -> int:
-        """Sum of per-parent counts ``low..high`` keyed by parent row, for ``n_parents`` rows."""
+    def fan_out_total(
+        self, source: str, column: str, n_parents: int, low: int, high: int, first: int = 0
+    ) -> int:
+        """Sum of per-parent counts ``low..high`` keyed by parent row, for rows ``first..n_parents-1``."""
         stream = self.stream(source, column)
         total = 0
-        for start in range(0, n_parents, _COUNT_CHUNK):
+        for start in range(first, n_parents, _COUNT_CHUNK):
             rows = np.arange(start, min(start + _COUNT_CHUNK, n_parents), dtype=np.uint64)
             total += int(stream.integers(rows, low, high + 1).sum())
         return total

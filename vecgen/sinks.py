@@ -114,6 +114,18 @@ def estimated_bytes(plan: Plan) -> int:
     return int(customers * per_customer * factor * (1 + plan.dupe_rate / 100))
 
 
+def _size(n: float) -> str:
+    """Bytes for a message.
+
+    Examples
+    --------
+    >>> _size(3_400_000_000), _size(7_300_000), _size(512)
+    ('3.4 GB', '7.3 MB', '0.0 MB')
+
+    """
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+
 def check_disk_space(plan: Plan, folder: str) -> None:
     """Refuse to start a local run that would not fit on the disk (before anything is written)."""
     import shutil
@@ -125,7 +137,7 @@ def check_disk_space(plan: Plan, folder: str) -> None:
     free = shutil.disk_usage(probe).free
     if need > free:
         msg = (
-            f"this run needs about {need / 1e9:.1f} GB and {probe} has {free / 1e9:.1f} GB free; "
+            f"this run needs about {_size(need)} and {probe} has {_size(free)} free; "
             "free some space, write elsewhere (--out) or lower --customers (or --no-disk-check)"
         )
         raise OutputError(msg)
@@ -145,6 +157,55 @@ def _text_ready(frame: pl.DataFrame, opts: WriteOptions) -> pl.DataFrame:
     )
 
 
+def _write_csv(frame: pl.DataFrame, target: IO[bytes], opts: WriteOptions, header: bool) -> None:
+    frame.write_csv(
+        target,
+        include_header=header,
+        quote_style="always",
+        date_format=opts.date_format,
+        datetime_format=opts.datetime_format,
+        float_precision=opts.float_precision,
+    )
+
+
+def encode(frame: pl.DataFrame, fmt: str, opts: WriteOptions, formula_guard: bool = False) -> Any:
+    r"""Encode one batch for ``fmt`` as :meth:`FileSink.write` would write it (for workers).
+
+    CSV gives ``(header line, rows)`` bytes, JSON lines bytes, Parquet an Arrow
+    table (row groups are cut by the file, whatever the batches).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> encode(pl.DataFrame({"a": [1, 2]}), "csv", WriteOptions())
+    (b'"a"\n', b'"1"\n"2"\n')
+
+    """
+    import io
+
+    if fmt == "csv":
+        if formula_guard:
+            frame = guard_formulas(frame)
+        header, body = io.BytesIO(), io.BytesIO()
+        _write_csv(frame.clear(), header, opts, header=True)
+        _write_csv(frame, body, opts, header=False)
+        return header.getvalue(), body.getvalue()
+    if fmt == "parquet":
+        return frame.to_arrow()
+    body = io.BytesIO()
+    _text_ready(frame, opts).write_ndjson(body)
+    return body.getvalue()
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One batch of one source, encoded by a worker: format -> :func:`encode` output."""
+
+    rows: int
+    empty: pl.DataFrame  # the columns, no rows: for the header of a file that gets none
+    payloads: dict[str, Any]
+
+
 @dataclass
 class FileSink:
     """One output file being written under a temporary name."""
@@ -162,6 +223,7 @@ class FileSink:
     _pending_rows: int = 0
     _header_written: bool = False
     formula_guard: bool = False
+    _parts_seen: int = 0
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append one batch."""
@@ -169,14 +231,7 @@ class FileSink:
         if self.fmt == "csv":
             if self.formula_guard:
                 frame = guard_formulas(frame)
-            frame.write_csv(
-                self.handle,
-                include_header=not self._header_written,
-                quote_style="always",
-                date_format=self.opts.date_format,
-                datetime_format=self.opts.datetime_format,
-                float_precision=self.opts.float_precision,
-            )
+            _write_csv(frame, self.handle, self.opts, header=not self._header_written)
             self._header_written = True
         elif self.fmt == "parquet":
             self._pending.append(frame.to_arrow())
@@ -185,6 +240,32 @@ class FileSink:
         else:
             _text_ready(frame, self.opts).write_ndjson(self.handle)
         self.rows += frame.height
+        self._note_uploaded_parts()
+
+    def write_encoded(self, payload: Any, rows: int) -> None:
+        """Append one batch that :func:`encode` prepared (in a worker process)."""
+        assert self.handle is not None
+        if self.fmt == "csv":
+            header, body = payload
+            if not self._header_written:
+                self.handle.write(header)
+                self._header_written = True
+            self.handle.write(body)
+        elif self.fmt == "parquet":
+            self._pending.append(payload)
+            self._pending_rows += payload.num_rows
+            self._flush_row_groups(final=False)
+        else:
+            self.handle.write(payload)
+        self.rows += rows
+        self._note_uploaded_parts()
+
+    def _note_uploaded_parts(self) -> None:
+        """Pass the ``s3.part`` checkpoint once per multipart part uploaded (remote files)."""
+        parts = getattr(self.handle, "parts", None)
+        while parts and self._parts_seen < len(parts):
+            self._parts_seen += 1
+            checkpoint("s3.part")
 
     def _flush_row_groups(self, final: bool) -> None:
         """Write every full row group (and, when ``final``, the rest)."""
@@ -252,6 +333,7 @@ class Outputs:
     root: str
     sinks: dict[tuple[str, str], FileSink] = field(default_factory=dict)
     schemas: dict[str, pl.DataFrame] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)  # local folders this run made
 
     @classmethod
     def open(
@@ -302,12 +384,12 @@ class Outputs:
                     folder, name = posixpath.split(path)
                     tmp = posixpath.join(folder, f".{name}{TMP_MARK}{token}")
                     if local:
-                        fs.makedirs(folder, exist_ok=True)
+                        self._make_folder(folder)
                     sink = FileSink(source, fmt, path, tmp, write_options[source])
                     sink.formula_guard = plan.config.csv_formula_guard
                     # A plain file for local output: fsspec's local wrapper is several
                     # times slower while the generating thread holds the GIL.
-                    sink.handle = open(tmp, "wb") if local else fs.open(tmp, "wb")
+                    sink.handle = open(tmp, "wb") if local else _open_remote(fs, tmp)
                     self.sinks[(source, fmt)] = sink
                     if append and plan.config.layout == "flat" and fs.exists(path):
                         sink.start_from(fs, path)
@@ -325,6 +407,16 @@ class Outputs:
             raise OutputError(msg) from exc
         return self
 
+    def _make_folder(self, folder: str) -> None:
+        """Create a local folder (and its parents), remembering which ones this run made."""
+        missing = []
+        probe = folder
+        while probe and not os.path.isdir(probe):
+            missing.append(probe)
+            probe = posixpath.dirname(probe)
+        os.makedirs(folder, exist_ok=True)
+        self.created += [m for m in reversed(missing) if m not in self.created]
+
     def _next_part(self, folder: str) -> int:
         """Return the first part number after every part already in ``folder``."""
         if not self.fs.exists(folder):
@@ -337,18 +429,44 @@ class Outputs:
         return max(numbers, default=-1) + 1
 
     def _remove_stale_temporaries(self) -> None:
-        """Remove what killed runs left under ``out`` (any source, any day)."""
+        """Remove what killed runs left under ``out`` (any source, any day).
+
+        On S3 that includes multipart uploads of temporaries that were never
+        completed: they are not objects, but the bucket keeps (and bills) their parts.
+        """
         patterns = [posixpath.join(self.root, f".*{TMP_MARK}*")]
         patterns += [posixpath.join(self.root, s, "dt=*", f".*{TMP_MARK}*") for s in FLAT_NAMES]
         for pattern in patterns:
             for entry in self.fs.glob(pattern):
                 self.fs.rm(entry)
+        if type(self.fs).__name__ == "S3FileSystem":
+            bucket, _, prefix = self.root.partition("/")
+            for upload in pending_uploads(self.fs, bucket, prefix):
+                self.fs.call_s3(
+                    "abort_multipart_upload",
+                    Bucket=bucket,
+                    Key=upload["Key"],
+                    UploadId=upload["UploadId"],
+                )
 
     @contextlib.contextmanager
-    def _remote_errors(self) -> Iterator[None]:
-        """Turn a failure of a remote filesystem into a one-line OutputError."""
+    def _remote_errors(self, sink: FileSink | None = None) -> Iterator[None]:
+        """Turn a failure of the output filesystem into a one-line OutputError.
+
+        A local write that fails (disk full, file size limit, I/O error) names
+        the file being written; nothing has been published at that point.
+        """
         if _is_local(self.fs):
-            yield
+            try:
+                yield
+            except OSError as exc:
+                what = f" the {sink.source} file {sink.path}" if sink else ""
+                reason = exc.strerror or str(exc)
+                msg = (
+                    f"writing{what} failed ({reason}); free some space or write elsewhere "
+                    "(--out); no output file was changed"
+                )
+                raise OutputError(msg) from exc
             return
         from vecgen.remote import describe_remote_error
 
@@ -360,19 +478,23 @@ class Outputs:
             cause = describe_remote_error(exc, self.plan.config.out, self.plan.config)
             raise OutputError(cause) from None
 
-    def write(self, source: str, frame: pl.DataFrame) -> None:
-        """Write one batch of ``source`` to each of its formats."""
+    def write(self, source: str, frame: pl.DataFrame | Encoded) -> None:
+        """Write one batch of ``source`` (a frame, or a worker's encoding) to each of its formats."""
         if source not in self.schemas:
-            self.schemas[source] = frame.clear()
-        with self._remote_errors():
-            for fmt in self.plan.config.formats:
-                self.sinks[(source, fmt)].write(frame)
-                checkpoint("sink.write")
+            self.schemas[source] = frame.empty if isinstance(frame, Encoded) else frame.clear()
+        for fmt in self.plan.config.formats:
+            sink = self.sinks[(source, fmt)]
+            with self._remote_errors(sink):
+                if isinstance(frame, Encoded):
+                    sink.write_encoded(frame.payloads[fmt], frame.rows)
+                else:
+                    sink.write(frame)
+            checkpoint("sink.write")
 
     def finish(self) -> None:
         """Close every temporary file: all data is written, nothing is visible yet."""
-        with self._remote_errors():
-            for (source, _), sink in self.sinks.items():
+        for (source, _), sink in self.sinks.items():
+            with self._remote_errors(sink):
                 sink.close(self.schemas.get(source, pl.DataFrame()))
                 sink.bytes = int(self.fs.size(sink.tmp))
 
@@ -419,6 +541,33 @@ class Outputs:
                     self.fs.rm(sink.tmp)
             except Exception:  # best effort: a dead endpoint must not hide the first error
                 pass
+        for folder in reversed(self.created):  # e.g. today's empty dt= partitions
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+
+
+def _open_remote(fs: Any, path: str) -> Any:
+    """Open a remote temporary for writing; S3 uploads it in parts of ``MULTIPART_CHUNK`` bytes."""
+    from vecgen.remote import MULTIPART_CHUNK
+
+    if type(fs).__name__ == "S3FileSystem":
+        return fs.open(path, "wb", block_size=MULTIPART_CHUNK)
+    return fs.open(path, "wb")
+
+
+def pending_uploads(fs: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
+    """Multipart uploads of vecgen temporaries under ``bucket/prefix`` that were never completed."""
+    found: list[dict[str, Any]] = []
+    marker: dict[str, str] = {}
+    while True:
+        page = fs.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=prefix, **marker)
+        found += [u for u in page.get("Uploads", []) if TMP_MARK in u["Key"]]
+        if not page.get("IsTruncated"):
+            return found
+        marker = {
+            "KeyMarker": page["NextKeyMarker"],
+            "UploadIdMarker": page["NextUploadIdMarker"],
+        }
 
 
 def _apply(fs: Any, entry: dict[str, object]) -> None:

@@ -124,7 +124,8 @@ class Clickstream:
             "anonymous",
             anon_keys,
             lay.dupe_block,
-            pl.Series([0], dtype=clean.schema["customer_id"]).gather(zeros),
+            # Anonymous visitors have customer_id 0 ("0" with alpha_key), as the predecessor's.
+            pl.Series([0]).cast(clean.schema["customer_id"]).gather(zeros),
             anon_people["email"],
             None,
         )

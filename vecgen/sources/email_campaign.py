@@ -46,9 +46,9 @@ class EmailCampaign:
         """Rows per customer."""
         return f"1..{MAX_EVENTS} per clean customer"
 
-    def rows_before(self, plan: Plan, clean_index: int) -> int:
-        """Events of every clean customer before ``clean_index`` (from the plan)."""
-        return plan.fan_out_total(self.name, "count", clean_index, 1, MAX_EVENTS)
+    def rows_between(self, plan: Plan, lo: int, hi: int) -> int:
+        """Events of the clean customers ``lo..hi-1`` (from the plan)."""
+        return plan.fan_out_total(self.name, "count", hi, 1, MAX_EVENTS, lo)
 
     def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
         """Events of the batch's clean customers; EVENT_IDs continue from earlier batches."""

@@ -162,13 +162,13 @@ class PosTransactions:
         """Rows per customer."""
         return f"1..{plan.config.max_trans_per_customer} per POS-only person"
 
-    def rows_before(self, plan: Plan, clean_index: int) -> int:
-        """Transactions of every POS-only person before ``clean_index``'s block (from the plan)."""
+    def rows_between(self, plan: Plan, lo: int, hi: int) -> int:
+        """Transactions of the POS-only people of the blocks from ``lo`` to ``hi`` (from the plan)."""
         stream = plan.stream(self.name, "count")
         total = 0
         step = 1_000 * BLOCK  # a thousand blocks at a time: bounded memory
-        for start in range(0, clean_index, step):
-            b = pos_blocks(plan, start, min(start + step, clean_index))
+        for start in range(lo, hi, step):
+            b = pos_blocks(plan, start, min(start + step, hi))
             new = ranges(b.new_lo, b.new_lo + b.n_new)
             positions = np.repeat(b.row0 + b.n_shared - b.new_lo, b.n_new) + new
             counts = stream.integers(

@@ -94,11 +94,11 @@ class Transactions:
         """Rows per customer."""
         return f"1..{plan.config.max_trans_per_customer} per customer row (duplicates included)"
 
-    def rows_before(self, plan: Plan, clean_index: int) -> int:
-        """Transactions of every customer row before the block of ``clean_index`` (from the plan)."""
-        positions = clean_index + int(plan.dupes_before(np.array([clean_index]))[0])
+    def rows_between(self, plan: Plan, lo: int, hi: int) -> int:
+        """Transactions of the customer rows of the blocks from clean index ``lo`` to ``hi`` (from the plan)."""
+        first, stop = (int(p) for p in np.array([lo, hi]) + plan.dupes_before(np.array([lo, hi])))
         return plan.fan_out_total(
-            self.name, "count", positions, 1, plan.config.max_trans_per_customer
+            self.name, "count", stop, 1, plan.config.max_trans_per_customer, first
         )
 
     def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
