@@ -27,6 +27,30 @@ def test_same_seed_same_bytes_for_any_batch_size(tmp_path: Path) -> None:
     assert a == b == c
 
 
+def test_parquet_options_apply_and_keep_bytes_independent_of_batching(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    opts = {"formats": ("parquet",), "customers": 4321, "parquet_row_group_rows": 1500}
+    for name, batch in (("a", 1000), ("b", 3000)):
+        run(small_config(tmp_path / name, batch_size=batch, parquet_compression="zstd", **opts))
+    assert tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+    meta = pq.ParquetFile(next((tmp_path / "a").rglob("customers/*/*.parquet"))).metadata
+    assert meta.num_row_groups == -(-meta.num_rows // 1500)
+    assert {meta.row_group(i).num_rows for i in range(meta.num_row_groups - 1)} == {1500}
+    columns = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
+    encodings = {name: meta.row_group(0).column(i).encodings for name, i in columns.items()}
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+    assert "RLE_DICTIONARY" in encodings["gender"]  # a handful of values: dictionary
+    assert "RLE_DICTIONARY" not in encodings["customer_id"]  # unique: plain
+    run(small_config(tmp_path / "c", parquet_dictionary="none", parquet_compression="none", **opts))
+    meta = pq.ParquetFile(next((tmp_path / "c").rglob("customers/*/*.parquet"))).metadata
+    assert meta.row_group(0).column(0).compression == "UNCOMPRESSED"
+    assert all(
+        "RLE_DICTIONARY" not in meta.row_group(0).column(i).encodings
+        for i in range(meta.num_columns)
+    )
+
+
 def test_other_seed_or_date_gives_other_data(tmp_path: Path) -> None:
     import datetime as dt
 

@@ -227,6 +227,29 @@ SETTINGS: tuple[Setting, ...] = (
         0,
         99_999,
     ),
+    Setting(
+        "parquet_compression",
+        "choice",
+        "snappy",
+        "Parquet compression codec: snappy, zstd, lz4, gzip or none",
+        choices=("snappy", "zstd", "lz4", "gzip", "none"),
+    ),
+    Setting(
+        "parquet_row_group_rows",
+        "int",
+        262_144,
+        "rows per Parquet row group (cut by rows, so never dependent on batching)",
+        1_000,
+        100_000_000,
+    ),
+    Setting(
+        "parquet_dictionary",
+        "choice",
+        "auto",
+        "Parquet dictionary encoding: auto (columns with few distinct values in the first "
+        "row group), all, or none",
+        choices=("auto", "all", "none"),
+    ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 DEFAULT_STATE_DIR = ".vecgen"
@@ -291,6 +314,9 @@ class Config:
     workers: int = 1
     parts: int = 1
     part: int = 0
+    parquet_compression: str = "snappy"
+    parquet_row_group_rows: int = 262_144
+    parquet_dictionary: str = "auto"
     fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)
     sources: tuple[tuple[str, bool], ...] = field(
         default_factory=lambda: tuple((name, True) for name in SOURCE_NAMES)

@@ -216,8 +216,7 @@ class _Writer:
             if self.error is not None:
                 continue  # drain without writing after a failure
             try:
-                for source, frame in item:
-                    self.outputs.write(source, frame)
+                self.outputs.write_batch(item)
             except BaseException as exc:  # handed to the generating thread
                 self.error = exc
 

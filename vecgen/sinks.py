@@ -15,7 +15,7 @@ import re
 import secrets
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -30,9 +30,13 @@ from vecgen.sources.base import WriteOptions
 from vecgen.state import read_journal, remove_journal, write_journal
 
 TMP_MARK = ".vecgen-tmp-"
-# Parquet row groups are cut at this many rows whatever the batch size, so the
-# bytes do not depend on batching; memory holds at most one row group per file.
-ROW_GROUP_ROWS = 262_144
+# Parquet row groups are cut at ``parquet_row_group_rows`` rows whatever the batch
+# size, so the bytes do not depend on batching; memory holds at most one row group per file.
+# ``parquet_dictionary = "auto"`` dictionary-encodes the columns whose first row group
+# has at most this share of distinct values (states, tiers, flags, brands, ...).
+WRITE_THREADS = 2
+DICTIONARY_MAX_DISTINCT_SHARE = 0.05
+DICTIONARY_SAMPLE_ROWS = 10_000  # of the first row group: the same rows whatever the batching
 _PART = re.compile(r"^part-\d{5}\.(csv|parquet|json)$")
 
 
@@ -198,6 +202,45 @@ def encode(frame: pl.DataFrame, fmt: str, opts: WriteOptions, formula_guard: boo
 
 
 @dataclass(frozen=True)
+class ParquetOptions:
+    """How Parquet files are written (from the ``parquet_*`` settings)."""
+
+    compression: str = "snappy"
+    row_group_rows: int = 262_144
+    dictionary: str = "auto"
+
+    @classmethod
+    def of(cls, config: Any) -> ParquetOptions:
+        """Return the options a config asks for."""
+        return cls(
+            config.parquet_compression, config.parquet_row_group_rows, config.parquet_dictionary
+        )
+
+
+def dictionary_columns(table: Any, mode: str) -> bool | list[str]:
+    """Columns to dictionary-encode: all, none, or (auto) those with few distinct values.
+
+    ``table`` is the file's first row group (its first rows are sampled): the same
+    rows whatever the batching, so the choice is too.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table({"state": ["NY", "CA"] * 50, "id": list(range(100))})
+    >>> dictionary_columns(t, "auto"), dictionary_columns(t, "none")
+    (['state'], False)
+
+    """
+    if mode != "auto":
+        return mode == "all"
+    sample = pl.from_arrow(table.slice(0, DICTIONARY_SAMPLE_ROWS))
+    assert isinstance(sample, pl.DataFrame)
+    limit = max(1, int(sample.height * DICTIONARY_MAX_DISTINCT_SHARE))
+    distinct = sample.select(pl.all().n_unique()).row(0)
+    return [name for name, n in zip(sample.columns, distinct, strict=True) if n <= limit]
+
+
+@dataclass(frozen=True)
 class Encoded:
     """One batch of one source, encoded by a worker: format -> :func:`encode` output."""
 
@@ -223,6 +266,7 @@ class FileSink:
     _pending_rows: int = 0
     _header_written: bool = False
     formula_guard: bool = False
+    parquet: ParquetOptions = field(default_factory=ParquetOptions)
     _parts_seen: int = 0
 
     def write(self, frame: pl.DataFrame) -> None:
@@ -272,17 +316,24 @@ class FileSink:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if self._pending_rows < ROW_GROUP_ROWS and not (final and self._pending):
+        group = self.parquet.row_group_rows
+        if self._pending_rows < group and not (final and self._pending):
             return
-        # One chunk per column, so page boundaries depend on rows, not on batching.
-        table = pa.concat_tables(self._pending).combine_chunks()
+        table = pa.concat_tables(self._pending)  # no copy: the batches' buffers
 
         if self._parquet is None:
-            self._parquet = pq.ParquetWriter(self.handle, table.schema, compression="snappy")
+            self._parquet = pq.ParquetWriter(
+                self.handle,
+                table.schema,
+                compression=self.parquet.compression,
+                use_dictionary=dictionary_columns(table.slice(0, group), self.parquet.dictionary),
+            )
         start = 0
-        while table.num_rows - start >= ROW_GROUP_ROWS or (final and start < table.num_rows):
-            chunk = table.slice(start, ROW_GROUP_ROWS)
-            self._parquet.write_table(chunk, row_group_size=ROW_GROUP_ROWS)
+        while table.num_rows - start >= group or (final and start < table.num_rows):
+            # One chunk per column (a copy of this group only), so page boundaries
+            # depend on rows, not on batching.
+            chunk = table.slice(start, group).combine_chunks()
+            self._parquet.write_table(chunk, row_group_size=group)
             start += chunk.num_rows
         rest = table.slice(start)
         self._pending = [rest] if rest.num_rows else []
@@ -334,6 +385,7 @@ class Outputs:
     sinks: dict[tuple[str, str], FileSink] = field(default_factory=dict)
     schemas: dict[str, pl.DataFrame] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)  # local folders this run made
+    _pool: Any = None  # threads writing several files of one batch at once
 
     @classmethod
     def open(
@@ -387,6 +439,7 @@ class Outputs:
                         self._make_folder(folder)
                     sink = FileSink(source, fmt, path, tmp, write_options[source])
                     sink.formula_guard = plan.config.csv_formula_guard
+                    sink.parquet = ParquetOptions.of(plan.config)
                     # A plain file for local output: fsspec's local wrapper is several
                     # times slower while the generating thread holds the GIL.
                     sink.handle = open(tmp, "wb") if local else _open_remote(fs, tmp)
@@ -478,6 +531,27 @@ class Outputs:
             cause = describe_remote_error(exc, self.plan.config.out, self.plan.config)
             raise OutputError(cause) from None
 
+    def write_batch(self, items: Sequence[tuple[str, pl.DataFrame | Encoded]]) -> None:
+        """Write one batch of several sources; local files are written two at a time.
+
+        Each file still gets its batches in order (a batch is written completely
+        before the next one starts); Polars and pyarrow release the GIL while
+        they encode, so two files use two cores.
+        """
+        if len(items) < 2 or not _is_local(self.fs):
+            for source, frame in items:
+                self.write(source, frame)
+            return
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="vecgen-write")
+        futures = [self._pool.submit(self.write, s, f) for s, f in items]
+        errors = [f.exception() for f in futures]
+        for error in errors:
+            if error is not None:
+                raise error
+
     def write(self, source: str, frame: pl.DataFrame | Encoded) -> None:
         """Write one batch of ``source`` (a frame, or a worker's encoding) to each of its formats."""
         if source not in self.schemas:
@@ -491,8 +565,14 @@ class Outputs:
                     sink.write(frame)
             checkpoint("sink.write")
 
+    def _stop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
     def finish(self) -> None:
         """Close every temporary file: all data is written, nothing is visible yet."""
+        self._stop_pool()
         for (source, _), sink in self.sinks.items():
             with self._remote_errors(sink):
                 sink.close(self.schemas.get(source, pl.DataFrame()))
@@ -526,6 +606,7 @@ class Outputs:
 
     def abort(self) -> None:
         """Remove every temporary file; the final paths are never touched."""
+        self._stop_pool()
         for sink in self.sinks.values():
             try:
                 if sink.handle is not None:
