@@ -93,10 +93,7 @@ def _gone(marker: str, seconds: float = 10.0) -> bool:
     return False
 
 
-@pytest.mark.parametrize(
-    "sig",
-    ["KILL", pytest.param("TERM", marks=pytest.mark.slow)],
-)
+@pytest.mark.parametrize("sig", ["KILL", "TERM"])
 def test_a_killed_run_with_workers_leaves_no_file_and_no_orphan(tmp_path: Path, sig: str) -> None:
     marker = f"VGTEST_RUN_{uuid.uuid4().hex}=1"
     name = marker.split("=")[0]

@@ -306,6 +306,8 @@ def _display_path(path: str) -> str:
 def _generate(config: Config, transactions_only: bool = False) -> int:
     from vecgen.engine import Progress, run, run_transactions
 
+    if config.engine == "dask" and not transactions_only:
+        return _generate_dask(config)
     progress = None if config.quiet else Progress(config.customers)
     result = (run_transactions if transactions_only else run)(config, progress)
     if config.quiet:
@@ -323,6 +325,35 @@ def _generate(config: Config, transactions_only: bool = False) -> int:
     print(
         f"{result.rows:,} rows ({plan.n_clean:,} customers, {plan.n_dupes:,} duplicates at "
         f"{plan.dupe_rate:.2f}%) in {result.seconds:.2f} s = {rate:,.0f} rows/s"
+    )
+    return 0
+
+
+def _generate_dask(config: Config) -> int:
+    import time
+
+    from vecgen import dask as vdask
+
+    started = time.perf_counter()
+    client = vdask.cluster_client(config.scheduler)
+    try:
+
+        def show(done: int, total: int) -> None:
+            if not config.quiet:
+                print(f"\rparts done: {done}/{total}", end="", file=sys.stderr, flush=True)
+
+        totals = vdask.generate(config, client, progress=show)
+    finally:
+        client.close()
+    if config.quiet:
+        return 0
+    print(file=sys.stderr)
+    for source, rows in totals.items():
+        print(f"{source:<18} {rows:>13,} rows")
+    seconds = time.perf_counter() - started
+    total = sum(totals.values())
+    print(
+        f"{total:,} rows in {config.parts} parts in {seconds:.2f} s = {total / seconds:,.0f} rows/s"
     )
     return 0
 

@@ -228,6 +228,20 @@ SETTINGS: tuple[Setting, ...] = (
         99_999,
     ),
     Setting(
+        "engine",
+        "choice",
+        "local",
+        "local: this machine; dask: the shards (--parts) as tasks on a Dask cluster "
+        "(pip install 'vecgen[dask]')",
+        choices=("local", "dask"),
+    ),
+    Setting(
+        "scheduler",
+        "path",
+        "",
+        "engine dask: the scheduler address (tcp://host:8786); empty: a local cluster",
+    ),
+    Setting(
         "parquet_compression",
         "choice",
         "snappy",
@@ -314,6 +328,8 @@ class Config:
     workers: int = 1
     parts: int = 1
     part: int = 0
+    engine: str = "local"
+    scheduler: str = ""
     parquet_compression: str = "snappy"
     parquet_row_group_rows: int = 262_144
     parquet_dictionary: str = "auto"

@@ -336,6 +336,12 @@ class FileSink:
             self._parquet.write_table(chunk, row_group_size=group)
             start += chunk.num_rows
         rest = table.slice(start)
+        if rest.num_rows and start:
+            # Copy the rows that wait for the next group: a slice would keep this whole
+            # batch's buffers alive until then (one more batch in memory per file).
+            rest = pa.Table.from_arrays(
+                [pa.concat_arrays(c.chunks) for c in rest.columns], schema=rest.schema
+            )
         self._pending = [rest] if rest.num_rows else []
         self._pending_rows = rest.num_rows
 
