@@ -35,6 +35,21 @@ def s3_server() -> Iterator[str]:
         server.stop()
 
 
+def s3_client(endpoint: str, bucket: str, key: str, secret: str) -> Any:
+    """A boto3 client of the S3 server at ``endpoint``, with ``bucket`` created."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=bucket)
+    return client
+
+
 @dataclass
 class VaultStandIn:
     """The slice of Vault's HTTP API that vecgen uses: KV v2 reads and AWS credentials."""

@@ -115,3 +115,33 @@ def test_readme_documents_every_setting_and_source() -> None:
         assert f"VECGEN_{s.name.upper()}" in readme
     for name in SOURCE_NAMES:
         assert f"| `{name}` |" in readme
+
+
+def test_ctrl_c_at_any_moment_of_start_up_is_one_line(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the process group) while Python still imports vecgen's dependencies."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VECGEN_")}
+    command = [sys.executable, "-m", "vecgen", "--customers", "3000", "--quiet", "--no-state"]
+    codes = []
+    for i in range(10):
+        proc = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        time.sleep(0.05 + 0.06 * i)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+        assert proc.returncode in (0, 130), err
+        codes.append(proc.returncode)
+        if proc.returncode == 130:
+            assert len(err.strip().splitlines()) == 1 and err.strip().startswith(
+                "vecgen: interrupted"
+            )
+    assert 130 in codes
+    assert not list(tmp_path.rglob("*vecgen-tmp*"))

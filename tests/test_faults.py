@@ -160,20 +160,11 @@ S3_CASES = [
 
 @pytest.fixture(scope="module")
 def s3_faults() -> Any:
-    boto3 = pytest.importorskip("boto3")
-    from tests.servers import s3_server
+    from tests.servers import s3_client, s3_server
     from tests.test_s3 import KEY, SECRET, STATIC_KEYS
 
     with s3_server() as endpoint:
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id=KEY,
-            aws_secret_access_key=SECRET,
-            region_name="us-east-1",
-        )
-        client.create_bucket(Bucket="faults")
-        yield endpoint, client, STATIC_KEYS
+        yield endpoint, s3_client(endpoint, "faults", KEY, SECRET), STATIC_KEYS
 
 
 def s3_day(cwd: Path, prefix: str, date: str, s3: Any, fault: str = "") -> int:

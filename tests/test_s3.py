@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from tests.servers import VaultStandIn, free_port, s3_server, vault_server
+from tests.servers import VaultStandIn, free_port, s3_client, s3_server, vault_server
 
 KEY, SECRET = "AKIDVECGENTEST", "vecgen-test-secret-value"
 # Credentials from the environment (no Vault), and no lookup of EC2 instance metadata.
@@ -25,17 +25,8 @@ SMALL = ("--customers", "2000", "--date", "2026-11-29", "--quiet", "--no-state")
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[tuple[str, Any]]:
-    boto3 = pytest.importorskip("boto3")
     with s3_server() as endpoint:
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id=KEY,
-            aws_secret_access_key=SECRET,
-            region_name="us-east-1",
-        )
-        client.create_bucket(Bucket="bucket")
-        yield endpoint, client
+        yield endpoint, s3_client(endpoint, "bucket", KEY, SECRET)
 
 
 @pytest.fixture

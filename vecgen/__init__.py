@@ -12,11 +12,26 @@ __version__ = "0.1.0"
 
 from typing import TYPE_CHECKING, Any
 
-from vecgen.config import Config, load_config
 from vecgen.errors import ConfigError, OutputError, VecgenError
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from vecgen.config import Config, load_config
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``Config`` and ``load_config`` on first use (they bring Polars and NumPy).
+
+    Keeping ``import vecgen`` light lets the command install its Ctrl-C
+    handling before the heavy imports start (:mod:`vecgen.__main__`).
+    """
+    if name in ("Config", "load_config"):
+        from vecgen import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module 'vecgen' has no attribute {name!r}")
+
 
 __all__ = [
     "Config",
@@ -48,6 +63,7 @@ def generate(config: Config | None = None, /, **settings: Any) -> dict[str, pl.D
     ['source', 'record_id', 'entity_id']
 
     """
+    from vecgen.config import Config
     from vecgen.engine import generate_frames
 
     base = config or Config()

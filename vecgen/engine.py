@@ -138,30 +138,29 @@ def _generate(
     try:
         checkpoint("outputs.opened")
         # Row offsets are computed from the plan: a shard starts where the earlier ones end.
-        offsets = batch_offsets(plan)[0]
+        starts = batch_offsets(plan)
+        offsets = dict(starts[0])
         workers = worker_count(plan)
-        if workers > 1:
-            pool = Pool(plan, write_options, workers)
-            for index, encoded in pool.results():
-                writer.put(encoded)
-                checkpoint("batch.generated")
-                for name, part in encoded:
-                    offsets[name] += part.rows
-                del encoded
-                if progress is not None:
-                    progress.update(plan.batches[index][1])
+        pool = Pool(plan, write_options, workers) if workers > 1 else None
+        produced = (
+            pool.results()
+            if pool is not None
+            else (
+                (i, batch_frames(plan, vocab, i, start, stop, starts[i]))
+                for i, (start, stop) in enumerate(plan.batches)
+            )
+        )
+        for index, items in produced:
+            writer.put(items)
+            checkpoint("batch.generated")
+            for name, item in items:
+                offsets[name] += item.rows if isinstance(item, Encoded) else item.height
+            # Drop this batch's frames now: only the writer holds them from here on.
+            del items
+            if progress is not None:
+                progress.update(plan.batches[index][1])
+        if pool is not None:
             pool.close()
-        else:
-            for index, (start, stop) in enumerate(plan.batches):
-                frames = batch_frames(plan, vocab, index, start, stop, dict(offsets))
-                writer.put(frames)
-                checkpoint("batch.generated")
-                for name, frame in frames:
-                    offsets[name] += frame.height
-                # Drop this batch's frames now: only the writer holds them from here on.
-                del frames
-                if progress is not None:
-                    progress.update(stop)
         extra_customers = 0
         for extra in extras or []:
             rows = [("customers", extra.frame)]

@@ -249,6 +249,10 @@ class Encoded:
     payloads: dict[str, Any]
 
 
+def _rows_of(frame: pl.DataFrame | Encoded) -> int:
+    return frame.rows if isinstance(frame, Encoded) else frame.height
+
+
 @dataclass
 class FileSink:
     """One output file being written under a temporary name."""
@@ -552,7 +556,9 @@ class Outputs:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="vecgen-write")
-        futures = [self._pool.submit(self.write, s, f) for s, f in items]
+        # Largest first, so the two threads finish the batch together.
+        ordered = sorted(items, key=lambda item: -_rows_of(item[1]))
+        futures = [self._pool.submit(self.write, s, f) for s, f in ordered]
         errors = [f.exception() for f in futures]
         for error in errors:
             if error is not None:
