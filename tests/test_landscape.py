@@ -48,10 +48,14 @@ UNIQUE_KEYS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> tuple[duckdb.DuckDBPyConnection, RunResult]:
-    out = tmp_path_factory.mktemp("landscape10k")
-    result = run(small_config(out, customers=10_000, formats=("csv", "parquet")))
+@pytest.fixture(scope="module", params=["en", "de", "ja"])
+def db(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> tuple[duckdb.DuckDBPyConnection, RunResult]:
+    """A 10,000-customer landscape in DuckDB, in the US locale and two others."""
+    out = tmp_path_factory.mktemp(f"landscape10k-{request.param}")
+    config = small_config(out, customers=10_000, formats=("csv", "parquet"), locale=request.param)
+    result = run(config)
     con = duckdb.connect()
     for f in result.files:
         if f.fmt == "parquet":
@@ -219,10 +223,10 @@ def test_clickstream_anonymous_visitors_exist_nowhere_else(
 def test_locations_are_near_the_customers_postal_code(
     db: tuple[duckdb.DuckDBPyConnection, RunResult],
 ) -> None:
-    from vecgen.vocab import load
+    from vecgen.vocab import load, vocab_dir
 
-    con, _ = db
-    con.register("places", load().places.to_arrow())
+    con, result = db
+    con.register("places", load(vocab_dir(result.plan.config.locale)).places.to_arrow())
     worst = con.execute(
         """
         SELECT max(2 * 6371 * asin(sqrt(

@@ -208,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where to write them (default: the installed package's data folder)",
     )
+    ref.add_argument(
+        "--locale",
+        default="en",
+        choices=("en", "de", "fr", "es", "pt-br", "ja"),
+        help="which locale's vocabularies (default: en; the others come from mimesis alone)",
+    )
     return root
 
 
@@ -401,12 +407,12 @@ def _publish(config: Config, to: str) -> int:
     return 0
 
 
-def _refake(out: Path | None) -> int:
-    from vecgen.vocab import DATA_DIR, load
+def _refake(out: Path | None, locale: str = "en") -> int:
+    from vecgen.vocab import load, vocab_dir
     from vecgen.vocab.build import build
 
-    target = out or DATA_DIR
-    manifest = build(target)
+    target = out or vocab_dir(locale)
+    manifest = build(target, locale)
     load.cache_clear()
     files = manifest["files"]
     assert isinstance(files, dict)
@@ -439,7 +445,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         ns = parser.parse_args(args)
         if ns.command == "refake":
-            return _refake(ns.out)
+            return _refake(ns.out, ns.locale)
         if ns.command == "schema":
             import json
 

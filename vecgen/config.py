@@ -228,6 +228,14 @@ SETTINGS: tuple[Setting, ...] = (
         99_999,
     ),
     Setting(
+        "locale",
+        "choice",
+        "en",
+        "language and country of names, streets, cities, regions, postal codes and phone "
+        "area codes: en (US), de, fr, es, pt-br, ja",
+        choices=("en", "de", "fr", "es", "pt-br", "ja"),
+    ),
+    Setting(
         "engine",
         "choice",
         "local",
@@ -328,6 +336,7 @@ class Config:
     workers: int = 1
     parts: int = 1
     part: int = 0
+    locale: str = "en"
     engine: str = "local"
     scheduler: str = ""
     parquet_compression: str = "snappy"

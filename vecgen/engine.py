@@ -33,7 +33,7 @@ from vecgen.plan import Plan, next_state, resolve
 from vecgen.sinks import Encoded, FileSink, Outputs
 from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public
 from vecgen.state import State, locked, read_state, write_state
-from vecgen.vocab import Vocab, load
+from vecgen.vocab import Vocab, load, vocab_dir
 from vecgen.workers import Pool, batch_offsets, worker_count
 
 
@@ -92,7 +92,7 @@ def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
         out.append(tracer_extra(plan, tracer, first))
         first += tracer.height
     if plan.config.archival:
-        archived = archival_extra(plan, load(), first)
+        archived = archival_extra(plan, load(vocab_dir(plan.config.locale)), first)
         if archived is not None:
             out.append(archived)
     return out
@@ -130,7 +130,7 @@ def _generate(
     Saving the counters before the renames means a run killed in between leaves
     a gap in the IDs, never IDs that a later run would hand out again.
     """
-    vocab = load()
+    vocab = load(vocab_dir(plan.config.locale))
     write_options = {name: SOURCES[name].write_options for name in plan.sources}
     outputs = Outputs.open(plan, write_options, clean_stale=clean_stale, journal=folder)
     writer = _Writer(outputs)
@@ -288,7 +288,7 @@ def generate_frames(config: Config) -> dict[str, pl.DataFrame]:
 
     """
     plan = resolve(config)
-    vocab = load()
+    vocab = load(vocab_dir(plan.config.locale))
     parts: dict[str, list[pl.DataFrame]] = {name: [] for name in plan.sources}
     offsets = batch_offsets(plan)
     for index, (start, stop) in enumerate(plan.batches):

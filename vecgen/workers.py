@@ -94,9 +94,9 @@ def _serve(conn: Any, plan: Plan, write_options: dict[str, WriteOptions], parent
     """Serve as a worker: encode the batches the parent sends, in order, until ``None``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: parent decides
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    from vecgen.vocab import load
+    from vecgen.vocab import load, vocab_dir
 
-    _STATE.update(plan=plan, vocab=load(), options=write_options)
+    _STATE.update(plan=plan, vocab=load(vocab_dir(plan.config.locale)), options=write_options)
     while True:
         try:
             task = conn.recv()

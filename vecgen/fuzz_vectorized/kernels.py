@@ -265,6 +265,8 @@ def nickname(values: pl.Series, ctx: KernelContext) -> pl.Series:
     """
     table = _nickname_index(ctx.vocab)
     names, starts, counts = table
+    if len(names) == 0:  # a locale without nickname data: every name stays
+        return values
     key = values.replace_strict(
         names, pl.Series(np.arange(len(names))), default=-1, return_dtype=pl.Int64
     )

@@ -8,6 +8,7 @@ gets its own people from the same code.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import polars as pl
@@ -19,6 +20,7 @@ from vecgen.rng import U64, cumulative
 from vecgen.vocab import Vocab
 
 ADDRESS_POOL_SIZE = 50_000
+ADDRESS_FIELDS = {"number": "n", "name": "s", "suffix": "x"}  # the locale's address_format
 
 
 FEMALE_SHARE = 0.54
@@ -41,11 +43,16 @@ def street_addresses(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.S
     sfx = vocab.street_suffix.gather(
         plan.stream(namespace, "addr_suffix").integers(idx, 0, len(vocab.street_suffix))
     )
+    layout = str(vocab.manifest.get("address_format", "{number} {name} {suffix}"))
+    parts = [
+        pl.lit(piece) if i % 2 == 0 else pl.col(ADDRESS_FIELDS[piece])
+        for i, piece in enumerate(re.split(r"\{(number|name|suffix)\}", layout))
+        if piece
+    ]
     return (
         pl.DataFrame({"n": num, "s": name, "x": sfx})
-        .select(
-            pl.concat_str([pl.col("n").cast(pl.String), pl.col("s"), pl.col("x")], separator=" ")
-        )
+        .with_columns(pl.col("n").cast(pl.String))
+        .select(pl.concat_str(parts))
         .to_series()
         .alias("addr_ln_1_txt")
     )

@@ -17,6 +17,19 @@ import polars as pl
 from vecgen.errors import VocabularyError
 
 DATA_DIR = Path(__file__).parent / "data"
+LOCALES = ("en", "de", "fr", "es", "pt-br", "ja")  # en: DATA_DIR; the others under locales/
+
+
+def vocab_dir(locale: str = "en") -> Path:
+    """Where the vocabularies of ``locale`` live.
+
+    Examples
+    --------
+    >>> vocab_dir("de").relative_to(DATA_DIR).as_posix()
+    'locales/de'
+
+    """
+    return DATA_DIR if locale == "en" else DATA_DIR / "locales" / locale
 
 
 @dataclass(frozen=True)
@@ -115,8 +128,8 @@ def load(directory: Path = DATA_DIR) -> Vocab:
         **lists,
         company_slug=_slug(lists["company"], "[^a-z0-9]", "company"),
         first_name=first,
-        first_slug=_slug(first, "[^a-z]", "x"),
-        last_slug=_slug(lists["last_name"], "[^a-z]", "x"),
+        first_slug=_slug(first, "[^a-z]", "user"),
+        last_slug=_slug(lists["last_name"], "[^a-z]", "user"),
         prefix=pl.concat([lists["prefix_female"], lists["prefix_male"]]).alias("prefix"),
         states=states,
         places=places,
@@ -126,8 +139,23 @@ def load(directory: Path = DATA_DIR) -> Vocab:
 
 
 def _slug(values: pl.Series, drop: str, empty: str) -> pl.Series:
-    """Lower-case ``values`` without the characters matching ``drop`` (``empty`` if none left)."""
-    slug = values.str.to_lowercase().str.replace_all(drop, "")
-    return slug.zip_with(slug.str.len_chars() > 0, pl.Series([empty] * len(slug))).alias(
-        f"{values.name}_slug"
-    )
+    """Lower-case ASCII ``values`` without the characters matching ``drop``.
+
+    Latin letters lose their accents (Müller -> muller, Sébastien -> sebastien);
+    a value with no Latin letter left (Japanese) becomes ``empty`` and its row
+    number, so different names keep different e-mail addresses.
+
+    Examples
+    --------
+    >>> _slug(pl.Series("n", ["Müller", "Sébastien", "伸幸"]), "[^a-z]", "user").to_list()
+    ['muller', 'sebastien', 'user2']
+
+    """
+    import unicodedata
+
+    ascii_only = [
+        unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode() for v in values
+    ]
+    slug = pl.Series(values.name, ascii_only).str.to_lowercase().str.replace_all(drop, "")
+    fallback = pl.Series([f"{empty}{i}" for i in range(len(slug))], dtype=pl.String)
+    return slug.zip_with(slug.str.len_chars() > 0, fallback).alias(f"{values.name}_slug")

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,35 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
-def build(out_dir: Path) -> dict[str, object]:
-    """Build every vocabulary file into ``out_dir`` and return the manifest.
+@dataclass(frozen=True)
+class LocaleSpec:
+    """What mimesis does not say about a locale: address layout, phone area codes, extent."""
+
+    mimesis: str  # mimesis Locale value
+    address_format: str  # {number}, {name}, {suffix}
+    area_prefix: str  # phone area codes: this prefix and ...
+    area_digits: tuple[int, int]  # ... a number of this many digits (low, high)
+    bbox: tuple[float, float, float, float]  # lat_min, lat_max, lng_min, lng_max
+
+
+EN_ADDRESS_FORMAT = "{number} {name} {suffix}"
+LOCALES: dict[str, LocaleSpec] = {
+    "de": LocaleSpec("de", "{name} {number}", "0", (2, 4), (47.3, 55.0, 5.9, 15.0)),
+    "fr": LocaleSpec("fr", "{number} {suffix} {name}", "0", (1, 1), (42.4, 51.0, -4.8, 8.2)),
+    "es": LocaleSpec("es", "{name}, {number}", "9", (2, 2), (36.0, 43.8, -9.3, 3.3)),
+    "pt-br": LocaleSpec("pt-br", "{name}, {number}", "", (2, 2), (-33.7, 5.3, -73.9, -34.8)),
+    "ja": LocaleSpec("ja", "{name}{number}", "0", (1, 3), (31.0, 45.5, 129.5, 145.8)),
+}
+PLACES_PER_LOCALE = 3_000
+
+
+def build(out_dir: Path, locale: str = LOCALE) -> dict[str, object]:
+    """Build every vocabulary file of ``locale`` into ``out_dir`` and return the manifest.
+
+    ``en`` comes from mimesis, real US ZIP codes (``zipcodes``) and
+    ``nicknames``; the other locales (:data:`LOCALES`) from mimesis alone, with
+    places (city, region, postal code, a point in the country) drawn from its
+    lists and no nicknames.
 
     Raises
     ------
@@ -73,6 +101,8 @@ def build(out_dir: Path) -> dict[str, object]:
         When ``zipcodes`` or ``nicknames`` is not installed (``pip install 'vecgen[refake]'``).
 
     """
+    if locale != LOCALE:
+        return _build_locale(out_dir, locale)
     try:
         import nicknames
         import zipcodes
@@ -154,6 +184,12 @@ def build(out_dir: Path) -> dict[str, object]:
     )
     _write_csv(out_dir / "nicknames.csv", ["name", "nickname"], pairs)
 
+    return _write_manifest(out_dir, LOCALE, ("mimesis", "zipcodes", "nicknames"))
+
+
+def _write_manifest(
+    out_dir: Path, locale: str, packages: tuple[str, ...], **extra: object
+) -> dict[str, object]:
     files = {}
     for path in sorted(out_dir.iterdir()):
         if path.name == "manifest.json":
@@ -166,9 +202,98 @@ def build(out_dir: Path) -> dict[str, object]:
     manifest: dict[str, object] = {
         "vocab_version": VOCAB_VERSION,
         "seed": BUILD_SEED,
-        "locale": LOCALE,
-        "sources": {p: _version(p) for p in ("mimesis", "zipcodes", "nicknames")},
+        "locale": locale,
+        "sources": {p: _version(p) for p in packages},
         "files": files,
+        **extra,
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
+
+
+def _build_locale(out_dir: Path, locale: str) -> dict[str, object]:
+    """Build the vocabularies of a non-US locale from mimesis (see :data:`LOCALES`)."""
+    import random
+
+    from mimesis import Address, Finance, Internet, Person
+    from mimesis.enums import Gender, TitleType, TLDType
+    from mimesis.locales import Locale
+
+    spec = LOCALES[locale]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    loc = Locale(spec.mimesis)
+    person = Person(loc, seed=BUILD_SEED)
+    address = Address(loc, seed=BUILD_SEED)
+    finance = Finance(loc, seed=BUILD_SEED)
+    internet = Internet(seed=BUILD_SEED)
+    en_person = Person(Locale.EN, seed=BUILD_SEED)
+
+    def titles(gender: Gender) -> list[str]:
+        return _unique_sorted(
+            lambda: person.title(gender=gender, title_type=TitleType.TYPICAL), 2_000
+        )
+
+    def suffixes() -> list[str]:
+        try:
+            return _unique_sorted(address.street_suffix, 5_000)
+        except (KeyError, AttributeError):  # pragma: no cover - a locale without suffixes
+            return [""]
+
+    lists: dict[str, list[str]] = {
+        "first_female": _unique_sorted(lambda: person.first_name(gender=Gender.FEMALE)),
+        "first_male": _unique_sorted(lambda: person.first_name(gender=Gender.MALE)),
+        "last_name": _unique_sorted(person.last_name),
+        "prefix_female": titles(Gender.FEMALE),
+        "prefix_male": titles(Gender.MALE),
+        "street_name": _unique_sorted(address.street_name),
+        "street_suffix": suffixes(),
+        "company": _unique_sorted(finance.company),
+        "job_title": _unique_sorted(person.occupation),
+        "tld": [t.lstrip(".") for t in _unique_sorted(lambda: internet.tld(TLDType.UTLD), 2_000)],
+        "free_mail_domain": [
+            d.lstrip("@")
+            for d in _unique_sorted(lambda: en_person.email().split("@", 1)[1], 5_000)
+            if not d.startswith("example.")
+        ],
+    }
+    import mimesis.datasets.int.internet as internet_data
+
+    lists["user_agent"] = sorted(set(internet_data.USER_AGENTS))
+    for name, values in lists.items():
+        _write_lines(out_dir / f"{name}.txt", values)
+
+    # Regions: ISO 3166-2 code (without the country) and name, paired as for en.
+    a1, a2 = Address(loc, seed=BUILD_SEED), Address(loc, seed=BUILD_SEED)
+    regions: dict[str, str] = {}
+    for _ in range(5_000):
+        regions[a1.state(abbr=True).split("-")[-1]] = a2.state(abbr=False)
+    _write_csv(out_dir / "states.csv", ["abbr", "name"], sorted(regions.items()))
+
+    # Places: a city, a region, a postal code in the locale's format, a point in the
+    # country and a phone area code; mimesis has no real gazetteer, so they are drawn.
+    rnd = random.Random(BUILD_SEED)
+    codes = sorted(regions)
+    lat0, lat1, lng0, lng1 = spec.bbox
+    places: dict[str, tuple[object, ...]] = {}  # one place per postal code (a join key)
+    for _ in range(PLACES_PER_LOCALE * 3):
+        digits = rnd.randint(*spec.area_digits)
+        area = spec.area_prefix + str(rnd.randint(10 ** (digits - 1), 10**digits - 1))
+        code = address.postal_code()
+        place = (
+            code,
+            address.city(),
+            rnd.choice(codes),
+            round(rnd.uniform(lat0, lat1), 4),
+            round(rnd.uniform(lng0, lng1), 4),
+            area,
+        )
+        places.setdefault(code, place)
+        if len(places) == PLACES_PER_LOCALE:
+            break
+    _write_csv(
+        out_dir / "places.csv",
+        ["postal_code", "city", "state", "lat", "lng", "area_code"],
+        sorted(places.values()),
+    )
+    _write_csv(out_dir / "nicknames.csv", ["name", "nickname"], [])
+    return _write_manifest(out_dir, locale, ("mimesis",), address_format=spec.address_format)
