@@ -1,24 +1,43 @@
 """``python -m vecgen`` and the ``vecgen`` command.
 
-The entry point imports the command's modules (Polars, NumPy, pyarrow) only
-after it can answer Ctrl-C with one line instead of an import traceback.
+The entry point imports the command's modules (Polars, NumPy, pyarrow) with
+Ctrl-C only *recorded*: a KeyboardInterrupt raised inside the import
+machinery can be swallowed by it (CPython prints "Exception ignored" and goes
+on, or leaves a module lock held). A Ctrl-C during start-up therefore ends
+the command with one line once the imports are done, before anything is
+written.
 """
 
+import signal
 import sys
+import threading
 
 EXIT_INTERRUPTED = 130
+STARTING = "\nvecgen: interrupted while starting; nothing was written"
 
 
 def main() -> int:
     """Run the command; Ctrl-C while it is still starting up exits 130 quietly."""
+    caught: list[int] = []
+    deferred = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    if deferred:
+        signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
         from vecgen.cli import main as cli_main
-
-        # The command handles Ctrl-C during a run itself; what reaches here came
-        # before it started (parsing the arguments), when nothing was written yet.
+        from vecgen.engine import run  # noqa: F401  (the heavy imports, while Ctrl-C waits)
+    finally:
+        if deferred:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    if caught:
+        print(STARTING, file=sys.stderr)
+        return EXIT_INTERRUPTED
+    try:
         return cli_main()
-    except KeyboardInterrupt:
-        print("\nvecgen: interrupted while starting; nothing was written", file=sys.stderr)
+    except KeyboardInterrupt:  # before the command's own handling starts (argument parsing)
+        print(STARTING, file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

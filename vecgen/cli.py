@@ -261,10 +261,23 @@ def config_toml(config: Config) -> str:
         lines.append(f"{key} = {_toml_value(value)}")
     lines.append("")
     lines.append(f"[{SOURCES_KEY}]")
-    lines += [f"{k} = {_toml_value(v)}" for k, v in d[SOURCES_KEY].items()]
+    declared = {k: v for k, v in d[SOURCES_KEY].items() if isinstance(v, dict)}
+    lines += [f"{k} = {_toml_value(v)}" for k, v in d[SOURCES_KEY].items() if k not in declared]
+    for name, table in declared.items():
+        lines += ["", f"[{SOURCES_KEY}.{name}]"]
+        lines += [f"{_toml_key(k)} = {_inline(v)}" for k, v in table.items() if k != "columns"]
+        lines += ["", f"[{SOURCES_KEY}.{name}.columns]"]
+        lines += [f"{_toml_key(k)} = {_inline(v)}" for k, v in table["columns"].items()]
     if "fuzz" in d:
         lines += _toml_tables("fuzz", d["fuzz"])
     return "\n".join(lines) + "\n"
+
+
+def _inline(v: Any) -> str:
+    """Render a TOML value, tables inline (``{kind = "int", min = 1}``)."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_toml_key(str(k))} = {_inline(x)}" for k, x in v.items()) + "}"
+    return _toml_value(v)
 
 
 def _toml_key(key: str) -> str:
@@ -367,10 +380,11 @@ def _generate_dask(config: Config) -> int:
 def _sources(config: Config) -> int:
     from vecgen.plan import resolve
     from vecgen.sinks import final_path
-    from vecgen.sources import SOURCES
+    from vecgen.sources import SOURCES, source_for
 
     plan = resolve(config)
-    for name, src in SOURCES.items():
+    every = {**SOURCES, **{n: source_for(config, n) for n in config.declared_names()}}
+    for name, src in every.items():
         state = "on " if config.enabled(name) else "off"
         path = final_path(plan, config.out, name, config.formats[0])
         print(f"{name:<14} {state}  {src.describe(plan):<48} {path}")
@@ -383,8 +397,9 @@ def _head(config: Config, source: str, rows: int) -> int:
     from vecgen.engine import generate_frames
     from vecgen.errors import ConfigError
 
-    if source not in FLAT_NAMES:
-        raise ConfigError(f"unknown source '{source}'; valid sources: {', '.join(FLAT_NAMES)}")
+    valid = [*FLAT_NAMES, *config.declared_names()]
+    if source not in valid:
+        raise ConfigError(f"unknown source '{source}'; valid sources: {', '.join(valid)}")
     if not config.enabled(source):
         raise ConfigError(f"source '{source}' is switched off in this config")
     # The first block of the run is enough to show its first rows.

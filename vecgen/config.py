@@ -343,6 +343,7 @@ class Config:
     parquet_row_group_rows: int = 262_144
     parquet_dictionary: str = "auto"
     fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)
+    declared: str = ""  # the [sources.<name>] tables of declared sources, as canonical JSON
     sources: tuple[tuple[str, bool], ...] = field(
         default_factory=lambda: tuple((name, True) for name in SOURCE_NAMES)
     )
@@ -353,7 +354,17 @@ class Config:
             object.__setattr__(self, s.name, value)
         object.__setattr__(self, SOURCES_KEY, _coerce_sources(dict(self.sources), "Python"))
         object.__setattr__(self, FUZZ_KEY, _canonical_fuzz(self.fuzz))
-        self.profile()  # validate the [fuzz] table now, before anything is written
+        profile = self.profile()  # validate the [fuzz] table now, before anything is written
+        object.__setattr__(self, "declared", _canonical_declared(self.declared))
+        if self.declared:
+            from vecgen.sources.declared import parse_declared
+
+            fields = tuple(m.field for m in profile.fields)
+            clash = [
+                s.name for s in parse_declared(self.declared, fields) if s.name in SOURCE_NAMES
+            ]
+            if clash:
+                raise ConfigError(f"[sources.{clash[0]}] is a built-in source; rename yours")
         if self.part >= self.parts:
             raise ConfigError(f"'part' must be below 'parts' ({self.parts}), got {self.part}")
         if self.parts > 1:
@@ -394,8 +405,12 @@ class Config:
             raise ConfigError(f"{exc} (fix the [fuzz] table of vecgen.toml)") from None
 
     def enabled(self, source: str) -> bool:
-        """Return whether ``source`` is switched on."""
-        return dict(self.sources)[source]
+        """Return whether ``source`` is switched on (a declared source always is)."""
+        return dict(self.sources).get(source, source in self.declared_names())
+
+    def declared_names(self) -> tuple[str, ...]:
+        """Return the names of the declared sources, in file order."""
+        return tuple(json.loads(self.declared)) if self.declared else ()
 
     @property
     def run_date(self) -> dt.date:
@@ -412,7 +427,10 @@ class Config:
         for s in SETTINGS:
             v = getattr(self, s.name)
             d[s.name] = list(v) if isinstance(v, tuple) else v
-        d[SOURCES_KEY] = dict(self.sources)
+        d[SOURCES_KEY] = {
+            **dict(self.sources),
+            **(json.loads(self.declared) if self.declared else {}),
+        }
         if self.fuzz:
             d[FUZZ_KEY] = self.fuzz_table()
         return d
@@ -537,6 +555,15 @@ def _coerce_sources(table: Mapping[str, Any], origin: str) -> tuple[tuple[str, b
     return tuple(on.items())
 
 
+def _canonical_declared(value: Any) -> str:
+    """Store the declared sources' tables as JSON, in their order (the columns' order counts)."""
+    if isinstance(value, str):
+        return json.dumps(json.loads(value)) if value else ""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"'declared' must be a table of [sources.<name>] tables, got {value!r}")
+    return json.dumps(value, default=str) if value else ""
+
+
 def _canonical_fuzz(value: Any) -> str:
     """Store the ``[fuzz]`` table as sorted JSON; accept a table or its JSON text."""
     if isinstance(value, str):
@@ -575,6 +602,14 @@ def _merge(target: dict[str, Any], raw: Mapping[str, Any], origin: str) -> None:
 def read_config_file(path: Path) -> dict[str, Any]:
     """Parse a ``vecgen.toml`` file into a raw table (errors name the file and line)."""
     try:
+        if path.suffix.lower() == ".json":  # the same tables, written as JSON
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError as exc:
+                raise ConfigError(f"{path} is not valid JSON: {exc}") from None
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{path} must hold a JSON object (the settings table)")
+            return raw
         with path.open("rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
@@ -637,7 +672,12 @@ def load_config(
     _merge(merged, given, "command line")
     origin = merged.pop("__origin__", {}).get(SOURCES_KEY, "command line")
     if SOURCES_KEY in merged:
-        merged[SOURCES_KEY] = _coerce_sources(merged[SOURCES_KEY], origin)
+        table = merged[SOURCES_KEY]
+        declared = {k: v for k, v in table.items() if isinstance(v, Mapping)}
+        switches = {k: v for k, v in table.items() if k not in declared}
+        merged[SOURCES_KEY] = _coerce_sources(switches, origin)
+        if declared:
+            merged["declared"] = declared
     # The command keeps state beside vecgen.toml (or in the working directory) unless told not to.
     base = path.parent if (explicit is not None or path.exists()) else cwd
     # Shards (--parts) keep no state unless a state folder is asked for explicitly.

@@ -117,8 +117,9 @@ def read(config: Config, source: str, parts: int | None = None) -> Any:
     from vecgen.catalog import FLAT_NAMES
     from vecgen.engine import generate_frames
 
-    if source not in FLAT_NAMES:
-        raise ConfigError(f"unknown source '{source}'; valid sources: {', '.join(FLAT_NAMES)}")
+    valid = [*FLAT_NAMES, *config.declared_names()]
+    if source not in valid:
+        raise ConfigError(f"unknown source '{source}'; valid sources: {', '.join(valid)}")
     if not config.enabled(source):
         raise ConfigError(f"source '{source}' is switched off in this config")
     shard = _shard_config(config, parts)

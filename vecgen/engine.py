@@ -31,7 +31,7 @@ from vecgen.daily import (
 from vecgen.faults import checkpoint
 from vecgen.plan import Plan, next_state, resolve
 from vecgen.sinks import Encoded, FileSink, Outputs
-from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public
+from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public, source_for
 from vecgen.state import State, locked, read_state, write_state
 from vecgen.vocab import Vocab, load, vocab_dir
 from vecgen.workers import Pool, batch_offsets, worker_count
@@ -109,7 +109,8 @@ def batch_frames(
     upstream: dict[str, pl.DataFrame] = {}
     out = []
     for name in plan.sources:
-        result = SOURCES[name].generate(plan, vocab, Batch(index, start, stop, offsets, upstream))
+        source = source_for(plan.config, name)
+        result = source.generate(plan, vocab, Batch(index, start, stop, offsets, upstream))
         upstream[name] = result.frame
         if result.truth is not None:
             upstream[TRUTH_PREFIX + name] = result.truth
@@ -131,11 +132,12 @@ def _generate(
     a gap in the IDs, never IDs that a later run would hand out again.
     """
     vocab = load(vocab_dir(plan.config.locale))
-    write_options = {name: SOURCES[name].write_options for name in plan.sources}
+    write_options = {name: source_for(plan.config, name).write_options for name in plan.sources}
     outputs = Outputs.open(plan, write_options, clean_stale=clean_stale, journal=folder)
-    writer = _Writer(outputs)
+    writer: _Writer | None = None
     pool: Pool | None = None
     try:
+        writer = _Writer(outputs)
         checkpoint("outputs.opened")
         # Row offsets are computed from the plan: a shard starts where the earlier ones end.
         starts = batch_offsets(plan)
@@ -179,7 +181,7 @@ def _generate(
     except BaseException:
         if pool is not None:
             pool.kill()
-        if writer.thread.is_alive():
+        if writer is not None and writer.thread.is_alive():
             writer.error = writer.error or RuntimeError("run aborted")
             writer.queue.put(None)
             writer.thread.join()

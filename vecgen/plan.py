@@ -195,7 +195,10 @@ def resolve(config: Config, state: State | None = None) -> Plan:
     n = config.customers
     # Batches hold whole blocks, so every per-block extra (duplicates, copies,
     # anonymous visitors) and the truth file's order are the same for any batch size.
-    sources = tuple(name for name in SOURCE_NAMES if config.enabled(name))
+    builtin = [name for name in SOURCE_NAMES if config.enabled(name)]
+    # Declared sources are generated after the built-in ones, before truth collects them all.
+    at = builtin.index("truth") if "truth" in builtin else len(builtin)
+    sources = tuple(builtin[:at] + list(config.declared_names()) + builtin[at:])
     step = -(-memory_batch_size(config, sources) // BLOCK) * BLOCK
     # A shard (--parts N --part K) holds whole blocks: the K-th N-th of them.
     blocks = -(-n // BLOCK)

@@ -54,11 +54,30 @@ def json_schema() -> dict[str, Any]:
 
     """
     properties = {s.name: _property(s) for s in SETTINGS}
+    from vecgen.sources.declared import KINDS, TABLE_KEYS
+
+    declared = {
+        "description": "a declared source (see the README's Declared sources section)",
+        "type": "object",
+        "properties": {
+            **{k: {} for k in sorted(TABLE_KEYS)},
+            "columns": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {"kind": {"enum": list(KINDS)}},
+                    "required": ["kind"],
+                },
+            },
+        },
+        "required": ["columns"],
+        "additionalProperties": False,
+    }
     properties["sources"] = {
-        "description": "switch sources on or off",
+        "description": "switch built-in sources on or off; a table declares a new source",
         "type": "object",
         "properties": {name: {"type": "boolean"} for name in SOURCE_NAMES},
-        "additionalProperties": False,
+        "additionalProperties": declared,
     }
     properties["fuzz"] = {
         "description": "edits of the fuzz profile (see the README's Duplicates section)",

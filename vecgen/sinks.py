@@ -26,6 +26,7 @@ from vecgen.catalog import FLAT_NAMES, FORMATS
 from vecgen.errors import OutputError
 from vecgen.faults import checkpoint
 from vecgen.plan import Plan
+from vecgen.sources import flat_name
 from vecgen.sources.base import WriteOptions
 from vecgen.state import read_journal, remove_journal, write_journal
 
@@ -65,7 +66,7 @@ def final_path(plan: Plan, root: str, source: str, fmt: str, part: int | None = 
         )
     prefix = plan.run_date.strftime("%Y_%m_%d") if plan.config.date_prefix else ""
     suffix = f"-part-{part:05d}" if shards else ""
-    return posixpath.join(root, f"{prefix}{FLAT_NAMES[source]}{suffix}.{ext}")
+    return posixpath.join(root, f"{prefix}{flat_name(plan.config, source)}{suffix}.{ext}")
 
 
 # CSV bytes per clean customer, per source (measured with the default settings), and the
@@ -456,8 +457,10 @@ class Outputs:
                     self.sinks[(source, fmt)] = sink
                     if append and plan.config.layout == "flat" and fs.exists(path):
                         sink.start_from(fs, path)
-        except Exception as exc:
+        except BaseException as exc:
             self.abort()
+            if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: stop, temporaries gone
+                raise
             if not local:
                 raise OutputError(describe_remote_error(exc, out, plan.config)) from None
             if not isinstance(exc, OSError):
@@ -498,7 +501,8 @@ class Outputs:
         completed: they are not objects, but the bucket keeps (and bills) their parts.
         """
         patterns = [posixpath.join(self.root, f".*{TMP_MARK}*")]
-        patterns += [posixpath.join(self.root, s, "dt=*", f".*{TMP_MARK}*") for s in FLAT_NAMES]
+        names = [*FLAT_NAMES, *self.plan.config.declared_names()]
+        patterns += [posixpath.join(self.root, s, "dt=*", f".*{TMP_MARK}*") for s in names]
         for pattern in patterns:
             for entry in self.fs.glob(pattern):
                 self.fs.rm(entry)

@@ -25,7 +25,7 @@ from typing import Any
 
 from vecgen.plan import Plan
 from vecgen.sinks import Encoded, encode
-from vecgen.sources import SOURCES
+from vecgen.sources import source_for
 from vecgen.sources.base import WriteOptions
 
 _STATE: dict[str, Any] = {}
@@ -67,10 +67,11 @@ def batch_offsets(plan: Plan) -> list[dict[str, int]]:
     [0, 2846, 5707]
 
     """
+    sources = {name: source_for(plan.config, name) for name in plan.sources}
     counted = {
-        name: SOURCES[name].rows_between  # type: ignore[attr-defined]
-        for name in plan.sources
-        if hasattr(SOURCES[name], "rows_between")
+        name: source.rows_between
+        for name, source in sources.items()
+        if hasattr(source, "rows_between")
     }
     first = plan.batches[0][0]
     running = {name: (rows(plan, 0, first) if first else 0) for name, rows in counted.items()}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from vecgen.catalog import SOURCE_NAMES
+import functools
+
+from vecgen.catalog import FLAT_NAMES, SOURCE_NAMES
+from vecgen.config import Config
 from vecgen.sources.base import Batch, Source, SourceBatch, WriteOptions, public
 from vecgen.sources.clickstream import Clickstream
 from vecgen.sources.custom_object import CustomObject
@@ -49,6 +52,7 @@ __all__ = [
     "WriteOptions",
     "get_source",
     "public",
+    "source_for",
 ]
 
 
@@ -59,3 +63,23 @@ def get_source(name: str) -> Source:
     except KeyError:
         msg = f"unknown source '{name}'; valid sources: {', '.join(SOURCES)}"
         raise KeyError(msg) from None
+
+
+@functools.lru_cache(maxsize=16)
+def _declared(text: str) -> dict[str, Source]:
+    from vecgen.sources.declared import declared_source, parse_declared
+
+    return {spec.name: declared_source(spec) for spec in parse_declared(text)}
+
+
+def source_for(config: Config, name: str) -> Source:
+    """Return the built-in or declared (``[sources.<name>]``) source called ``name``."""
+    return SOURCES.get(name) or _declared(config.declared)[name]
+
+
+def flat_name(config: Config, name: str) -> str:
+    """Return the predecessor-style file name of a source (a declared source's ``file``)."""
+    if name in FLAT_NAMES:
+        return FLAT_NAMES[name]
+    file: str = _declared(config.declared)[name].spec.file  # type: ignore[attr-defined]
+    return file

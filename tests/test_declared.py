@@ -1,0 +1,215 @@
+"""Declared sources: a support_tickets file defined only in vecgen.toml."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from tests.conftest import run_cli, tree_bytes
+from vecgen.config import load_config
+from vecgen.errors import ConfigError
+
+TICKETS = """
+[sources.support_tickets]
+per_parent = "1..3"
+key = "ticket_id"
+duplicates = true
+
+[sources.support_tickets.fuzz]
+contact_name = "name_last"
+contact_email = "email"
+
+[sources.support_tickets.columns]
+ticket_id = { kind = "sequence", start = 1 }
+customer_id = { kind = "copy", field = "customer_id" }
+contact_name = { kind = "expr", sql = "concat_ws(' ', name_first, name_last)" }
+contact_email = { kind = "copy", field = "email" }
+opened = { kind = "timestamp", days = 365 }
+channel = { kind = "choice", values = ["phone", "email", "chat"], weights = [5, 3, 2] }
+priority = { kind = "int", min = 1, max = 4 }
+minutes = { kind = "triangular", min = 1, mode = 8, max = 120, places = 1 }
+cost = { kind = "decimal", min = 0, max = 50, places = 2 }
+product = { kind = "pattern", pattern = "PR-{channel[:2]}-{priority}" }
+ref = { kind = "uuid" }
+digest = { kind = "sha256" }
+system = { kind = "constant", value = "zendesk" }
+"""
+ARGS = ("--customers", "6000", "--batch-size", "1000", "--date", "2026-11-29", "--quiet")
+
+
+def landscape(folder: Path, *extra: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vecgen.toml").write_text(TICKETS)
+    r = run_cli(*ARGS, "--no-state", "--formats", "csv,parquet", *extra, cwd=folder)
+    assert r.returncode == 0, r.stderr
+    return folder / "output"
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return landscape(tmp_path_factory.mktemp("tickets"))
+
+
+def test_a_toml_only_source_is_written_with_keys_that_hold(out: Path) -> None:
+    con = duckdb.connect()
+    for name in ("customers", "support_tickets", "truth"):
+        path = next((out / name).rglob("*.parquet"))
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
+
+    def one(sql: str) -> object:
+        (row,) = con.execute(sql).fetchall()
+        return row[0]
+
+    n = one("SELECT count(*) FROM support_tickets")
+    assert isinstance(n, int) and 6000 < n < 6000 * 3 * 1.2
+    orphans = "SELECT count(*) FROM support_tickets t ANTI JOIN customers c USING (customer_id)"
+    assert one(orphans) == 0
+    # ticket_id is the file's row number + 1: unique and gap-free, whatever the batching.
+    assert one("SELECT count(DISTINCT ticket_id) = count(*) FROM support_tickets")
+    assert one("SELECT min(ticket_id) = 1 AND max(ticket_id) = count(*) FROM support_tickets")
+    # Truth: every ticket once; duplicates name an original of the same entity.
+    truth = "SELECT * FROM truth WHERE source = 'support_tickets'"
+    assert one(f"SELECT count(*) FROM ({truth})") == n
+    mismatched = f"""
+        SELECT count(*) FROM ({truth}) d JOIN ({truth}) o ON d.duplicate_of = o.record_id
+        WHERE d.is_duplicate AND d.entity_id <> o.entity_id"""
+    assert one(mismatched) == 0
+    dupes = one(f"SELECT count(*) FROM ({truth}) WHERE is_duplicate")
+    assert isinstance(dupes, int) and 0.10 * n < dupes < 0.16 * n  # the run's 15% rate
+    # A duplicate differs from its original in a fuzzed column, and only there.
+    differ = f"""
+        SELECT count(*) FROM ({truth}) d
+        JOIN support_tickets dt ON dt.ticket_id::VARCHAR = d.record_id
+        JOIN support_tickets ot ON ot.ticket_id::VARCHAR = d.duplicate_of
+        WHERE d.is_duplicate AND (
+            (dt.contact_name IS NOT DISTINCT FROM ot.contact_name
+             AND dt.contact_email IS NOT DISTINCT FROM ot.contact_email)
+            OR dt.channel <> ot.channel OR dt.customer_id <> ot.customer_id
+            OR dt.opened <> ot.opened OR dt.ref <> ot.ref)"""
+    assert one(differ) == 0
+    assert one("SELECT bool_and(corruptions LIKE 'contact_%') FROM truth WHERE is_duplicate "
+               "AND source = 'support_tickets'")  # fmt: skip
+
+
+def test_every_column_kind_gives_its_values(out: Path) -> None:
+    t = pl.read_csv(next((out / "support_tickets").rglob("*.csv")), infer_schema=False)
+    assert t.columns[:4] == ["ticket_id", "customer_id", "contact_name", "contact_email"]
+    assert set(t["channel"]) == {"phone", "email", "chat"}
+    assert set(t["priority"]) == {"1", "2", "3", "4"}
+    minutes = t["minutes"].cast(pl.Float64)
+    assert 1 <= minutes.min() and minutes.max() <= 120 and minutes.median() < 60
+    assert t["product"].str.contains(r"^PR-(ph|em|ch)-[1-4]$").all()
+    assert t["ref"].str.contains(r"^[0-9a-f]{8}-[0-9a-f]{4}-4").all()
+    assert t["ref"].n_unique() > 0.85 * t.height  # duplicates copy their original's ref
+    assert t["digest"].str.contains(r"^[0-9a-f]{64}$").all()
+    assert (t["system"] == "zendesk").all()
+    assert t["opened"].str.contains(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$").all()
+
+
+def test_the_bytes_do_not_depend_on_batches_workers_or_the_api(out: Path, tmp_path: Path) -> None:
+    other = landscape(tmp_path / "b", "--batch-size", "4000", "--workers", "2")
+    assert tree_bytes(other) == tree_bytes(out)
+    import vecgen
+
+    config = load_config(
+        {"customers": 6000, "date": "2026-11-29", "state_dir": ""}, cwd=tmp_path / "b", environ={}
+    )
+    frames = vecgen.generate(config)
+    written = pl.read_parquet(next((out / "support_tickets").rglob("*.parquet")))
+    assert frames["support_tickets"].equals(written)
+
+
+def test_a_json_config_declares_the_same_source(out: Path, tmp_path: Path) -> None:
+    import tomllib
+
+    (tmp_path / "tickets.json").write_text(json.dumps(tomllib.loads(TICKETS)))
+    r = run_cli(*ARGS, "--no-state", "--formats", "csv,parquet", "--config", "tickets.json",
+                cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert tree_bytes(tmp_path / "output") == tree_bytes(out)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"per_parent": "0..9"}, r"\[sources.support_tickets\] per_parent: '0..9' out of range"),
+        ({"per_parent": "lots"}, r"per_parent: bad count 'lots'; use 2, \"1..3\" or \"30%\""),
+        ({"colour": 1}, r"unknown key 'colour'; use columns, duplicates"),
+        ({"key": "priority"}, r"key: 'priority' is not unique; make it a sequence, uuid or sha256"),
+        ({"key": "nope"}, r"key: 'nope' is not a column; name one of ticket_id"),
+        ({"fuzz": {"nope": "email"}}, r"fuzz.nope: not a column"),
+        (
+            {"fuzz": {"contact_name": "shoe_size"}},
+            r"'shoe_size' is not a field of the fuzz profile",
+        ),
+        ({"parent": "wifi"}, r"parent: 'wifi' is not supported; use \"customers\""),
+        (
+            {"columns": {"x": {"kind": "serial"}}},
+            r"column 'x': unknown kind 'serial'; use one of copy",
+        ),
+        (
+            {"columns": {"x": {"kind": "int", "min": 1}}},
+            r"column 'x': kind int needs 'max'; add it",
+        ),
+        ({"columns": {"x": {"kind": "uuid", "n": 1}}}, r"column 'x': kind uuid takes no 'n'"),
+        ({"columns": {"x": {"kind": "copy", "field": "shoe"}}}, r"'shoe' is not a customer field"),
+        (
+            {"columns": {"x": {"kind": "pattern", "pattern": "{y}"}}},
+            r"refers to 'y', not an earlier",
+        ),
+        ({"columns": {"x": {"kind": "expr", "sql": "concat(("}}}, r"column 'x': cannot parse sql"),
+        (
+            {"columns": {"x": {"kind": "choice", "values": ["a"], "weights": [1, 2]}}},
+            r"weights must",
+        ),
+    ],
+)
+def test_bad_declarations_name_the_source_column_and_fix(
+    tmp_path: Path, change: dict, message: str
+) -> None:
+    import tomllib
+
+    table = tomllib.loads(TICKETS)
+    spec = table["sources"]["support_tickets"]
+    if "columns" in change:
+        spec["columns"] = {"ticket_id": {"kind": "sequence"}, **change["columns"]}
+        spec["fuzz"] = {"ticket_id": "name_last"}
+    else:
+        spec.update(change)
+    (tmp_path / "v.json").write_text(json.dumps(table))
+    with pytest.raises(ConfigError, match=message):
+        load_config({}, config_path=tmp_path / "v.json", cwd=tmp_path, environ={})
+    r = run_cli("--customers", "10", "--config", str(tmp_path / "v.json"), "--out", "o",
+                cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_declared_name_may_not_shadow_a_built_in_source(tmp_path: Path) -> None:
+    (tmp_path / "vecgen.toml").write_text(TICKETS.replace("support_tickets", "wifi"))
+    r = run_cli("--customers", "10", "--out", "o", cwd=tmp_path)
+    assert r.returncode == 2 and "[sources.wifi]" in r.stderr, r.stderr
+
+
+def test_shards_of_a_declared_source_add_up_to_the_single_run(out: Path, tmp_path: Path) -> None:
+    single = next((out / "support_tickets").rglob("*.csv")).read_bytes().splitlines(keepends=True)
+    parts = []
+    for k in range(3):
+        shard = landscape(tmp_path / f"p{k}", "--parts", "3", "--part", str(k))
+        lines = next((shard / "support_tickets").rglob("*.csv")).read_bytes().splitlines(True)
+        parts += lines if k == 0 else lines[1:]  # each part repeats the header
+    assert parts == single
+
+
+def test_the_example_support_tickets_file_runs(tmp_path: Path) -> None:
+    example = Path(__file__).parent.parent / "examples" / "support_tickets.toml"
+    r = run_cli("--config", str(example), "--customers", "500", "--no-state", "--quiet",
+                "--out", "o", cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    tickets = pl.read_csv(next((tmp_path / "o" / "support_tickets").rglob("*.csv")))
+    assert tickets.columns[:4] == ["ticket_id", "customer_id", "contact_name", "contact_email"]
+    assert tickets.height > 500

@@ -1,0 +1,456 @@
+"""Declared sources: new files defined by a ``[sources.<name>]`` table, generated column-wise.
+
+A declared source hangs off the clean customers (``per_parent`` rows each, or
+a share of them), builds its columns from a small set of kinds, and can have
+corrupted duplicates of its own records plus truth rows that tie every record
+to the customer's entity::
+
+    [sources.support_tickets]
+    per_parent = "1..3"
+    key = "ticket_id"
+    duplicates = true
+    [sources.support_tickets.fuzz]          # column = profile field whose corruptions apply
+    contact_name = "name_last"
+    contact_email = "email"
+    [sources.support_tickets.columns]
+    ticket_id = { kind = "sequence", start = 1 }
+    customer_id = { kind = "copy", field = "customer_id" }
+    contact_name = { kind = "expr", sql = "concat_ws(' ', name_first, name_last)" }
+    contact_email = { kind = "copy", field = "email" }
+
+Everything is a whole-column operation on keyed random streams, so the bytes
+do not depend on batching, and the row count of any range of customers is
+known from the plan (``rows_between``), which numbers sequences.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+
+from vecgen.errors import ConfigError
+from vecgen.plan import Plan
+from vecgen.rng import U64, Stream, cumulative
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions, truth_rows
+from vecgen.sources.columns import SLOTS, hex_token, seconds_before, uuid4
+from vecgen.vocab import Vocab
+
+KINDS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required keys, optional keys)
+    "copy": ({"field"}, set()),
+    "choice": ({"values"}, {"weights"}),
+    "int": ({"min", "max"}, set()),
+    "decimal": ({"min", "max"}, {"places"}),
+    "triangular": ({"min", "mode", "max"}, {"places"}),
+    "timestamp": ({"days"}, set()),
+    "sequence": (set(), {"start"}),
+    "uuid": (set(), set()),
+    "sha256": (set(), set()),
+    "pattern": ({"pattern"}, set()),
+    "constant": ({"value"}, set()),
+    "expr": ({"sql"}, set()),
+}
+KEY_KINDS = ("sequence", "uuid", "sha256")  # unique per record: usable as a record id
+TABLE_KEYS = {"parent", "per_parent", "file", "key", "duplicates", "truth", "fuzz", "columns"}
+PARENT_FIELDS = (
+    "customer_id", "name_prefix", "name_first", "name_last", "gender", "email",
+    "account_status", "addr_ln_1_txt", "city", "state", "postal_code", "birth_dt",
+    "employment", "job_title", "phone",
+)  # fmt: skip
+_PATTERN = re.compile(r"\{(\w+)(?:\[(\d*):(\d*)\])?\}")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One declared column: its name, kind and the kind's parameters."""
+
+    name: str
+    kind: str
+    params: tuple[tuple[str, Any], ...]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the parameter ``key``."""
+        return dict(self.params).get(key, default)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A validated ``[sources.<name>]`` table."""
+
+    name: str
+    file: str
+    low: int  # rows per parent, low..high; or a share of parents
+    high: int
+    share: float | None
+    key: str | None
+    duplicates: bool
+    truth: bool
+    fuzz: tuple[tuple[str, str], ...]  # column -> profile field
+    columns: tuple[ColumnSpec, ...]
+
+
+def _fail(source: str, where: str, problem: str, fix: str) -> ConfigError:
+    return ConfigError(f"[sources.{source}]{where}: {problem}; {fix}")
+
+
+def parse_spec(name: str, table: Mapping[str, Any], profile_fields: tuple[str, ...]) -> SourceSpec:
+    """Validate one ``[sources.<name>]`` table (errors name the source, the column and the fix).
+
+    Examples
+    --------
+    >>> spec = parse_spec("tickets", {"per_parent": "1..3", "columns": {
+    ...     "id": {"kind": "sequence"}, "who": {"kind": "copy", "field": "email"}}}, ())
+    >>> spec.low, spec.high, [c.kind for c in spec.columns]
+    (1, 3, ['sequence', 'copy'])
+    >>> parse_spec("tickets", {"columns": {"id": {"kind": "serial"}}}, ())
+    Traceback (most recent call last):
+    ...
+    vecgen.errors.ConfigError: [sources.tickets] column 'id': unknown kind 'serial'; use one of copy, choice, int, decimal, triangular, timestamp, sequence, uuid, sha256, pattern, constant, expr
+
+    """
+    if not _NAME.match(name):
+        raise _fail(name, "", "a source name must be lower-case letters, digits and _", "rename it")
+    unknown = sorted(set(table) - TABLE_KEYS)
+    if unknown:
+        raise _fail(name, "", f"unknown key '{unknown[0]}'", "use " + ", ".join(sorted(TABLE_KEYS)))
+    if table.get("parent", "customers") != "customers":
+        raise _fail(name, " parent", f"'{table['parent']}' is not supported", 'use "customers"')
+    low, high, share = _per_parent(name, table.get("per_parent", 1))
+    columns_table = table.get("columns")
+    if not isinstance(columns_table, Mapping) or not columns_table:
+        raise _fail(name, "", "no columns", f"add a [sources.{name}.columns] table")
+    columns: list[ColumnSpec] = []
+    for col, raw in columns_table.items():
+        columns.append(_column(name, col, raw, [c.name for c in columns]))
+    names = [c.name for c in columns]
+    key = table.get("key")
+    if key is not None and key not in names:
+        raise _fail(name, " key", f"'{key}' is not a column", "name one of " + ", ".join(names))
+    if key is not None and next(c for c in columns if c.name == key).kind not in KEY_KINDS:
+        raise _fail(name, " key", f"'{key}' is not unique", "make it a sequence, uuid or sha256")
+    truth = bool(table.get("truth", key is not None))
+    duplicates = bool(table.get("duplicates", False))
+    if (truth or duplicates) and key is None:
+        raise _fail(name, "", "truth rows and duplicates need a record id", "set key = <column>")
+    fuzz = table.get("fuzz", {})
+    if not isinstance(fuzz, Mapping):
+        raise _fail(name, " fuzz", "must be a table of column = profile field", "fix it")
+    for col, field in fuzz.items():
+        if col not in names:
+            raise _fail(name, f" fuzz.{col}", "not a column", "name one of " + ", ".join(names))
+        if profile_fields and field not in profile_fields:
+            raise _fail(
+                name, f" fuzz.{col}", f"'{field}' is not a field of the fuzz profile",
+                "use one of " + ", ".join(profile_fields),
+            )  # fmt: skip
+    if duplicates and not fuzz:
+        raise _fail(name, "", "duplicates need fuzzed columns", "add a fuzz table")
+    default_file = "Customers" + "".join(p.title() for p in name.split("_"))
+    return SourceSpec(
+        name, str(table.get("file", default_file)), low, high, share, key, duplicates, truth,
+        tuple(sorted(fuzz.items())), tuple(columns),
+    )  # fmt: skip
+
+
+def _per_parent(name: str, value: Any) -> tuple[int, int, float | None]:
+    text = str(value).strip()
+    if text.endswith("%"):
+        try:
+            share = float(text[:-1])
+        except ValueError:
+            share = -1.0
+        if not 0 < share <= 100:
+            raise _fail(name, " per_parent", f"bad share {value!r}", 'use e.g. "30%"')
+        return 1, 1, share / 100
+    low_text, _, high_text = text.partition("..")
+    try:
+        low, high = int(low_text), int(high_text or low_text)
+    except ValueError:
+        raise _fail(name, " per_parent", f"bad count {value!r}", 'use 2, "1..3" or "30%"') from None
+    if not 1 <= low <= high < SLOTS:
+        raise _fail(name, " per_parent", f"{value!r} out of range", f"use 1..{SLOTS - 1}")
+    return low, high, None
+
+
+def _column(source: str, col: str, raw: Any, earlier: list[str]) -> ColumnSpec:
+    where = f" column '{col}'"
+    if not _NAME.match(col) and not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", col):
+        raise _fail(source, where, "not a valid column name", "use letters, digits and _")
+    if not isinstance(raw, Mapping) or "kind" not in raw:
+        raise _fail(source, where, "needs a kind", 'write { kind = "..." , ... }')
+    kind = raw["kind"]
+    if kind not in KINDS:
+        raise _fail(source, where, f"unknown kind '{kind}'", "use one of " + ", ".join(KINDS))
+    required, optional = KINDS[kind]
+    params = {k: v for k, v in raw.items() if k != "kind"}
+    missing = sorted(required - set(params))
+    if missing:
+        raise _fail(source, where, f"kind {kind} needs '{missing[0]}'", "add it")
+    extra = sorted(set(params) - required - optional)
+    if extra:
+        raise _fail(source, where, f"kind {kind} takes no '{extra[0]}'", "remove it")
+    if kind == "copy" and params["field"] not in PARENT_FIELDS:
+        raise _fail(
+            source, where, f"'{params['field']}' is not a customer field",
+            "use one of " + ", ".join(PARENT_FIELDS),
+        )  # fmt: skip
+    if kind == "choice":
+        values, weights = params["values"], params.get("weights")
+        if not isinstance(values, list) or not values:
+            raise _fail(source, where, "values must be a non-empty list", "fix it")
+        if weights is not None and (
+            not isinstance(weights, list)
+            or len(weights) != len(values)
+            or any(not isinstance(w, (int, float)) or w < 0 for w in weights)
+            or sum(weights) <= 0
+        ):
+            raise _fail(source, where, "weights must be one number >= 0 per value", "fix it")
+    if kind in ("int", "decimal", "triangular"):
+        lo, hi = params["min"], params["max"]
+        mode = params.get("mode", lo)
+        if not all(isinstance(v, (int, float)) for v in (lo, hi, mode)) or not lo <= mode <= hi:
+            raise _fail(
+                source, where, "needs numbers min <= max (and min <= mode <= max)", "fix it"
+            )
+    if kind == "timestamp" and not (isinstance(params["days"], int) and params["days"] > 0):
+        raise _fail(source, where, "days must be a positive integer", "fix it")
+    if kind == "pattern":
+        for ref, _, _ in _PATTERN.findall(params["pattern"]):
+            if ref not in earlier:
+                raise _fail(
+                    source, where, f"pattern refers to '{ref}', not an earlier column",
+                    "reorder the columns or fix the name",
+                )  # fmt: skip
+    if kind == "expr":
+        try:
+            pl.sql_expr(params["sql"])
+        except Exception as exc:  # polars' SQL parser: any failure is the user's expression
+            raise _fail(source, where, f"cannot parse sql ({exc})", "fix the expression") from None
+    return ColumnSpec(col, kind, tuple(sorted(params.items(), key=lambda kv: kv[0])))
+
+
+def parse_declared(text: str, profile_fields: tuple[str, ...] = ()) -> tuple[SourceSpec, ...]:
+    """Parse the canonical JSON of every declared source (``Config.declared``)."""
+    if not text:
+        return ()
+    return tuple(
+        parse_spec(name, table, profile_fields) for name, table in json.loads(text).items()
+    )
+
+
+class Declared:
+    """A source made from a :class:`SourceSpec`."""
+
+    parents: ClassVar[tuple[str, ...]] = ("customers",)
+    write_options: ClassVar[WriteOptions] = WriteOptions()
+
+    name: ClassVar[str] = ""  # set per declared source by :func:`declared_source`
+    spec: ClassVar[SourceSpec]
+
+    def describe(self, plan: Plan) -> str:
+        """Rows per customer."""
+        s = self.spec
+        per = f"{s.share:.0%} of" if s.share else f"{s.low}..{s.high} per"
+        return f"{per} clean customer (declared)" + (" + duplicates" if s.duplicates else "")
+
+    def _counts(self, plan: Plan, persons: U64) -> np.ndarray:
+        stream = plan.stream(self.name, "__count")
+        if self.spec.share is not None:
+            return stream.bernoulli(persons, self.spec.share).astype(np.int64)
+        return stream.integers(persons, self.spec.low, self.spec.high + 1)
+
+    def _dupes(self, plan: Plan, keys: U64) -> np.ndarray:
+        if not self.spec.duplicates:
+            return np.zeros(len(keys), dtype=bool)
+        return plan.stream(self.name, "__dupe").bernoulli(keys, plan.dupe_rate / 100)
+
+    def rows_between(self, plan: Plan, lo: int, hi: int) -> int:
+        """Rows (records and duplicates) of clean customers ``lo..hi-1``, from the plan."""
+        total = 0
+        for start in range(lo, hi, 1_000_000):
+            persons = np.arange(start, min(start + 1_000_000, hi), dtype=np.uint64)
+            counts = self._counts(plan, persons)
+            keys = _child_keys(persons, counts)
+            total += len(keys) + int(self._dupes(plan, keys).sum())
+        return total
+
+    def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
+        """Rows for the batch's clean customers, each block's duplicates after its records."""
+        from vecgen.sources.customers import clean_rows
+
+        spec = self.spec
+        parents = clean_rows(batch.upstream["customers"])
+        persons = parents["__person"].to_numpy().astype(np.uint64)
+        counts = self._counts(plan, persons)
+        parent_of = np.repeat(np.arange(len(persons)), counts)
+        keys = _child_keys(persons, counts)
+        dupe = self._dupes(plan, keys)
+        idx = np.concatenate([np.arange(len(keys)), np.flatnonzero(dupe)])
+        is_dup = np.concatenate([np.zeros(len(keys), bool), np.ones(int(dupe.sum()), bool)])
+        # Order (block, records before duplicates, key): the same for any batching. The
+        # order is found on the keys alone, then the parents' columns are gathered once.
+        block = parents["__block"].to_numpy()[parent_of[idx]]
+        order = np.lexsort((keys[idx], is_dup, block))
+        idx, is_dup = idx[order], is_dup[order]
+        keys = keys[idx]
+        used = [c for c in PARENT_FIELDS if c in parents.columns] + ["__block", "__entity"]
+        frame = parents.select(used)[parent_of[idx]]
+        row_index = np.arange(frame.height, dtype=np.int64) + batch.offsets.get(self.name, 0)
+        values = _columns(plan, spec, frame, keys, row_index, is_dup)
+        corruptions = None
+        if spec.duplicates and is_dup.any():
+            values, corruptions = _fuzz(plan, vocab, spec, values, keys, is_dup)
+        out = values.with_columns(
+            frame["__block"], frame["__entity"], pl.Series("__is_dup", is_dup)
+        )
+        truth = None
+        if spec.truth and spec.key is not None:
+            record = out[spec.key].cast(pl.String)
+            # A duplicate's original is the record with the same key that is not a duplicate.
+            first = pl.DataFrame({"k": keys, "r": record, "d": is_dup})
+            originals = first.filter(~pl.col("d")).select("k", pl.col("r").alias("o"))
+            of = first.join(originals, on="k", how="left", maintain_order="left")["o"]
+            truth = truth_rows(
+                self.name,
+                record_id=record,
+                entity_id=out["__entity"],
+                is_duplicate=is_dup,
+                block=out["__block"].to_numpy(),
+                duplicate_of=of.zip_with(
+                    pl.Series(is_dup),
+                    pl.Series([None], dtype=pl.String).gather(np.zeros(len(of), dtype=np.int64)),
+                ),
+                corruptions=corruptions,
+            )
+        return SourceBatch(out.select([c.name for c in spec.columns]), truth)
+
+
+def _child_keys(persons: U64, counts: np.ndarray) -> U64:
+    k = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    keys: U64 = np.repeat(persons, counts) * np.uint64(SLOTS) + k.astype(np.uint64)
+    return keys
+
+
+def _columns(
+    plan: Plan,
+    spec: SourceSpec,
+    parents: pl.DataFrame,
+    keys: U64,
+    row_index: np.ndarray,
+    is_dup: np.ndarray,
+) -> pl.DataFrame:
+    """Build the declared columns in order (later ones may use earlier ones)."""
+    frame = parents.select([c for c in PARENT_FIELDS if c in parents.columns])
+    built: dict[str, pl.Series] = {}
+    for col in spec.columns:
+        s = plan.stream(spec.name, col.name)
+        built[col.name] = _one(col, s, keys, row_index, plan, frame, built).alias(col.name)
+        if col.name == spec.key and col.kind in ("uuid", "sha256"):
+            # A duplicate copies its original's values, but never its record id.
+            dup = np.flatnonzero(is_dup)
+            fresh = _one(col, s.child("dup"), keys[dup], row_index[dup], plan, frame, built)
+            built[col.name] = built[col.name].scatter(dup, fresh)
+        frame = frame.with_columns(built[col.name])
+    return pl.DataFrame(list(built.values()))
+
+
+def _one(
+    col: ColumnSpec,
+    s: Stream,
+    keys: U64,
+    row_index: np.ndarray,
+    plan: Plan,
+    frame: pl.DataFrame,
+    built: Mapping[str, pl.Series],
+) -> pl.Series:
+    n = len(keys)
+    kind = col.kind
+    if kind == "copy":
+        return frame.get_column(str(col.get("field")))
+    if kind == "choice":
+        values = pl.Series(col.get("values"))
+        weights = col.get("weights") or [1] * len(values)
+        return values.gather(s.choice(keys, cumulative(weights)))
+    if kind == "int":
+        return pl.Series(s.integers(keys, int(col.get("min")), int(col.get("max")) + 1))
+    if kind == "decimal":
+        lo, hi = float(col.get("min")), float(col.get("max"))
+        return pl.Series(np.round(lo + (hi - lo) * s.uniform(keys), int(col.get("places", 2))))
+    if kind == "triangular":
+        lo, mode, hi = (float(col.get(k)) for k in ("min", "mode", "max"))
+        value = s.triangular(keys, lo, mode, hi) if hi > lo else np.full(n, lo)
+        return pl.Series(np.round(value, int(col.get("places", 2))))
+    if kind == "timestamp":
+        return seconds_before(s, keys, plan.run_ts, dt.timedelta(days=int(col.get("days"))))
+    if kind == "sequence":
+        return pl.Series(row_index + int(col.get("start", 1)))
+    if kind == "uuid":
+        return uuid4(s, keys)
+    if kind == "sha256":
+        return hex_token(s, keys)
+    if kind == "constant":
+        return pl.Series([col.get("value")]).gather(np.zeros(n, dtype=np.int64))
+    if kind == "expr":
+        return frame.select(pl.sql_expr(col.get("sql"))).to_series()
+    # pattern: literal text with {column} or {column[a:b]} pieces
+    pattern: str = col.get("pattern")
+    parts: list[pl.Expr] = []
+    pos = 0
+    for m in _PATTERN.finditer(pattern):
+        if m.start() > pos:
+            parts.append(pl.lit(pattern[pos : m.start()]))
+        ref = pl.col(m.group(1)).cast(pl.String)
+        if m.group(2) is not None or m.group(3) is not None:
+            a = int(m.group(2) or 0)
+            b = m.group(3)
+            ref = ref.str.slice(a, None if not b else int(b) - a)
+        parts.append(ref)
+        pos = m.end()
+    if pos < len(pattern):
+        parts.append(pl.lit(pattern[pos:]))
+    result: pl.Series = frame.select(pl.concat_str(parts)).to_series()
+    return result
+
+
+def _fuzz(
+    plan: Plan, vocab: Vocab, spec: SourceSpec, values: pl.DataFrame, keys: U64, is_dup: np.ndarray
+) -> tuple[pl.DataFrame, pl.Series]:
+    """Corrupt the duplicates' fuzzed columns with the profile's mix for the named fields."""
+    from vecgen.fuzz_vectorized import fuzz_frame
+
+    idx = np.flatnonzero(is_dup)
+    as_fields = {col: field for col, field in spec.fuzz}
+    sub = values[idx].select(list(as_fields)).rename(as_fields).cast(pl.String)
+    from vecgen.sources.people import replacement_pools
+
+    fuzzed, log = fuzz_frame(
+        sub, plan.profile, plan.stream(spec.name, "__fuzz"), keys[idx], vocab,
+        replacement_pools(vocab),
+    )  # fmt: skip
+    back = {field: col for col, field in as_fields.items()}
+    for field, col in back.items():
+        log = log.str.replace_all(f"(^|\\|){field}:", f"${{1}}{col}:")
+    updates = [
+        values[col]
+        .cast(pl.String)
+        .scatter(idx, fuzzed[field])
+        .cast(values[col].dtype, strict=False)
+        if values[col].dtype != pl.String
+        else values[col].clone().scatter(idx, fuzzed[field])
+        for field, col in back.items()
+    ]
+    corruptions = pl.Series(dtype=pl.String).clear(values.height).scatter(idx, log)
+    return values.with_columns(updates), corruptions
+
+
+def declared_source(spec: SourceSpec) -> Declared:
+    """Return the source object of one declaration (a subclass named after it)."""
+    cls = type(f"Declared_{spec.name}", (Declared,), {"name": spec.name, "spec": spec})
+    return cls()  # type: ignore[no-any-return]
