@@ -110,7 +110,7 @@ def build(out_dir: Path, locale: str = LOCALE) -> dict[str, object]:
         msg = f"vecgen refake needs the '{exc.name}' package: pip install 'vecgen[refake]'"
         raise MissingDependencyError(msg) from exc
     from mimesis import Address, Finance, Internet, Person
-    from mimesis.enums import Gender, TitleType, TLDType
+    from mimesis.enums import TitleType
     from mimesis.locales import Locale
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -120,28 +120,11 @@ def build(out_dir: Path, locale: str = LOCALE) -> dict[str, object]:
     finance = Finance(loc, seed=BUILD_SEED)
     internet = Internet(seed=BUILD_SEED)
 
-    lists: dict[str, list[str]] = {
-        "first_female": _unique_sorted(lambda: person.first_name(gender=Gender.FEMALE)),
-        "first_male": _unique_sorted(lambda: person.first_name(gender=Gender.MALE)),
-        "last_name": _unique_sorted(person.last_name),
-        "prefix_female": _prefixes(person, Gender.FEMALE, TitleType),
-        "prefix_male": _prefixes(person, Gender.MALE, TitleType),
-        "street_name": _unique_sorted(address.street_name),
-        "street_suffix": _unique_sorted(address.street_suffix, 5_000),
-        "company": _unique_sorted(finance.company),
-        "job_title": _unique_sorted(person.occupation),
-        "tld": [t.lstrip(".") for t in _unique_sorted(lambda: internet.tld(TLDType.UTLD), 2_000)],
-        "free_mail_domain": [
-            d.lstrip("@")
-            for d in _unique_sorted(lambda: person.email().split("@", 1)[1], 5_000)
-            if not d.startswith("example.")
-        ],
-    }
-    import mimesis.datasets.int.internet as internet_data
-
-    lists["user_agent"] = sorted(set(internet_data.USER_AGENTS))
-    for name, values in lists.items():
-        _write_lines(out_dir / f"{name}.txt", values)
+    lists = _write_lists(
+        out_dir, person, address, finance, internet, person,
+        lambda gender: _prefixes(person, gender, TitleType),
+        lambda: _unique_sorted(address.street_suffix, 5_000),
+    )  # fmt: skip
 
     # States: abbreviation and full name from mimesis (plus DC). Two providers with the
     # same seed pick the same index from the equal-length abbr/name lists, so they pair.
@@ -187,6 +170,43 @@ def build(out_dir: Path, locale: str = LOCALE) -> dict[str, object]:
     return _write_manifest(out_dir, LOCALE, ("mimesis", "zipcodes", "nicknames"))
 
 
+def _write_lists(
+    out_dir: Path,
+    person: Any,
+    address: Any,
+    finance: Any,
+    internet: Any,
+    mail_person: Any,
+    prefixes: Callable[[Any], list[str]],
+    suffixes: Callable[[], list[str]],
+) -> dict[str, list[str]]:
+    """Draw the word lists from mimesis providers and write one ``<name>.txt`` each."""
+    import mimesis.datasets.int.internet as internet_data
+    from mimesis.enums import Gender, TLDType
+
+    lists: dict[str, list[str]] = {
+        "first_female": _unique_sorted(lambda: person.first_name(gender=Gender.FEMALE)),
+        "first_male": _unique_sorted(lambda: person.first_name(gender=Gender.MALE)),
+        "last_name": _unique_sorted(person.last_name),
+        "prefix_female": prefixes(Gender.FEMALE),  # drawn in this order: the bytes depend on it
+        "prefix_male": prefixes(Gender.MALE),
+        "street_name": _unique_sorted(address.street_name),
+        "street_suffix": suffixes(),
+        "company": _unique_sorted(finance.company),
+        "job_title": _unique_sorted(person.occupation),
+        "tld": [t.lstrip(".") for t in _unique_sorted(lambda: internet.tld(TLDType.UTLD), 2_000)],
+        "free_mail_domain": [
+            d.lstrip("@")
+            for d in _unique_sorted(lambda: mail_person.email().split("@", 1)[1], 5_000)
+            if not d.startswith("example.")
+        ],
+        "user_agent": sorted(set(internet_data.USER_AGENTS)),
+    }
+    for name, values in lists.items():
+        _write_lines(out_dir / f"{name}.txt", values)
+    return lists
+
+
 def _write_manifest(
     out_dir: Path, locale: str, packages: tuple[str, ...], **extra: object
 ) -> dict[str, object]:
@@ -216,7 +236,7 @@ def _build_locale(out_dir: Path, locale: str) -> dict[str, object]:
     import random
 
     from mimesis import Address, Finance, Internet, Person
-    from mimesis.enums import Gender, TitleType, TLDType
+    from mimesis.enums import Gender, TitleType
     from mimesis.locales import Locale
 
     spec = LOCALES[locale]
@@ -239,28 +259,7 @@ def _build_locale(out_dir: Path, locale: str) -> dict[str, object]:
         except (KeyError, AttributeError):  # pragma: no cover - a locale without suffixes
             return [""]
 
-    lists: dict[str, list[str]] = {
-        "first_female": _unique_sorted(lambda: person.first_name(gender=Gender.FEMALE)),
-        "first_male": _unique_sorted(lambda: person.first_name(gender=Gender.MALE)),
-        "last_name": _unique_sorted(person.last_name),
-        "prefix_female": titles(Gender.FEMALE),
-        "prefix_male": titles(Gender.MALE),
-        "street_name": _unique_sorted(address.street_name),
-        "street_suffix": suffixes(),
-        "company": _unique_sorted(finance.company),
-        "job_title": _unique_sorted(person.occupation),
-        "tld": [t.lstrip(".") for t in _unique_sorted(lambda: internet.tld(TLDType.UTLD), 2_000)],
-        "free_mail_domain": [
-            d.lstrip("@")
-            for d in _unique_sorted(lambda: en_person.email().split("@", 1)[1], 5_000)
-            if not d.startswith("example.")
-        ],
-    }
-    import mimesis.datasets.int.internet as internet_data
-
-    lists["user_agent"] = sorted(set(internet_data.USER_AGENTS))
-    for name, values in lists.items():
-        _write_lines(out_dir / f"{name}.txt", values)
+    _write_lists(out_dir, person, address, finance, internet, en_person, titles, suffixes)
 
     # Regions: ISO 3166-2 code (without the country) and name, paired as for en.
     a1, a2 = Address(loc, seed=BUILD_SEED), Address(loc, seed=BUILD_SEED)
