@@ -275,19 +275,15 @@ class FileSink:
     _parts_seen: int = 0
 
     def write(self, frame: pl.DataFrame) -> None:
-        """Append one batch."""
+        """Append one batch (CSV straight to the file; the other formats as workers encode)."""
         assert self.handle is not None
-        if self.fmt == "csv":
-            if self.formula_guard:
-                frame = guard_formulas(frame)
-            _write_csv(frame, self.handle, self.opts, header=not self._header_written)
-            self._header_written = True
-        elif self.fmt == "parquet":
-            self._pending.append(frame.to_arrow())
-            self._pending_rows += frame.height
-            self._flush_row_groups(final=False)
-        else:
-            _text_ready(frame, self.opts).write_ndjson(self.handle)
+        if self.fmt != "csv":
+            self.write_encoded(encode(frame, self.fmt, self.opts), frame.height)
+            return
+        if self.formula_guard:
+            frame = guard_formulas(frame)
+        _write_csv(frame, self.handle, self.opts, header=not self._header_written)
+        self._header_written = True
         self.rows += frame.height
         self._note_uploaded_parts()
 
