@@ -136,9 +136,22 @@ def per_person(
         raise ValueError(msg)
     persons = parents["__person"].to_numpy().astype(np.uint64)
     counts, parent_row = fan_out(stream, persons, low, high)
-    k = np.arange(len(parent_row), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    keys = persons[parent_row] * np.uint64(SLOTS) + k.astype(np.uint64)
-    return parents[parent_row], keys
+    return parents[parent_row], child_keys(persons, counts)
+
+
+def child_keys(persons: U64, counts: I64) -> U64:
+    """Key each of ``counts[i]`` children of person ``persons[i]`` as ``person * SLOTS + k``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> child_keys(np.array([3, 5], dtype=np.uint64), np.array([2, 1])).tolist()
+    [24, 25, 40]
+
+    """
+    k = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    keys: U64 = np.repeat(persons, counts) * np.uint64(SLOTS) + k.astype(np.uint64)
+    return keys
 
 
 def weighted(

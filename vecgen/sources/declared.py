@@ -38,8 +38,8 @@ import polars as pl
 from vecgen.errors import ConfigError
 from vecgen.plan import Plan
 from vecgen.rng import U64, Stream, cumulative
-from vecgen.sources.base import Batch, SourceBatch, WriteOptions, truth_rows
-from vecgen.sources.columns import SLOTS, hex_token, seconds_before, uuid4
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
+from vecgen.sources.columns import SLOTS, child_keys, hex_token, seconds_before, uuid4
 from vecgen.vocab import Vocab
 
 KINDS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required keys, optional keys)
@@ -277,7 +277,7 @@ class Declared:
         for start in range(lo, hi, 1_000_000):
             persons = np.arange(start, min(start + 1_000_000, hi), dtype=np.uint64)
             counts = self._counts(plan, persons)
-            keys = _child_keys(persons, counts)
+            keys = child_keys(persons, counts)
             total += len(keys) + int(self._dupes(plan, keys).sum())
         return total
 
@@ -290,7 +290,7 @@ class Declared:
         persons = parents["__person"].to_numpy().astype(np.uint64)
         counts = self._counts(plan, persons)
         parent_of = np.repeat(np.arange(len(persons)), counts)
-        keys = _child_keys(persons, counts)
+        keys = child_keys(persons, counts)
         dupe = self._dupes(plan, keys)
         idx = np.concatenate([np.arange(len(keys)), np.flatnonzero(dupe)])
         is_dup = np.concatenate([np.zeros(len(keys), bool), np.ones(int(dupe.sum()), bool)])
@@ -323,19 +323,10 @@ class Declared:
                 entity_id=out["__entity"],
                 is_duplicate=is_dup,
                 block=out["__block"].to_numpy(),
-                duplicate_of=of.zip_with(
-                    pl.Series(is_dup),
-                    pl.Series([None], dtype=pl.String).gather(np.zeros(len(of), dtype=np.int64)),
-                ),
+                duplicate_of=of.zip_with(pl.Series(is_dup), null_strings(len(of))),
                 corruptions=corruptions,
             )
         return SourceBatch(out.select([c.name for c in spec.columns]), truth)
-
-
-def _child_keys(persons: U64, counts: np.ndarray) -> U64:
-    k = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    keys: U64 = np.repeat(persons, counts) * np.uint64(SLOTS) + k.astype(np.uint64)
-    return keys
 
 
 def _columns(
@@ -446,7 +437,7 @@ def _fuzz(
         else values[col].clone().scatter(idx, fuzzed[field])
         for field, col in back.items()
     ]
-    corruptions = pl.Series(dtype=pl.String).clear(values.height).scatter(idx, log)
+    corruptions = null_strings(values.height).scatter(idx, log)
     return values.with_columns(updates), corruptions
 
 
