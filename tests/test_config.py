@@ -86,6 +86,8 @@ def test_unknown_key_names_the_key_file_and_closest_match(tmp_path: Path) -> Non
             r"'sources.pos_transactions' is on but needs pos_customers",
         ),
         ("sources = 3", r"'sources' must be a table"),
+        ('state_dir = "s\\u0000"', r"'state_dir' must be text without NUL characters"),
+        ('out = "o\\u0000"', r"'out' must be text without NUL characters"),
         ("customers = [", r"is not valid TOML"),
     ],
 )

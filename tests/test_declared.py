@@ -137,6 +137,7 @@ def test_a_json_config_declares_the_same_source(out: Path, tmp_path: Path) -> No
     ("change", "message"),
     [
         ({"per_parent": "0..9"}, r"\[sources.support_tickets\] per_parent: '0..9' out of range"),
+        ({"per_parent": "0"}, r"per_parent: '0' out of range; use counts from 0 up to 7"),
         ({"per_parent": "lots"}, r"per_parent: bad count 'lots'; use 2, \"1..3\" or \"30%\""),
         ({"colour": 1}, r"unknown key 'colour'; use columns, duplicates"),
         ({"key": "priority"}, r"key: 'priority' is not unique; make it a sequence, uuid or sha256"),
@@ -146,7 +147,12 @@ def test_a_json_config_declares_the_same_source(out: Path, tmp_path: Path) -> No
             {"fuzz": {"contact_name": "shoe_size"}},
             r"'shoe_size' is not a field of the fuzz profile",
         ),
-        ({"parent": "wifi"}, r"parent: 'wifi' is not supported; use \"customers\""),
+        (
+            {"parent": "wifi"},
+            r"parent: 'wifi' is not a source that can be a parent; use one of customers, "
+            r"transactions, pos_transactions, email_campaign",
+        ),
+        ({"parent": "support_tickets"}, r"parent: 'support_tickets' is declared later"),
         (
             {"columns": {"x": {"kind": "serial"}}},
             r"column 'x': unknown kind 'serial'; use one of copy",
@@ -156,7 +162,10 @@ def test_a_json_config_declares_the_same_source(out: Path, tmp_path: Path) -> No
             r"column 'x': kind int needs 'max'; add it",
         ),
         ({"columns": {"x": {"kind": "uuid", "n": 1}}}, r"column 'x': kind uuid takes no 'n'"),
-        ({"columns": {"x": {"kind": "copy", "field": "shoe"}}}, r"'shoe' is not a customer field"),
+        (
+            {"columns": {"x": {"kind": "copy", "field": "shoe"}}},
+            r"'shoe' is not a field of the parent customers",
+        ),
         (
             {"columns": {"x": {"kind": "pattern", "pattern": "{y}"}}},
             r"refers to 'y', not an earlier",
@@ -213,3 +222,158 @@ def test_the_example_support_tickets_file_runs(tmp_path: Path) -> None:
     tickets = pl.read_csv(next((tmp_path / "o" / "support_tickets").rglob("*.csv")))
     assert tickets.columns[:4] == ["ticket_id", "customer_id", "contact_name", "contact_email"]
     assert tickets.height > 500
+
+
+CHILDREN = """
+[sources.order_lines]
+parent = "transactions"
+per_parent = "1..4"
+key = "line_id"
+duplicates = true
+[sources.order_lines.fuzz]
+sku = "name_last"
+[sources.order_lines.columns]
+line_id = { kind = "sequence" }
+orderid = { kind = "copy", field = "orderid" }
+customer_id = { kind = "copy", field = "customer_id" }
+sku = { kind = "pattern", pattern = "SKU-{productcode}" }
+qty = { kind = "int", min = 1, max = 5 }
+
+[sources.line_notes]
+parent = "order_lines"
+per_parent = "0..2"
+key = "note_id"
+[sources.line_notes.columns]
+note_id = { kind = "uuid" }
+line_id = { kind = "copy", field = "line_id" }
+sku = { kind = "copy", field = "sku" }
+
+[sources.pos_returns]
+parent = "pos_transactions"
+per_parent = "10%"
+key = "return_id"
+[sources.pos_returns.columns]
+return_id = { kind = "sequence", start = 500 }
+orderid = { kind = "copy", field = "orderid" }
+customer_id = { kind = "copy", field = "customer_id" }
+
+[sources.email_clicks]
+parent = "email_campaign"
+per_parent = "20%"
+[sources.email_clicks.columns]
+event_id = { kind = "copy", field = "EVENT_ID" }
+url = { kind = "pattern", pattern = "https://x.example/{CAMPAIGN_ID}" }
+"""
+
+
+def children(folder: Path, *extra: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vecgen.toml").write_text(CHILDREN)
+    r = run_cli(*ARGS, "--no-state", "--formats", "parquet", *extra, cwd=folder)
+    assert r.returncode == 0, r.stderr
+    return folder / "output"
+
+
+@pytest.fixture(scope="module")
+def kids(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return children(tmp_path_factory.mktemp("kids"))
+
+
+def test_children_of_transactions_declared_sources_and_pos_keep_their_keys(kids: Path) -> None:
+    con = duckdb.connect()
+    for path in kids.rglob("*.parquet"):
+        con.execute(f"CREATE TABLE {path.parts[-3]} AS SELECT * FROM read_parquet('{path}')")
+
+    def one(sql: str) -> object:
+        (row,) = con.execute(sql).fetchall()
+        return row[0]
+
+    for child, parent, key in [
+        ("order_lines", "transactions", "orderid"),
+        ("line_notes", "order_lines", "line_id"),
+        ("pos_returns", "pos_transactions", "orderid"),
+        ("email_clicks", "email_campaign", "event_id"),
+    ]:
+        parent_key = "EVENT_ID" if key == "event_id" else key
+        assert one(f"SELECT count(*) FROM {child}") > 0, child
+        orphans = f"SELECT count(*) FROM {child} c ANTI JOIN {parent} p ON c.{key} = p.{parent_key}"
+        assert one(orphans) == 0, child
+    # Per parent row: every transaction has 1..4 original lines, notes 0..2 per line.
+    per_order = """SELECT min(n), max(n), count(*) FROM (SELECT orderid, count(*) n
+        FROM order_lines l JOIN truth t ON t.source = 'order_lines'
+        AND t.record_id = l.line_id::VARCHAR AND NOT t.is_duplicate GROUP BY orderid)"""
+    lo, hi, orders = con.execute(per_order).fetchone()  # type: ignore[misc]
+    assert (lo, hi, orders) == (1, 4, one("SELECT count(*) FROM transactions"))
+    assert one("SELECT max(n) FROM (SELECT count(*) n FROM line_notes GROUP BY line_id)") == 2
+    # The line copies its transaction's customer; the sequences are gap-free.
+    assert one("SELECT count(*) FROM order_lines l JOIN transactions t USING (orderid) "
+               "WHERE l.customer_id <> t.customer_id") == 0  # fmt: skip
+    assert one("SELECT min(line_id) = 1 AND max(line_id) = count(*) FROM order_lines")
+    assert one("SELECT min(return_id) = 500 AND max(return_id) = count(*) + 499 FROM pos_returns")
+    # Truth: a line's entity is its customer's; a POS return's is its POS person's.
+    for child in ("order_lines", "pos_returns"):
+        wrong = f"""SELECT count(*) FROM {child} c
+            JOIN truth t ON t.source = '{child}' AND t.record_id = c.{
+            "line_id" if child == "order_lines" else "return_id"
+        }::VARCHAR
+            JOIN truth p ON p.record_id = c.customer_id::VARCHAR
+            AND p.source IN ('customers', 'pos_customers')
+            WHERE t.entity_id IS DISTINCT FROM p.entity_id"""
+        assert one(wrong) == 0, child
+    assert one("SELECT count(*) FROM truth WHERE source = 'line_notes' AND entity_id IS NULL") == 0
+    # Each duplicate line comes right after its original and differs only in sku.
+    dupes = "SELECT * FROM truth WHERE source = 'order_lines' AND is_duplicate"
+    assert one(f"SELECT count(*) FROM ({dupes})") > 0
+    assert one(f"SELECT bool_and(record_id::BIGINT = duplicate_of::BIGINT + 1) FROM ({dupes})")
+    differ = f"""SELECT count(*) FROM ({dupes}) d
+        JOIN order_lines a ON a.line_id::VARCHAR = d.record_id
+        JOIN order_lines b ON b.line_id::VARCHAR = d.duplicate_of
+        WHERE a.sku IS NOT DISTINCT FROM b.sku OR a.orderid <> b.orderid OR a.qty <> b.qty"""
+    assert one(differ) == 0
+
+
+def test_children_of_any_parent_do_not_depend_on_batches_workers_or_shards(
+    kids: Path, tmp_path: Path
+) -> None:
+    other = children(tmp_path / "b", "--batch-size", "4000", "--workers", "2")
+    assert tree_bytes(other) == tree_bytes(kids)
+    frames = {name: [] for name in ("order_lines", "line_notes", "pos_returns", "email_clicks")}
+    for k in range(3):
+        shard = children(tmp_path / f"p{k}", "--parts", "3", "--part", str(k))
+        for name, got in frames.items():
+            got.append(pl.read_parquet(next((shard / name).rglob("*.parquet"))))
+    for name, got in frames.items():
+        single = pl.read_parquet(next((kids / name).rglob("*.parquet")))
+        assert pl.concat(got).equals(single), name
+
+
+def test_a_parent_must_be_switched_on_and_copies_must_name_its_fields(tmp_path: Path) -> None:
+    (tmp_path / "vecgen.toml").write_text(CHILDREN + "[sources]\ntransactions = false\n")
+    r = run_cli("--customers", "10", "--out", "o", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "[sources.order_lines] parent: transactions is switched off; turn it on" in r.stderr
+    (tmp_path / "vecgen.toml").write_text(CHILDREN.replace('"orderid" }', '"email" }', 1))
+    r = run_cli("--customers", "10", "--out", "o", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "column 'orderid': 'email' is not a field of the parent transactions" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_readme_declarations_are_valid_and_run(tmp_path: Path) -> None:
+    import re
+
+    import vecgen
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Declared sources") : readme.index("## Shards")]
+    blocks = re.findall(r"```toml\n(.*?)```", section, flags=re.S)
+    assert len(blocks) >= 2
+    for i, block in enumerate(blocks):
+        (tmp_path / f"r{i}.toml").write_text(block)
+        config = load_config(
+            {"customers": 300, "date": "2026-11-29", "state_dir": ""},
+            config_path=tmp_path / f"r{i}.toml", cwd=tmp_path, environ={},
+        )  # fmt: skip
+        frames = vecgen.generate(config)
+        for name in config.declared_names():
+            assert frames[name].height > 0, name

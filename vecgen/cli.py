@@ -384,10 +384,12 @@ def _sources(config: Config) -> int:
 
     plan = resolve(config)
     every = {**SOURCES, **{n: source_for(config, n) for n in config.declared_names()}}
-    for name, src in every.items():
+    rows = [(name, src.describe(plan)) for name, src in every.items()]
+    width, said = max(len(n) for n, _ in rows), max(len(d) for _, d in rows)
+    for name, text in rows:
         state = "on " if config.enabled(name) else "off"
         path = final_path(plan, config.out, name, config.formats[0])
-        print(f"{name:<14} {state}  {src.describe(plan):<48} {path}")
+        print(f"{name:<{width}} {state}  {text:<{said}} {path}")
     return 0
 
 

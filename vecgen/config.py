@@ -360,11 +360,17 @@ class Config:
             from vecgen.sources.declared import parse_declared
 
             fields = tuple(m.field for m in profile.fields)
-            clash = [
-                s.name for s in parse_declared(self.declared, fields) if s.name in SOURCE_NAMES
-            ]
+            specs = parse_declared(self.declared, fields)
+            clash = [s.name for s in specs if s.name in SOURCE_NAMES]
             if clash:
                 raise ConfigError(f"[sources.{clash[0]}] is a built-in source; rename yours")
+            for spec in specs:
+                if spec.parent in SOURCE_NAMES and not self.enabled(spec.parent):
+                    msg = (
+                        f"[sources.{spec.name}] parent: {spec.parent} is switched off; turn it "
+                        f"on ([sources] {spec.parent} = true) or choose another parent"
+                    )
+                    raise ConfigError(msg)
         if self.part >= self.parts:
             raise ConfigError(f"'part' must be below 'parts' ({self.parts}), got {self.part}")
         if self.parts > 1:
@@ -492,10 +498,14 @@ def _coerce(s: Setting, value: Any, origin: str) -> Any:
     if s.kind == "str":
         if not isinstance(value, str) or not value.strip():
             raise bad("a non-empty string")
+        if "\x00" in value:
+            raise bad("text without NUL characters")
         return value
     if s.kind in ("path", "secret"):
         if not isinstance(value, str):
             raise bad("a folder path (empty for none)")
+        if "\x00" in value:
+            raise bad("text without NUL characters")
         return value
     if s.kind == "choice":
         if value not in s.choices:

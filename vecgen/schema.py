@@ -54,13 +54,19 @@ def json_schema() -> dict[str, Any]:
 
     """
     properties = {s.name: _property(s) for s in SETTINGS}
-    from vecgen.sources.declared import KINDS, TABLE_KEYS
+    from vecgen.sources.declared import KINDS, ROW_PARENTS, TABLE_KEYS
 
     declared = {
         "description": "a declared source (see the README's Declared sources section)",
         "type": "object",
         "properties": {
             **{k: {} for k in sorted(TABLE_KEYS)},
+            "parent": {
+                "type": "string",
+                "description": "customers (default), "
+                + ", ".join(ROW_PARENTS)
+                + " or a declared source listed before this one",
+            },
             "columns": {
                 "type": "object",
                 "additionalProperties": {

@@ -76,10 +76,18 @@ class Profile:
     def restricted(self, fields: tuple[str, ...]) -> Profile:
         """Return the profile limited to ``fields`` (for sources that hold fewer columns)."""
         mixes = tuple(m for m in self.fields if m.field in fields)
-        fb = self.fallback if self.fallback[0] in fields else (mixes[0].field, "replace")
+        fb = self.fallback
+        if fb[0] not in fields:  # a kernel that changes any value of the first field left
+            first = mixes[0]
+            kernel = "replace" if first.field in REPLACEABLE else "fat_finger"
+            fb = (first.field, first.fallback or kernel)
         hist = tuple((k, w) for k, w in self.fields_changed if k <= len(mixes))
         events = tuple((e, p) for e, p in self.events if set(EVENT_FIELDS[e]) <= set(fields))
         return replace(self, fields=mixes, fallback=fb, fields_changed=hist, events=events)
+
+
+# Fields the ``replace`` kernel has a pool of values for (vecgen.sources.people.replacement_pools).
+REPLACEABLE = ("name_last", "name_first", "city", "state", "postal_code", "addr_ln_1_txt")
 
 
 def _mix(field: str, rate: float = 0.0, fallback: str = "", **weights: float) -> FieldMix:

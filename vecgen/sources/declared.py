@@ -40,6 +40,8 @@ from vecgen.plan import Plan
 from vecgen.rng import U64, Stream, cumulative
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.columns import SLOTS, child_keys, hex_token, seconds_before, uuid4
+from vecgen.sources.email_campaign import COLUMNS as EMAIL_COLUMNS
+from vecgen.sources.transactions import COLUMNS as TRANSACTION_COLUMNS
 from vecgen.vocab import Vocab
 
 KINDS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required keys, optional keys)
@@ -63,6 +65,13 @@ PARENT_FIELDS = (
     "account_status", "addr_ln_1_txt", "city", "state", "postal_code", "birth_dt",
     "employment", "job_title", "phone",
 )  # fmt: skip
+# Built-in sources that can be a parent besides customers: their row counts are known
+# from the plan (``rows_between``), so a child's keys and numbers do not depend on batching.
+ROW_PARENTS: dict[str, tuple[str, ...]] = {
+    "transactions": TRANSACTION_COLUMNS,
+    "pos_transactions": TRANSACTION_COLUMNS,
+    "email_campaign": EMAIL_COLUMNS,
+}
 _PATTERN = re.compile(r"\{(\w+)(?:\[(\d*):(\d*)\])?\}")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -86,6 +95,8 @@ class SourceSpec:
 
     name: str
     file: str
+    parent: str  # "customers", a built-in of ROW_PARENTS or an earlier declared source
+    parent_fields: tuple[str, ...]  # what ``copy``, ``expr`` and ``pattern`` can read
     low: int  # rows per parent, low..high; or a share of parents
     high: int
     share: float | None
@@ -100,8 +111,16 @@ def _fail(source: str, where: str, problem: str, fix: str) -> ConfigError:
     return ConfigError(f"[sources.{source}]{where}: {problem}; {fix}")
 
 
-def parse_spec(name: str, table: Mapping[str, Any], profile_fields: tuple[str, ...]) -> SourceSpec:
+def parse_spec(
+    name: str,
+    table: Mapping[str, Any],
+    profile_fields: tuple[str, ...],
+    earlier: Mapping[str, tuple[str, ...]] | None = None,
+) -> SourceSpec:
     """Validate one ``[sources.<name>]`` table (errors name the source, the column and the fix).
+
+    ``earlier`` maps the declared sources before this one to their columns
+    (they can be its parent).
 
     Examples
     --------
@@ -120,15 +139,15 @@ def parse_spec(name: str, table: Mapping[str, Any], profile_fields: tuple[str, .
     unknown = sorted(set(table) - TABLE_KEYS)
     if unknown:
         raise _fail(name, "", f"unknown key '{unknown[0]}'", "use " + ", ".join(sorted(TABLE_KEYS)))
-    if table.get("parent", "customers") != "customers":
-        raise _fail(name, " parent", f"'{table['parent']}' is not supported", 'use "customers"')
+    parent = str(table.get("parent", "customers"))
+    parent_fields = _parent_fields(name, parent, earlier or {})
     low, high, share = _per_parent(name, table.get("per_parent", 1))
     columns_table = table.get("columns")
     if not isinstance(columns_table, Mapping) or not columns_table:
         raise _fail(name, "", "no columns", f"add a [sources.{name}.columns] table")
     columns: list[ColumnSpec] = []
     for col, raw in columns_table.items():
-        columns.append(_column(name, col, raw, [c.name for c in columns]))
+        columns.append(_column(name, col, raw, [c.name for c in columns], parent, parent_fields))
     names = [c.name for c in columns]
     key = table.get("key")
     if key is not None and key not in names:
@@ -154,8 +173,25 @@ def parse_spec(name: str, table: Mapping[str, Any], profile_fields: tuple[str, .
         raise _fail(name, "", "duplicates need fuzzed columns", "add a fuzz table")
     default_file = "Customers" + "".join(p.title() for p in name.split("_"))
     return SourceSpec(
-        name, str(table.get("file", default_file)), low, high, share, key, duplicates, truth,
-        tuple(sorted(fuzz.items())), tuple(columns),
+        name, str(table.get("file", default_file)), parent, parent_fields, low, high, share, key,
+        duplicates, truth, tuple(sorted(fuzz.items())), tuple(columns),
+    )  # fmt: skip
+
+
+def _parent_fields(
+    name: str, parent: str, earlier: Mapping[str, tuple[str, ...]]
+) -> tuple[str, ...]:
+    if parent == "customers":
+        return PARENT_FIELDS
+    if parent in ROW_PARENTS:
+        return ROW_PARENTS[parent]
+    if parent in earlier:
+        return earlier[parent]
+    options = ", ".join(["customers", *ROW_PARENTS, *earlier])
+    where = "declared later" if parent == name else "not a source that can be a parent"
+    raise _fail(
+        name, " parent", f"'{parent}' is {where}",
+        f"use one of {options} (a declared parent must come before its children)",
     )  # fmt: skip
 
 
@@ -174,12 +210,16 @@ def _per_parent(name: str, value: Any) -> tuple[int, int, float | None]:
         low, high = int(low_text), int(high_text or low_text)
     except ValueError:
         raise _fail(name, " per_parent", f"bad count {value!r}", 'use 2, "1..3" or "30%"') from None
-    if not 1 <= low <= high < SLOTS:
-        raise _fail(name, " per_parent", f"{value!r} out of range", f"use 1..{SLOTS - 1}")
+    if not 0 <= low <= high < SLOTS or high == 0:
+        raise _fail(
+            name, " per_parent", f"{value!r} out of range", f"use counts from 0 up to {SLOTS - 1}"
+        )  # fmt: skip
     return low, high, None
 
 
-def _column(source: str, col: str, raw: Any, earlier: list[str]) -> ColumnSpec:
+def _column(
+    source: str, col: str, raw: Any, earlier: list[str], parent: str, parent_fields: tuple[str, ...]
+) -> ColumnSpec:
     where = f" column '{col}'"
     if not _NAME.match(col) and not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", col):
         raise _fail(source, where, "not a valid column name", "use letters, digits and _")
@@ -196,10 +236,10 @@ def _column(source: str, col: str, raw: Any, earlier: list[str]) -> ColumnSpec:
     extra = sorted(set(params) - required - optional)
     if extra:
         raise _fail(source, where, f"kind {kind} takes no '{extra[0]}'", "remove it")
-    if kind == "copy" and params["field"] not in PARENT_FIELDS:
+    if kind == "copy" and params["field"] not in parent_fields:
         raise _fail(
-            source, where, f"'{params['field']}' is not a customer field",
-            "use one of " + ", ".join(PARENT_FIELDS),
+            source, where, f"'{params['field']}' is not a field of the parent {parent}",
+            "use one of " + ", ".join(parent_fields),
         )  # fmt: skip
     if kind == "choice":
         values, weights = params["values"], params.get("weights")
@@ -223,9 +263,10 @@ def _column(source: str, col: str, raw: Any, earlier: list[str]) -> ColumnSpec:
         raise _fail(source, where, "days must be a positive integer", "fix it")
     if kind == "pattern":
         for ref, _, _ in _PATTERN.findall(params["pattern"]):
-            if ref not in earlier:
+            if ref not in earlier and ref not in parent_fields:
                 raise _fail(
-                    source, where, f"pattern refers to '{ref}', not an earlier column",
+                    source, where,
+                    f"pattern refers to '{ref}', not an earlier column or a field of {parent}",
                     "reorder the columns or fix the name",
                 )  # fmt: skip
     if kind == "expr":
@@ -240,31 +281,45 @@ def parse_declared(text: str, profile_fields: tuple[str, ...] = ()) -> tuple[Sou
     """Parse the canonical JSON of every declared source (``Config.declared``)."""
     if not text:
         return ()
-    return tuple(
-        parse_spec(name, table, profile_fields) for name, table in json.loads(text).items()
-    )
+    specs: list[SourceSpec] = []
+    for name, table in json.loads(text).items():
+        earlier = {s.name: tuple(c.name for c in s.columns) for s in specs}
+        specs.append(parse_spec(name, table, profile_fields, earlier))
+    return tuple(specs)
 
 
 class Declared:
-    """A source made from a :class:`SourceSpec`."""
+    """A source made from a :class:`SourceSpec`.
 
-    parents: ClassVar[tuple[str, ...]] = ("customers",)
+    Its parent is the clean customers (children keyed by person, duplicates
+    at the end of each block, as the built-in sources do) or a source whose
+    row count the plan knows (children keyed by the parent's row number in
+    its file, each duplicate right after its original).
+    """
+
+    parents: ClassVar[tuple[str, ...]] = ("customers",)  # set per declared source
     write_options: ClassVar[WriteOptions] = WriteOptions()
 
     name: ClassVar[str] = ""  # set per declared source by :func:`declared_source`
     spec: ClassVar[SourceSpec]
 
-    def describe(self, plan: Plan) -> str:
-        """Rows per customer."""
-        s = self.spec
-        per = f"{s.share:.0%} of" if s.share else f"{s.low}..{s.high} per"
-        return f"{per} clean customer (declared)" + (" + duplicates" if s.duplicates else "")
+    def __init__(self) -> None:
+        # Rows the parent gives the clean customers before a clean index, per plan (the
+        # last plan only): batch offsets ask for consecutive ranges, so each is cheap.
+        self._before: tuple[Plan | None, dict[int, int]] = (None, {0: 0})
 
-    def _counts(self, plan: Plan, persons: U64) -> np.ndarray:
+    def describe(self, plan: Plan) -> str:
+        """Rows per parent row."""
+        s = self.spec
+        whom = "clean customer" if s.parent == "customers" else f"{s.parent} row"
+        per = f"1 per {s.share:.0%} of {whom}s" if s.share else f"{s.low}..{s.high} per {whom}"
+        return f"{per} (declared)" + (" + duplicates" if s.duplicates else "")
+
+    def _counts(self, plan: Plan, parents: U64) -> np.ndarray:
         stream = plan.stream(self.name, "__count")
         if self.spec.share is not None:
-            return stream.bernoulli(persons, self.spec.share).astype(np.int64)
-        return stream.integers(persons, self.spec.low, self.spec.high + 1)
+            return stream.bernoulli(parents, self.spec.share).astype(np.int64)
+        return stream.integers(parents, self.spec.low, self.spec.high + 1)
 
     def _dupes(self, plan: Plan, keys: U64) -> np.ndarray:
         if not self.spec.duplicates:
@@ -273,34 +328,65 @@ class Declared:
 
     def rows_between(self, plan: Plan, lo: int, hi: int) -> int:
         """Rows (records and duplicates) of clean customers ``lo..hi-1``, from the plan."""
+        if self.spec.parent != "customers":
+            lo, hi = self._parent_rows_before(plan, lo), self._parent_rows_before(plan, hi)
         total = 0
         for start in range(lo, hi, 1_000_000):
-            persons = np.arange(start, min(start + 1_000_000, hi), dtype=np.uint64)
-            counts = self._counts(plan, persons)
-            keys = child_keys(persons, counts)
+            parents = np.arange(start, min(start + 1_000_000, hi), dtype=np.uint64)
+            keys = child_keys(parents, self._counts(plan, parents))
             total += len(keys) + int(self._dupes(plan, keys).sum())
         return total
 
-    def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
-        """Rows for the batch's clean customers, each block's duplicates after its records."""
-        from vecgen.sources.customers import clean_rows
+    def _parent_rows_before(self, plan: Plan, clean_index: int) -> int:
+        """Rows of the parent file that the clean customers before ``clean_index`` give."""
+        from vecgen.sources import source_for
 
+        memo_plan, memo = self._before
+        if memo_plan is not plan:
+            memo = {0: 0}
+            self._before = (plan, memo)
+        if clean_index not in memo:
+            known = max(k for k in memo if k <= clean_index)
+            parent = source_for(plan.config, self.spec.parent)
+            memo[clean_index] = memo[known] + parent.rows_between(  # type: ignore[attr-defined]
+                plan, known, clean_index
+            )
+        return memo[clean_index]
+
+    def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
+        """Rows for the batch's parent rows, with their duplicates."""
         spec = self.spec
-        parents = clean_rows(batch.upstream["customers"])
-        persons = parents["__person"].to_numpy().astype(np.uint64)
-        counts = self._counts(plan, persons)
-        parent_of = np.repeat(np.arange(len(persons)), counts)
-        keys = child_keys(persons, counts)
-        dupe = self._dupes(plan, keys)
-        idx = np.concatenate([np.arange(len(keys)), np.flatnonzero(dupe)])
-        is_dup = np.concatenate([np.zeros(len(keys), bool), np.ones(int(dupe.sum()), bool)])
-        # Order (block, records before duplicates, key): the same for any batching. The
-        # order is found on the keys alone, then the parents' columns are gathered once.
-        block = parents["__block"].to_numpy()[parent_of[idx]]
-        order = np.lexsort((keys[idx], is_dup, block))
-        idx, is_dup = idx[order], is_dup[order]
+        if spec.parent == "customers":
+            from vecgen.sources.customers import clean_rows
+
+            parents = clean_rows(batch.upstream["customers"])
+            persons = parents["__person"].to_numpy().astype(np.uint64)
+            counts = self._counts(plan, persons)
+            parent_of = np.repeat(np.arange(len(persons)), counts)
+            keys = child_keys(persons, counts)
+            dupe = self._dupes(plan, keys)
+            idx = np.concatenate([np.arange(len(keys)), np.flatnonzero(dupe)])
+            is_dup = np.concatenate([np.zeros(len(keys), bool), np.ones(int(dupe.sum()), bool)])
+            # Order (block, records before duplicates, key): the same for any batching. The
+            # order is found on the keys alone, then the parents' columns are gathered once.
+            block = parents["__block"].to_numpy()[parent_of[idx]]
+            order = np.lexsort((keys[idx], is_dup, block))
+            idx, is_dup = idx[order], is_dup[order]
+        else:
+            parents = _with_lineage(batch, batch.upstream[spec.parent])
+            rows = np.arange(parents.height, dtype=np.uint64)
+            rows += np.uint64(batch.offsets[spec.parent])  # the parent's row number in its file
+            counts = self._counts(plan, rows)
+            parent_of = np.repeat(np.arange(len(rows)), counts)
+            keys = child_keys(rows, counts)
+            dupe = self._dupes(plan, keys)
+            # Parent order, each duplicate right after its original.
+            copies = 1 + dupe.astype(np.int64)
+            idx = np.repeat(np.arange(len(keys)), copies)
+            is_dup = np.ones(len(idx), dtype=bool)
+            is_dup[np.cumsum(copies) - copies] = False
         keys = keys[idx]
-        used = [c for c in PARENT_FIELDS if c in parents.columns] + ["__block", "__entity"]
+        used = [c for c in spec.parent_fields if c in parents.columns] + ["__block", "__entity"]
         frame = parents.select(used)[parent_of[idx]]
         row_index = np.arange(frame.height, dtype=np.int64) + batch.offsets.get(self.name, 0)
         values = _columns(plan, spec, frame, keys, row_index, is_dup)
@@ -326,7 +412,37 @@ class Declared:
                 duplicate_of=of.zip_with(pl.Series(is_dup), null_strings(len(of))),
                 corruptions=corruptions,
             )
-        return SourceBatch(out.select([c.name for c in spec.columns]), truth)
+        # The hidden lineage stays for children of this source (sinks drop ``__`` columns).
+        lineage = ["__block", "__entity"]
+        return SourceBatch(out.select([c.name for c in spec.columns] + lineage), truth)
+
+
+def _with_lineage(batch: Batch, parents: pl.DataFrame) -> pl.DataFrame:
+    """Add the person (``__entity``) and block (``__block``) of each parent row.
+
+    A declared parent carries them; a built-in one is joined on its customer id
+    to the truth rows of this batch's customers and POS customers.
+    """
+    from vecgen.sources.truth import TRUTH_PREFIX
+
+    if "__entity" in parents.columns and "__block" in parents.columns:
+        return parents
+    id_column = "customer_id" if "customer_id" in parents.columns else "CUSTOMER_ID"
+    people = pl.concat(
+        [
+            batch.upstream[TRUTH_PREFIX + name].select(
+                "record_id", pl.col("entity_id").alias("__entity"), "__block"
+            )
+            for name in ("customers", "pos_customers")
+            if TRUTH_PREFIX + name in batch.upstream
+        ]
+    )
+    return (
+        parents.with_columns(pl.col(id_column).cast(pl.String).alias("__record_id"))
+        .join(people.rename({"record_id": "__record_id"}), on="__record_id", how="left",
+              maintain_order="left")
+        .drop("__record_id")
+    )  # fmt: skip
 
 
 def _columns(
@@ -338,7 +454,7 @@ def _columns(
     is_dup: np.ndarray,
 ) -> pl.DataFrame:
     """Build the declared columns in order (later ones may use earlier ones)."""
-    frame = parents.select([c for c in PARENT_FIELDS if c in parents.columns])
+    frame = parents.select([c for c in spec.parent_fields if c in parents.columns])
     built: dict[str, pl.Series] = {}
     for col in spec.columns:
         s = plan.stream(spec.name, col.name)
@@ -443,5 +559,6 @@ def _fuzz(
 
 def declared_source(spec: SourceSpec) -> Declared:
     """Return the source object of one declaration (a subclass named after it)."""
-    cls = type(f"Declared_{spec.name}", (Declared,), {"name": spec.name, "spec": spec})
+    attributes = {"name": spec.name, "spec": spec, "parents": (spec.parent,)}
+    cls = type(f"Declared_{spec.name}", (Declared,), attributes)
     return cls()  # type: ignore[no-any-return]
