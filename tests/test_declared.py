@@ -377,3 +377,29 @@ def test_the_readme_declarations_are_valid_and_run(tmp_path: Path) -> None:
         frames = vecgen.generate(config)
         for name in config.declared_names():
             assert frames[name].height > 0, name
+
+
+def test_ddl_and_load_know_declared_sources_and_their_keys(kids: Path) -> None:
+    r = run_cli("ddl", "--dialect", "duckdb", "--date", "2026-11-29", cwd=kids.parent)
+    assert r.returncode == 0, r.stderr
+    for table, references in [
+        ("order_lines", 'FOREIGN KEY ("orderid") REFERENCES "transactions" ("orderid")'),
+        ("line_notes", 'FOREIGN KEY ("line_id") REFERENCES "order_lines" ("line_id")'),
+        ("pos_returns", 'FOREIGN KEY ("orderid") REFERENCES "pos_transactions" ("orderid")'),
+        ("email_clicks", 'FOREIGN KEY ("event_id") REFERENCES "email_campaign" ("EVENT_ID")'),
+    ]:
+        create = r.stdout.split(f'CREATE TABLE "{table}" (')[1].split(");")[0]
+        assert references in create, table
+    assert 'PRIMARY KEY ("line_id")' in r.stdout.split('CREATE TABLE "order_lines"')[1]
+    db = kids.parent / "run.db"
+    r = run_cli("load", "--dsn", f"duckdb:///{db}", "--date", "2026-11-29", cwd=kids.parent)
+    assert r.returncode == 0, r.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    for name in ("order_lines", "line_notes", "pos_returns", "email_clicks"):
+        (n,) = con.execute(f"SELECT count(*) FROM {name}").fetchone()  # type: ignore[misc]
+        assert n == pl.read_parquet(next((kids / name).rglob("*.parquet"))).height, name
+    # The database enforces the declared keys: an orphan line is refused.
+    con.close()
+    con = duckdb.connect(str(db))
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO order_lines VALUES (999999999, 1, 1, 'x', 1)")

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 
 import polars as pl
 
-from vecgen.catalog import FLAT_NAMES
 from vecgen.config import Config
 from vecgen.errors import MissingDependencyError, VecgenError
 
@@ -80,13 +79,49 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _sql_type(dtype: pl.DataType, dialect: str) -> str:
+def _sql_type(dtype: pl.DataType, dialect: str, where: str = "") -> str:
+    if dtype.is_integer():  # a declared expr can give Int32 or UInt32 (e.g. length(...))
+        dtype = pl.Int64()
+    elif dtype.is_float():
+        dtype = pl.Float64()
     for base, sql in _TYPES[dialect].items():
         if dtype == base or (base is pl.Datetime and isinstance(dtype, pl.Datetime)):
             return sql
     raise DatabaseError(
-        f"no {dialect} type for {dtype}"
-    )  # pragma: no cover - all vecgen types are mapped
+        f"{where}: no {dialect} type for {dtype}; cast it to text, a number, a date or a "
+        "timestamp in its declaration (e.g. CAST(... AS VARCHAR))"
+    )
+
+
+def keys(config: Config) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, str, str, str]]]:
+    """Primary and foreign keys of the built-in and declared sources of ``config``.
+
+    A declared source's ``key`` is its primary key; a ``copy`` of its parent's
+    primary key is a foreign key to the parent.
+
+    Examples
+    --------
+    >>> import json
+    >>> from vecgen.config import Config
+    >>> lines = {"parent": "transactions", "key": "line", "columns": {
+    ...     "line": {"kind": "sequence"}, "order": {"kind": "copy", "field": "orderid"}}}
+    >>> primary, foreign = keys(Config(declared=json.dumps({"lines": lines})))
+    >>> primary["lines"], foreign[-1]
+    (('line',), ('lines', 'order', 'transactions', 'orderid'))
+
+    """
+    from vecgen.sources.declared import parse_declared
+
+    primary = dict(PRIMARY_KEYS)
+    foreign = list(FOREIGN_KEYS)
+    for spec in parse_declared(config.declared):
+        if spec.key is not None:
+            primary[spec.name] = (spec.key,)
+        parent_key = primary.get(spec.parent, ())
+        for column in spec.columns:
+            if column.kind == "copy" and (column.get("field"),) == parent_key:
+                foreign.append((spec.name, column.name, spec.parent, parent_key[0]))
+    return primary, foreign
 
 
 def ddl(config: Config, dialect: str) -> str:
@@ -104,11 +139,15 @@ def ddl(config: Config, dialect: str) -> str:
         raise DatabaseError(f"unknown dialect '{dialect}'; valid dialects: {', '.join(DIALECTS)}")
     out = []
     enabled = schemas(config)
+    primary, foreign = keys(config)
     for source, schema in enabled.items():
-        lines = [f"  {_quote(c)} {_sql_type(t, dialect)}" for c, t in schema.items()]
-        if source in PRIMARY_KEYS:
-            lines.append(f"  PRIMARY KEY ({', '.join(_quote(c) for c in PRIMARY_KEYS[source])})")
-        for child, column, parent, parent_column in FOREIGN_KEYS:
+        lines = [
+            f"  {_quote(c)} {_sql_type(t, dialect, f'source {source}, column {c}')}"
+            for c, t in schema.items()
+        ]
+        if source in primary:
+            lines.append(f"  PRIMARY KEY ({', '.join(_quote(c) for c in primary[source])})")
+        for child, column, parent, parent_column in foreign:
             if child == source and parent in enabled:
                 lines.append(
                     f"  FOREIGN KEY ({_quote(column)}) REFERENCES {_quote(parent)} ({_quote(parent_column)})"
@@ -119,18 +158,20 @@ def ddl(config: Config, dialect: str) -> str:
 
 def run_files(config: Config, source: str) -> list[str]:
     """Today's files of ``source`` under ``config.out`` (Parquet preferred: it keeps types)."""
+    from vecgen.sources import flat_name
+
     day = config.run_date
     for ext in ("parquet", "csv", "json"):
         lake = sorted(
             glob.glob(os.path.join(config.out, source, f"dt={day.isoformat()}", f"part-*.{ext}"))
         )
         prefix = day.strftime("%Y_%m_%d") if config.date_prefix else ""
-        flat = sorted(glob.glob(os.path.join(config.out, f"{prefix}{FLAT_NAMES[source]}*.{ext}")))
+        stem = flat_name(config, source)
+        flat = sorted(glob.glob(os.path.join(config.out, f"{prefix}{stem}*.{ext}")))
         flat = [
             f
             for f in flat
-            if os.path.basename(f)[len(prefix) :].split(".")[0].split("-part-")[0]
-            == FLAT_NAMES[source]
+            if os.path.basename(f)[len(prefix) :].split(".")[0].split("-part-")[0] == stem
         ]
         if lake or flat:
             return lake or flat
@@ -161,7 +202,7 @@ def read_typed(path: str, schema: pl.Schema, date_format: str) -> pl.DataFrame:
 
 
 def _frames(config: Config, schema: dict[str, pl.Schema]) -> Iterator[tuple[str, pl.DataFrame]]:
-    from vecgen.sources import SOURCES
+    from vecgen.sources import source_for
 
     for source, columns in schema.items():
         files = run_files(config, source)
@@ -170,7 +211,8 @@ def _frames(config: Config, schema: dict[str, pl.Schema]) -> Iterator[tuple[str,
                 f"no {source} files of {config.run_date} under {config.out}; check --out and --date"
             )
         for path in files:
-            yield source, read_typed(path, columns, SOURCES[source].write_options.date_format)
+            date_format = source_for(config, source).write_options.date_format
+            yield source, read_typed(path, columns, date_format)
 
 
 def load(config: Config, dsn: str) -> dict[str, int]:
