@@ -41,10 +41,11 @@ system = { kind = "constant", value = "zendesk" }
 ARGS = ("--customers", "6000", "--batch-size", "1000", "--date", "2026-11-29", "--quiet")
 
 
-def landscape(folder: Path, *extra: str) -> Path:
+def landscape(folder: Path, *extra: str, toml: str = TICKETS, formats: str = "csv,parquet") -> Path:
+    """Run the CLI on ``toml`` in ``folder`` (the module's settings); return its output folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vecgen.toml").write_text(TICKETS)
-    r = run_cli(*ARGS, "--no-state", "--formats", "csv,parquet", *extra, cwd=folder)
+    (folder / "vecgen.toml").write_text(toml)
+    r = run_cli(*ARGS, "--no-state", "--formats", formats, *extra, cwd=folder)
     assert r.returncode == 0, r.stderr
     return folder / "output"
 
@@ -267,11 +268,7 @@ url = { kind = "pattern", pattern = "https://x.example/{CAMPAIGN_ID}" }
 
 
 def children(folder: Path, *extra: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vecgen.toml").write_text(CHILDREN)
-    r = run_cli(*ARGS, "--no-state", "--formats", "parquet", *extra, cwd=folder)
-    assert r.returncode == 0, r.stderr
-    return folder / "output"
+    return landscape(folder, *extra, toml=CHILDREN, formats="parquet")
 
 
 @pytest.fixture(scope="module")
