@@ -154,6 +154,18 @@ def test_a_json_config_declares_the_same_source(out: Path, tmp_path: Path) -> No
             r"transactions, pos_transactions, email_campaign",
         ),
         ({"parent": "support_tickets"}, r"parent: 'support_tickets' is declared later"),
+        ({"fuzz": {"contact_name": ["typo"]}}, r"fuzz.contact_name: unknown kernel 'typo'; use"),
+        (
+            {"fuzz": {"contact_name": ["replace"]}},
+            r"kernel 'replace' draws from a profile field's values; map the column to",
+        ),
+        ({"fuzz": {"contact_name": {"upper": -1}}}, r"weight of upper must be a number >= 0"),
+        ({"fuzz": {"contact_name": {"keep": 1}}}, r"no kernel with a positive weight"),
+        ({"fuzz": {"contact_name": 3}}, r"must name a profile field or list kernels"),
+        (
+            {"fuzz": {"contact_name": "email", "contact_email": "email"}},
+            r"fuzz.contact_email: 'email' is already the field of another column",
+        ),
         (
             {"columns": {"x": {"kind": "serial"}}},
             r"column 'x': unknown kind 'serial'; use one of copy",
@@ -232,7 +244,8 @@ per_parent = "1..4"
 key = "line_id"
 duplicates = true
 [sources.order_lines.fuzz]
-sku = "name_last"
+sku = ["fat_finger", "swap_adjacent", "keyboard_substitution"]
+qty = { blank = 1, keep = 4 }
 [sources.order_lines.columns]
 line_id = { kind = "sequence" }
 orderid = { kind = "copy", field = "orderid" }
@@ -322,11 +335,21 @@ def test_children_of_transactions_declared_sources_and_pos_keep_their_keys(kids:
     dupes = "SELECT * FROM truth WHERE source = 'order_lines' AND is_duplicate"
     assert one(f"SELECT count(*) FROM ({dupes})") > 0
     assert one(f"SELECT bool_and(record_id::BIGINT = duplicate_of::BIGINT + 1) FROM ({dupes})")
-    differ = f"""SELECT count(*) FROM ({dupes}) d
-        JOIN order_lines a ON a.line_id::VARCHAR = d.record_id
-        JOIN order_lines b ON b.line_id::VARCHAR = d.duplicate_of
-        WHERE a.sku IS NOT DISTINCT FROM b.sku OR a.orderid <> b.orderid OR a.qty <> b.qty"""
+    pairs = f"""({dupes}) d JOIN order_lines a ON a.line_id::VARCHAR = d.record_id
+        JOIN order_lines b ON b.line_id::VARCHAR = d.duplicate_of"""
+    differ = f"""SELECT count(*) FROM {pairs}
+        WHERE (a.sku IS NOT DISTINCT FROM b.sku AND a.qty IS NOT DISTINCT FROM b.qty)
+        OR a.orderid <> b.orderid OR a.customer_id <> b.customer_id"""
     assert one(differ) == 0
+    # The columns' own kernels: sku gets a typo, qty is blanked in about a fifth.
+    blanked = one(f"SELECT avg((a.qty IS NULL)::INT) FROM {pairs}")
+    assert isinstance(blanked, float) and 0.12 < blanked < 0.28
+    kernels = one(f"SELECT list(DISTINCT corruptions ORDER BY corruptions) FROM ({dupes})")
+    assert set(kernels) <= {  # type: ignore[arg-type]
+        "sku:fat_finger", "sku:swap_adjacent", "sku:keyboard_substitution", "qty:blank",
+        "qty:blank|sku:fat_finger", "qty:blank|sku:swap_adjacent",
+        "qty:blank|sku:keyboard_substitution",
+    }, kernels  # fmt: skip
 
 
 def test_children_of_any_parent_do_not_depend_on_batches_workers_or_shards(
@@ -363,13 +386,23 @@ def test_the_readme_declarations_are_valid_and_run(tmp_path: Path) -> None:
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     section = readme[readme.index("## Declared sources") : readme.index("## Shards")]
+    import tomllib
+
     blocks = re.findall(r"```toml\n(.*?)```", section, flags=re.S)
-    assert len(blocks) >= 2
+    assert len(blocks) >= 3
+    first = tomllib.loads(blocks[0])
     for i, block in enumerate(blocks):
-        (tmp_path / f"r{i}.toml").write_text(block)
+        table = tomllib.loads(block)
+        if all("columns" in spec for spec in table["sources"].values()):
+            (tmp_path / f"r{i}.json").write_text(json.dumps(table))
+        else:  # a fragment (a fuzz table) of the first block's source
+            merged = json.loads(json.dumps(first))
+            for name, spec in table["sources"].items():
+                merged["sources"][name].update(spec)
+            (tmp_path / f"r{i}.json").write_text(json.dumps(merged))
         config = load_config(
             {"customers": 300, "date": "2026-11-29", "state_dir": ""},
-            config_path=tmp_path / f"r{i}.toml", cwd=tmp_path, environ={},
+            config_path=tmp_path / f"r{i}.json", cwd=tmp_path, environ={},
         )  # fmt: skip
         frames = vecgen.generate(config)
         for name in config.declared_names():
@@ -400,3 +433,28 @@ def test_ddl_and_load_know_declared_sources_and_their_keys(kids: Path) -> None:
     con = duckdb.connect(str(db))
     with pytest.raises(duckdb.ConstraintException):
         con.execute("INSERT INTO order_lines VALUES (999999999, 1, 1, 'x', 1)")
+
+
+def test_fuzz_stats_reads_a_declared_source_from_truth(kids: Path) -> None:
+    import json as json_module
+
+    r = run_cli("fuzz-stats", str(kids), "--source", "order_lines", "--json", cwd=kids.parent)
+    assert r.returncode == 0, r.stderr
+    stats = json_module.loads(r.stdout)
+    # The log-based rates must match a comparison of the files themselves.
+    truth = pl.read_parquet(next((kids / "truth").rglob("*.parquet")))
+    dupes = truth.filter(pl.col("source") == "order_lines", pl.col("is_duplicate"))
+    lines = pl.read_parquet(next((kids / "order_lines").rglob("*.parquet"))).with_columns(
+        pl.col("line_id").cast(pl.String)
+    )
+    pairs = dupes.join(lines, left_on="record_id", right_on="line_id").join(
+        lines, left_on="duplicate_of", right_on="line_id", suffix="_orig"
+    )
+    assert stats["duplicates"] == dupes.height == pairs.height
+    for column in ("sku", "qty"):
+        changed = pairs.select(pl.col(column).ne_missing(pl.col(column + "_orig")).mean()).item()
+        assert stats["field_change_percent"][column] == round(100 * changed, 2), column
+    assert stats["unchanged_duplicates"] == 0
+    assert sum(stats["kernel_mix"].values()) >= dupes.height
+    r = run_cli("fuzz-stats", str(kids), "--source", "line_notes", cwd=kids.parent)
+    assert r.returncode == 2 and "sources with duplicates: customers" in r.stderr, r.stderr

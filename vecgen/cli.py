@@ -196,7 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="per-field change rates, fields changed, cluster sizes and kernel mix of a run",
     )
     fs.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
-    fs.add_argument("--source", default="customers", choices=("customers", "pos_customers"))
+    fs.add_argument(
+        "--source",
+        default="customers",
+        help="customers (default), pos_customers, or a declared source with duplicates "
+        "(its change rates then come from the truth's corruption log)",
+    )
     fs.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ref = sub.add_parser(
         "refake", help="rebuild the vocabularies from mimesis, zipcodes and nicknames"

@@ -73,15 +73,21 @@ def fuzz_stats(out: str, source: str = "customers") -> dict[str, Any]:
     fields changed per duplicate, cluster sizes (duplicates per duplicated
     person) and the kernel mix from the truth's corruption log.
     """
-    if source not in ID_COLUMN:
-        msg = f"fuzz-stats reads {', '.join(ID_COLUMN)}, not '{source}'"
-        raise StatsError(msg)
-    records = _split_address(read_any(find_file(out, source)))
-    truth = read_any(find_file(out, "truth")).filter(pl.col("source") == source)
+    # A person file is read first: a wrong folder is named by the file it lacks.
+    records = _split_address(read_any(find_file(out, source))) if source in ID_COLUMN else None
+    every = read_any(find_file(out, "truth"))
+    truth = every.filter(pl.col("source") == source)
     dupes = truth.filter(pl.col("is_duplicate").str.to_lowercase() == "true")
     if dupes.height == 0:
-        msg = f"the run under {out} has no duplicates in '{source}' (dupe_rate 0?)"
+        with_dupes = every.filter(pl.col("is_duplicate").str.to_lowercase() == "true")
+        names = ", ".join(with_dupes["source"].unique(maintain_order=True).to_list()) or "none"
+        msg = (
+            f"the run under {out} has no duplicates in '{source}' (dupe_rate 0, or a source "
+            f"without duplicates); sources with duplicates: {names}"
+        )
         raise StatsError(msg)
+    if records is None:
+        return _stats_from_log(source, truth, dupes)
     key = ID_COLUMN[source]
     fields = [c for c in COMPARED if c in records.columns]
     left = records.select(pl.col(key).alias("record_id"), *fields)
@@ -102,10 +108,6 @@ def fuzz_stats(out: str, source: str = "customers") -> dict[str, Any]:
         pl.sum_horizontal(pl.exclude("addr_number", "addr_street"))
         + (pl.col("addr_number") | pl.col("addr_street")).cast(pl.Int64)
     ).to_series()
-    clusters = dupes.group_by("entity_id").len()["len"].value_counts().sort("len")
-    kernels: Counter[str] = Counter()
-    for log in dupes["corruptions"].drop_nulls().to_list():
-        kernels.update(item for item in log.split("|") if item)
     return {
         "source": source,
         "duplicates": n,
@@ -116,9 +118,53 @@ def fuzz_stats(out: str, source: str = "customers") -> dict[str, Any]:
         "mean_fields_changed": round(int(changed.sum()) / n, 3),
         "mean_fields_changed_address_as_one": round(int(whole.sum()) / n, 3),
         "unchanged_duplicates": int((changed == 0).sum()),
+        **_clusters_and_kernels(dupes),
+    }
+
+
+def _clusters_and_kernels(dupes: pl.DataFrame) -> dict[str, Any]:
+    """Cluster sizes, copies of copies and the kernel mix of one source's duplicate truth rows."""
+    clusters = dupes.group_by("entity_id").len()["len"].value_counts().sort("len")
+    kernels: Counter[str] = Counter()
+    for log in dupes["corruptions"].drop_nulls().to_list():
+        kernels.update(item for item in log.split("|") if item)
+    return {
         "cluster_sizes": {int(k): int(v) for k, v in clusters.iter_rows()},
-        "copies_of_copies": int((dupes["duplicate_of"] != dupes["entity_id"]).sum()),
+        # A copy of a copy names another duplicate as the record it was made from.
+        "copies_of_copies": int(dupes["duplicate_of"].is_in(dupes["record_id"].implode()).sum()),
         "kernel_mix": dict(kernels.most_common()),
+    }
+
+
+def _stats_from_log(source: str, truth: pl.DataFrame, dupes: pl.DataFrame) -> dict[str, Any]:
+    """Statistics of a source without a person file layout (a declared source), from truth alone.
+
+    Its corruption log names exactly the columns that differ from the original,
+    so the change rates need no comparison of the files.
+    """
+    changed_fields = (
+        dupes["corruptions"].fill_null("").str.split("|").list.eval(
+            pl.element().str.split(":").list.first()
+        ).list.unique().list.drop_nulls()
+        .list.eval(pl.element().filter(pl.element() != ""))
+    )  # fmt: skip
+    n = dupes.height
+    counts = changed_fields.list.len()
+    fields = sorted({f for row in changed_fields.to_list() for f in row})
+    exploded = changed_fields.explode().drop_nulls()
+    per_field = {f: round(100.0 * int((exploded == f).sum()) / n, 2) for f in fields}
+    hist = counts.value_counts().sort(counts.name)
+    return {
+        "source": source,
+        "duplicates": n,
+        "records": truth.height,
+        "fields_compared": len(fields),
+        "field_change_percent": per_field,
+        "fields_changed_histogram": {int(k): round(100.0 * v / n, 2) for k, v in hist.iter_rows()},
+        "mean_fields_changed": round(int(counts.sum()) / n, 3),
+        "mean_fields_changed_address_as_one": round(int(counts.sum()) / n, 3),
+        "unchanged_duplicates": int((counts == 0).sum()),
+        **_clusters_and_kernels(dupes),
     }
 
 

@@ -58,6 +58,8 @@ KINDS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required keys, optio
     "constant": ({"value"}, set()),
     "expr": ({"sql"}, set()),
 }
+POOLED_KERNELS = ("replace",)
+FALLBACK_KERNEL = "fat_finger"  # changes any non-empty text: a duplicate must differ  # need a profile field's pool of values
 KEY_KINDS = ("sequence", "uuid", "sha256")  # unique per record: usable as a record id
 TABLE_KEYS = {"parent", "per_parent", "file", "key", "duplicates", "truth", "fuzz", "columns"}
 PARENT_FIELDS = (
@@ -103,7 +105,8 @@ class SourceSpec:
     key: str | None
     duplicates: bool
     truth: bool
-    fuzz: tuple[tuple[str, str], ...]  # column -> profile field
+    # column -> the profile field whose mix it gets, or its own kernel mix ((kernel, weight), ...)
+    fuzz: tuple[tuple[str, str | tuple[tuple[str, float], ...]], ...]
     columns: tuple[ColumnSpec, ...]
 
 
@@ -158,17 +161,28 @@ def parse_spec(
     duplicates = bool(table.get("duplicates", False))
     if (truth or duplicates) and key is None:
         raise _fail(name, "", "truth rows and duplicates need a record id", "set key = <column>")
-    fuzz = table.get("fuzz", {})
-    if not isinstance(fuzz, Mapping):
+    fuzz_table = table.get("fuzz", {})
+    if not isinstance(fuzz_table, Mapping):
         raise _fail(name, " fuzz", "must be a table of column = profile field", "fix it")
-    for col, field in fuzz.items():
+    fuzz: dict[str, str | tuple[tuple[str, float], ...]] = {}
+    for col, field in fuzz_table.items():
         if col not in names:
             raise _fail(name, f" fuzz.{col}", "not a column", "name one of " + ", ".join(names))
+        if not isinstance(field, str):
+            fuzz[col] = _kernel_mix(name, col, field)
+            continue
         if profile_fields and field not in profile_fields:
             raise _fail(
                 name, f" fuzz.{col}", f"'{field}' is not a field of the fuzz profile",
-                "use one of " + ", ".join(profile_fields),
+                "use one of " + ", ".join(profile_fields)
+                + ", or a list of kernels such as [\"fat_finger\", \"swap_adjacent\"]",
             )  # fmt: skip
+        if field in fuzz.values():
+            raise _fail(
+                name, f" fuzz.{col}", f"'{field}' is already the field of another column",
+                "map each column to its own field, or give it a list of kernels",
+            )  # fmt: skip
+        fuzz[col] = field
     if duplicates and not fuzz:
         raise _fail(name, "", "duplicates need fuzzed columns", "add a fuzz table")
     default_file = "Customers" + "".join(p.title() for p in name.split("_"))
@@ -193,6 +207,38 @@ def _parent_fields(
         name, " parent", f"'{parent}' is {where}",
         f"use one of {options} (a declared parent must come before its children)",
     )  # fmt: skip
+
+
+def _kernel_mix(source: str, col: str, value: Any) -> tuple[tuple[str, float], ...]:
+    """Validate a column's own kernel mix: a list of kernels or a table of kernel = weight."""
+    from vecgen.fuzz_vectorized import KERNELS
+    from vecgen.fuzz_vectorized.profiles import KEEP
+
+    where = f" fuzz.{col}"
+    items = [(k, 1.0) for k in value] if isinstance(value, list) else None
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    usable = [k for k in KERNELS if k not in POOLED_KERNELS]
+    if not items or any(not isinstance(k, str) for k, _ in items):
+        raise _fail(
+            source, where, "must name a profile field or list kernels",
+            'write "email", ["fat_finger", "swap_adjacent"] or { fat_finger = 3, keep = 1 }',
+        )  # fmt: skip
+    for kernel, weight in items:
+        if kernel in POOLED_KERNELS:
+            raise _fail(
+                source, where, f"kernel '{kernel}' draws from a profile field's values",
+                "map the column to that profile field instead (e.g. \"name_last\")",
+            )  # fmt: skip
+        if kernel not in KERNELS and kernel != KEEP:
+            raise _fail(
+                source, where, f"unknown kernel '{kernel}'", "use one of " + ", ".join(usable)
+            )  # fmt: skip
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+            raise _fail(source, where, f"weight of {kernel} must be a number >= 0", "fix it")
+    if sum(w for k, w in items if k != KEEP) <= 0:
+        raise _fail(source, where, "no kernel with a positive weight", "give one a weight > 0")
+    return tuple((k, float(w)) for k, w in items)
 
 
 def _per_parent(name: str, value: Any) -> tuple[int, int, float | None]:
@@ -529,29 +575,54 @@ def _one(
 def _fuzz(
     plan: Plan, vocab: Vocab, spec: SourceSpec, values: pl.DataFrame, keys: U64, is_dup: np.ndarray
 ) -> tuple[pl.DataFrame, pl.Series]:
-    """Corrupt the duplicates' fuzzed columns with the profile's mix for the named fields."""
-    from vecgen.fuzz_vectorized import fuzz_frame
+    """Corrupt the duplicates' fuzzed columns; every duplicate changes in at least one.
 
-    idx = np.flatnonzero(is_dup)
-    as_fields = {col: field for col, field in spec.fuzz}
-    sub = values[idx].select(list(as_fields)).rename(as_fields).cast(pl.String)
+    Columns mapped to a profile field get the profile's mix for that field (with
+    its pools, events and field budget); a column with its own kernel list gets
+    one of those kernels per duplicate.
+    """
+    from vecgen.fuzz_vectorized import KernelContext, fuzz_field, fuzz_frame, get_kernel
+    from vecgen.fuzz_vectorized.profiles import FieldMix
     from vecgen.sources.people import replacement_pools
 
-    fuzzed, log = fuzz_frame(
-        sub, plan.profile, plan.stream(spec.name, "__fuzz"), keys[idx], vocab,
-        replacement_pools(vocab),
-    )  # fmt: skip
-    back = {field: col for col, field in as_fields.items()}
-    for field, col in back.items():
-        log = log.str.replace_all(f"(^|\\|){field}:", f"${{1}}{col}:")
+    idx = np.flatnonzero(is_dup)
+    rows = keys[idx]
+    stream = plan.stream(spec.name, "__fuzz")
+    as_fields = {col: field for col, field in spec.fuzz if isinstance(field, str)}
+    new: dict[str, pl.Series] = {}
+    logs: list[pl.Series] = []
+    if as_fields:
+        sub = values[idx].select(list(as_fields)).rename(as_fields).cast(pl.String)
+        fuzzed, log = fuzz_frame(sub, plan.profile, stream, rows, vocab, replacement_pools(vocab))
+        for col, field in as_fields.items():
+            new[col] = fuzzed[field]
+            log = log.str.replace_all(f"(^|\\|){field}:", f"${{1}}{col}:")
+        logs.append(log)
+    own = [(col, mix) for col, mix in spec.fuzz if not isinstance(mix, str)]
+    for col, mix in own:
+        before = values[col].gather(idx).cast(pl.String)
+        new[col], label = fuzz_field(before, FieldMix(col, mix), stream.child(col), rows, vocab)
+        logs.append(label)
+    log = (
+        pl.DataFrame(logs)
+        .select(pl.concat_str(pl.all(), separator="|", ignore_nulls=True).replace("", None))
+        .to_series()
+    )
+    if not as_fields:  # own kernels may keep every value: then a text column gets a typo
+        stay = np.flatnonzero(log.is_null().to_numpy())
+        text = [c for c, _ in own if values[c].dtype == pl.String]
+        col = (text or [own[0][0]])[0]
+        ctx = KernelContext(stream.child("fallback"), rows[stay], vocab, None, col)
+        before = new[col].gather(stay)
+        forced = get_kernel(FALLBACK_KERNEL)(before, ctx)
+        took = stay[forced.ne_missing(before).to_numpy()]
+        new[col] = new[col].scatter(stay, forced)
+        log = log.scatter(took, f"{col}:{FALLBACK_KERNEL}")
     updates = [
-        values[col]
-        .cast(pl.String)
-        .scatter(idx, fuzzed[field])
-        .cast(values[col].dtype, strict=False)
-        if values[col].dtype != pl.String
-        else values[col].clone().scatter(idx, fuzzed[field])
-        for field, col in back.items()
+        values[col].clone().scatter(idx, series)
+        if values[col].dtype == pl.String
+        else values[col].cast(pl.String).scatter(idx, series).cast(values[col].dtype, strict=False)
+        for col, series in new.items()
     ]
     corruptions = null_strings(values.height).scatter(idx, log)
     return values.with_columns(updates), corruptions
