@@ -458,3 +458,13 @@ def test_fuzz_stats_reads_a_declared_source_from_truth(kids: Path) -> None:
     assert sum(stats["kernel_mix"].values()) >= dupes.height
     r = run_cli("fuzz-stats", str(kids), "--source", "line_notes", cwd=kids.parent)
     assert r.returncode == 2 and "sources with duplicates: customers" in r.stderr, r.stderr
+
+
+def test_the_report_lists_declared_files(kids: Path, tmp_path: Path) -> None:
+    from vecgen.report import report
+
+    done = report(str(kids), str(tmp_path / "report"))
+    page = Path(done["html"]).read_text()
+    for name in ("order_lines", "line_notes", "pos_returns", "email_clicks"):
+        rows = pl.read_parquet(next((kids / name).rglob("*.parquet"))).height
+        assert f"<td>{name}</td>" in page and f"{rows:,}" in page, name

@@ -71,7 +71,13 @@ def _png(path: str, title: str, labels: Sequence[str], values: Sequence[float]) 
 
 def _file_rows(out: str) -> list[tuple[str, str, int]]:
     rows = []
-    for source in SOURCE_NAMES:
+    # Built-in sources first, then any other source folder of the lake layout (declared ones).
+    others = sorted(
+        name
+        for name in os.listdir(out)
+        if name not in SOURCE_NAMES and glob.glob(os.path.join(out, name, "dt=*"))
+    )
+    for source in (*SOURCE_NAMES, *others):
         try:
             path = find_file(out, source)
         except Exception:  # a source that is switched off has no file

@@ -33,14 +33,14 @@ class StatsError(VecgenError, ValueError):
 def find_file(out: str, source: str) -> str:
     """Return the newest file of ``source`` under ``out`` (layout lake or flat, any format)."""
     candidates = []
+    stem = FLAT_NAMES.get(source)  # a declared source is found in the lake layout only
     for ext in FORMATS.values():
         candidates += glob.glob(os.path.join(out, source, "dt=*", f"part-*.{ext}"))
-        candidates += glob.glob(os.path.join(out, f"*{FLAT_NAMES[source]}.{ext}"))
+        if stem:
+            candidates += glob.glob(os.path.join(out, f"*{stem}.{ext}"))
     # Flat names of other sources end in the same stem (…CustomersPos ends in Pos, not Customers).
     candidates = [
-        c
-        for c in candidates
-        if os.path.basename(c).split(".")[0].endswith(FLAT_NAMES[source]) or "dt=" in c
+        c for c in candidates if "dt=" in c or os.path.basename(c).split(".")[0].endswith(str(stem))
     ]
     if not candidates:
         msg = f"no '{source}' file under {out}; give the --out folder of a vecgen run"
