@@ -109,3 +109,15 @@ def test_head_shows_rows_without_writing(tmp_path: Path) -> None:
     assert not (tmp_path / "output").exists() and not (tmp_path / ".vecgen").exists()
     bad = run_cli("head", "transaction", cwd=tmp_path)
     assert bad.returncode == 2 and "unknown source 'transaction'" in bad.stderr
+
+
+def test_a_column_type_without_sql_is_a_clear_error() -> None:
+    import polars as pl
+
+    from vecgen.database import _sql_type
+
+    assert _sql_type(pl.UInt32(), "postgres") == "BIGINT"  # e.g. a declared length(...)
+    with pytest.raises(
+        DatabaseError, match=r"source x, column y: no duckdb type for List\(Int64\); cast it"
+    ):
+        _sql_type(pl.List(pl.Int64), "duckdb", "source x, column y")

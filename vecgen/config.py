@@ -466,6 +466,8 @@ def _coerce(s: Setting, value: Any, origin: str) -> Any:
 
     if value is None and s.default is None:
         return None
+    if isinstance(value, str) and "\x00" in value:  # no file name or URL can hold one
+        raise bad("text without NUL characters")
     if s.kind in ("int", "float"):
         if isinstance(value, str):
             try:
@@ -498,14 +500,10 @@ def _coerce(s: Setting, value: Any, origin: str) -> Any:
     if s.kind == "str":
         if not isinstance(value, str) or not value.strip():
             raise bad("a non-empty string")
-        if "\x00" in value:
-            raise bad("text without NUL characters")
         return value
     if s.kind in ("path", "secret"):
         if not isinstance(value, str):
             raise bad("a folder path (empty for none)")
-        if "\x00" in value:
-            raise bad("text without NUL characters")
         return value
     if s.kind == "choice":
         if value not in s.choices:

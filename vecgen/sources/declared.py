@@ -58,8 +58,8 @@ KINDS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required keys, optio
     "constant": ({"value"}, set()),
     "expr": ({"sql"}, set()),
 }
-POOLED_KERNELS = ("replace",)
-FALLBACK_KERNEL = "fat_finger"  # changes any non-empty text: a duplicate must differ  # need a profile field's pool of values
+POOLED_KERNELS = ("replace",)  # need a profile field's pool of values
+FALLBACK_KERNEL = "fat_finger"  # changes any non-empty text: a duplicate must differ
 KEY_KINDS = ("sequence", "uuid", "sha256")  # unique per record: usable as a record id
 TABLE_KEYS = {"parent", "per_parent", "file", "key", "duplicates", "truth", "fuzz", "columns"}
 PARENT_FIELDS = (
@@ -358,7 +358,7 @@ class Declared:
         """Rows per parent row."""
         s = self.spec
         whom = "clean customer" if s.parent == "customers" else f"{s.parent} row"
-        per = f"1 per {s.share:.0%} of {whom}s" if s.share else f"{s.low}..{s.high} per {whom}"
+        per = f"1 for {s.share:.0%} of {whom}s" if s.share else f"{s.low}..{s.high} per {whom}"
         return f"{per} (declared)" + (" + duplicates" if s.duplicates else "")
 
     def _counts(self, plan: Plan, parents: U64) -> np.ndarray:
