@@ -100,19 +100,35 @@ def fuzz_stats(out: str, source: str = "customers") -> dict[str, Any]:
         .join(right, on="duplicate_of")
     )
     differs = pairs.select([pl.col(c).ne_missing(pl.col(c + "__orig")).alias(c) for c in fields])
-    n = pairs.height
-    per_field = {c: round(100.0 * int(differs[c].sum()) / n, 2) for c in fields}
-    changed = differs.select(pl.sum_horizontal(pl.all())).to_series()
-    hist = changed.value_counts().sort(changed.name)
     whole = differs.select(
         pl.sum_horizontal(pl.exclude("addr_number", "addr_street"))
         + (pl.col("addr_number") | pl.col("addr_street")).cast(pl.Int64)
     ).to_series()
+    return _summary(source, records.height, dupes, differs, whole)
+
+
+def _summary(
+    source: str,
+    records: int,
+    dupes: pl.DataFrame,
+    differs: pl.DataFrame,
+    address_as_one: pl.Series | None = None,
+) -> dict[str, Any]:
+    """Return the statistics of a source from ``differs`` (a boolean column per field compared)."""
+    n = differs.height
+    per_field = {c: round(100.0 * int(differs[c].sum()) / n, 2) for c in differs.columns}
+    changed = (
+        differs.select(pl.sum_horizontal(pl.all())).to_series()
+        if differs.width
+        else pl.Series("changed", [0] * n)
+    )
+    whole = changed if address_as_one is None else address_as_one
+    hist = changed.value_counts().sort(changed.name)
     return {
         "source": source,
         "duplicates": n,
-        "records": records.height,
-        "fields_compared": len(fields),
+        "records": records,
+        "fields_compared": differs.width,
         "field_change_percent": per_field,
         "fields_changed_histogram": {int(k): round(100.0 * v / n, 2) for k, v in hist.iter_rows()},
         "mean_fields_changed": round(int(changed.sum()) / n, 3),
@@ -148,24 +164,11 @@ def _stats_from_log(source: str, truth: pl.DataFrame, dupes: pl.DataFrame) -> di
         ).list.unique().list.drop_nulls()
         .list.eval(pl.element().filter(pl.element() != ""))
     )  # fmt: skip
-    n = dupes.height
-    counts = changed_fields.list.len()
     fields = sorted({f for row in changed_fields.to_list() for f in row})
-    exploded = changed_fields.explode().drop_nulls()
-    per_field = {f: round(100.0 * int((exploded == f).sum()) / n, 2) for f in fields}
-    hist = counts.value_counts().sort(counts.name)
-    return {
-        "source": source,
-        "duplicates": n,
-        "records": truth.height,
-        "fields_compared": len(fields),
-        "field_change_percent": per_field,
-        "fields_changed_histogram": {int(k): round(100.0 * v / n, 2) for k, v in hist.iter_rows()},
-        "mean_fields_changed": round(int(counts.sum()) / n, 3),
-        "mean_fields_changed_address_as_one": round(int(counts.sum()) / n, 3),
-        "unchanged_duplicates": int((counts == 0).sum()),
-        **_clusters_and_kernels(dupes),
-    }
+    differs = pl.DataFrame(
+        [changed_fields.list.contains(f).alias(f) for f in fields], height=dupes.height
+    )
+    return _summary(source, truth.height, dupes, differs)
 
 
 def render(stats: dict[str, Any]) -> str:
