@@ -94,6 +94,7 @@ __all__ = [
     "PROFILES",
     "KernelContext",
     "Profile",
+    "force_change",
     "fuzz_field",
     "fuzz_frame",
     "get_profile",
@@ -107,6 +108,22 @@ def get_kernel(name: str) -> Kernel:
     except KeyError:
         msg = f"unknown fuzz kernel '{name}'; valid kernels: {', '.join(KERNELS)}"
         raise KeyError(msg) from None
+
+
+def force_change(
+    values: pl.Series, labels: pl.Series, where: np.ndarray, kernel: str, ctx: KernelContext
+) -> tuple[pl.Series, pl.Series]:
+    """Apply ``kernel`` to ``values`` at ``where`` (rows that must change) and label them.
+
+    Only rows the kernel really changed get ``field:kernel`` in ``labels``;
+    ``ctx`` holds the rows' keys and the field's name.
+    """
+    before = values.gather(where)
+    forced = get_kernel(kernel)(before, ctx)
+    took = where[forced.ne_missing(before).to_numpy()]
+    return values.clone().scatter(where, forced), labels.clone().scatter(
+        took, f"{ctx.field}:{kernel}"
+    )
 
 
 def fuzz_field(
@@ -314,11 +331,7 @@ def fuzz_frame(
             ctx = KernelContext(
                 fstream.child("fallback"), rows[idx][stay], vocab, pools.get(mix.field), mix.field
             )
-            before = sub_new.gather(stay)
-            forced = get_kernel(mix.fallback)(before, ctx)
-            took = stay[forced.ne_missing(before).to_numpy()]  # label only real changes
-            sub_new = sub_new.clone().scatter(stay, forced)
-            sub_label = sub_label.clone().scatter(took, f"{mix.field}:{mix.fallback}")
+            sub_new, sub_label = force_change(sub_new, sub_label, stay, mix.fallback, ctx)
         new = values.clone().scatter(idx, sub_new) if len(idx) else values
         label = pl.Series(dtype=pl.String).clear(n)
         return new, label.scatter(idx, sub_label) if len(idx) else label

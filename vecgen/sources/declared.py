@@ -581,7 +581,7 @@ def _fuzz(
     its pools, events and field budget); a column with its own kernel list gets
     one of those kernels per duplicate.
     """
-    from vecgen.fuzz_vectorized import KernelContext, fuzz_field, fuzz_frame, get_kernel
+    from vecgen.fuzz_vectorized import KernelContext, force_change, fuzz_field, fuzz_frame
     from vecgen.fuzz_vectorized.profiles import FieldMix
     from vecgen.sources.people import replacement_pools
 
@@ -613,11 +613,7 @@ def _fuzz(
         text = [c for c, _ in own if values[c].dtype == pl.String]
         col = (text or [own[0][0]])[0]
         ctx = KernelContext(stream.child("fallback"), rows[stay], vocab, None, col)
-        before = new[col].gather(stay)
-        forced = get_kernel(FALLBACK_KERNEL)(before, ctx)
-        took = stay[forced.ne_missing(before).to_numpy()]
-        new[col] = new[col].scatter(stay, forced)
-        log = log.scatter(took, f"{col}:{FALLBACK_KERNEL}")
+        new[col], log = force_change(new[col], log, stay, FALLBACK_KERNEL, ctx)
     updates = [
         values[col].clone().scatter(idx, series)
         if values[col].dtype == pl.String
