@@ -51,6 +51,36 @@ def test_parquet_options_apply_and_keep_bytes_independent_of_batching(tmp_path: 
     )
 
 
+def test_parquet_statistics_and_plain_types(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    results = {}
+
+    def stats(name: str, mode: str) -> dict[str, bool]:
+        cfg = small_config(tmp_path / name, formats=("parquet",), parquet_statistics=mode)
+        results[name] = run(cfg)
+        meta = pq.ParquetFile(next((tmp_path / name).rglob("customers/*/*.parquet"))).metadata
+        group = meta.row_group(0)
+        return {
+            meta.schema.column(i).name: group.column(i).is_stats_set
+            for i in range(meta.num_columns)
+        }
+
+    auto = stats("auto", "auto")
+    # What prunes row groups: keys, dates, timestamps, low-cardinality text.
+    assert auto["customer_id"] and auto["birth_dt"] and auto["dtUpdateDate"] and auto["state"]
+    assert not auto["name_first"] and not auto["email"]  # free text
+    assert all(stats("all", "all").values())
+    assert not any(stats("none", "none").values())
+    path = next((tmp_path / "auto").rglob("customers/*/*.parquet"))
+    assert b"ARROW:schema" not in (pq.read_metadata(path).metadata or {})
+    assert pq.read_schema(path).field("name_first").type == pa.string()
+    assert read_source(results["auto"], "customers", "parquet").equals(
+        read_source(results["all"], "customers", "parquet")
+    )
+
+
 def test_other_seed_or_date_gives_other_data(tmp_path: Path) -> None:
     import datetime as dt
 

@@ -272,6 +272,14 @@ SETTINGS: tuple[Setting, ...] = (
         "row group), all, or none",
         choices=("auto", "all", "none"),
     ),
+    Setting(
+        "parquet_statistics",
+        "choice",
+        "auto",
+        "Parquet min/max statistics: auto (numbers, dates, times and dictionary-encoded "
+        "text: the columns that can skip row groups), all, or none",
+        choices=("auto", "all", "none"),
+    ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 DEFAULT_STATE_DIR = ".vecgen"
@@ -342,6 +350,7 @@ class Config:
     parquet_compression: str = "snappy"
     parquet_row_group_rows: int = 262_144
     parquet_dictionary: str = "auto"
+    parquet_statistics: str = "auto"
     fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)
     declared: str = ""  # the [sources.<name>] tables of declared sources, as canonical JSON
     sources: tuple[tuple[str, bool], ...] = field(

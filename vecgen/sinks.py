@@ -196,10 +196,39 @@ def encode(frame: pl.DataFrame, fmt: str, opts: WriteOptions, formula_guard: boo
         _write_csv(frame, body, opts, header=False)
         return header.getvalue(), body.getvalue()
     if fmt == "parquet":
-        return frame.to_arrow()
+        return arrow_table(frame)
     body = io.BytesIO()
     _text_ready(frame, opts).write_ndjson(body)
     return body.getvalue()
+
+
+def arrow_table(frame: pl.DataFrame) -> Any:
+    """``frame`` as an Arrow table for the Parquet writer, without copying text.
+
+    Text stays in Polars' string-view layout (``string_view``): converting it to
+    ``large_string`` copied every string once more (about an eighth of a Parquet
+    run's CPU). Parquet stores either as the same UTF-8 byte arrays.
+
+    Examples
+    --------
+    >>> arrow_table(pl.DataFrame({"a": ["x"], "n": [1]})).schema.types
+    [DataType(string_view), DataType(int64)]
+
+    """
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def _as_views(table: Any) -> Any:
+    """``table`` with its text columns as ``string_view`` (as :func:`arrow_table` gives)."""
+    import pyarrow as pa
+
+    fields = [
+        pa.field(f.name, pa.string_view(), f.nullable)
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))
 
 
 @dataclass(frozen=True)
@@ -209,12 +238,16 @@ class ParquetOptions:
     compression: str = "snappy"
     row_group_rows: int = 262_144
     dictionary: str = "auto"
+    statistics: str = "auto"
 
     @classmethod
     def of(cls, config: Any) -> ParquetOptions:
         """Return the options a config asks for."""
         return cls(
-            config.parquet_compression, config.parquet_row_group_rows, config.parquet_dictionary
+            config.parquet_compression,
+            config.parquet_row_group_rows,
+            config.parquet_dictionary,
+            config.parquet_statistics,
         )
 
 
@@ -239,6 +272,40 @@ def dictionary_columns(table: Any, mode: str) -> bool | list[str]:
     limit = max(1, int(sample.height * DICTIONARY_MAX_DISTINCT_SHARE))
     distinct = sample.select(pl.all().n_unique()).row(0)
     return [name for name, n in zip(sample.columns, distinct, strict=True) if n <= limit]
+
+
+def statistics_columns(table: Any, mode: str, dictionary: bool | list[str]) -> bool | list[str]:
+    """Columns to write min/max statistics for: all, none, or (auto) those that prune.
+
+    Statistics let a reader skip row groups, which only works for values that
+    cluster: keys, numbers, dates, times and low-cardinality (dictionary-encoded)
+    text. Free text (names, e-mails, ids as text) spans "A" to "z" in every row
+    group, and its min/max cost a third of the Parquet encoder's time.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.table({"state": ["NY"], "name": ["Ann"], "id": [1]})
+    >>> statistics_columns(t, "auto", ["state"]), statistics_columns(t, "none", True)
+    (['state', 'id'], False)
+
+    """
+    import pyarrow as pa
+
+    if mode != "auto":
+        return mode == "all"
+    encoded = set(t for t in dictionary) if isinstance(dictionary, list) else set()
+    return [
+        f.name
+        for f in table.schema
+        if dictionary is True
+        or f.name in encoded
+        or not (
+            pa.types.is_string(f.type)
+            or pa.types.is_large_string(f.type)
+            or pa.types.is_string_view(f.type)
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -323,11 +390,16 @@ class FileSink:
         table = pa.concat_tables(self._pending)  # no copy: the batches' buffers
 
         if self._parquet is None:
+            dictionary = dictionary_columns(table.slice(0, group), self.parquet.dictionary)
             self._parquet = pq.ParquetWriter(
                 self.handle,
                 table.schema,
                 compression=self.parquet.compression,
-                use_dictionary=dictionary_columns(table.slice(0, group), self.parquet.dictionary),
+                use_dictionary=dictionary,
+                write_statistics=statistics_columns(table, self.parquet.statistics, dictionary),
+                # Plain Parquet types only (no Arrow schema blob): every reader sees
+                # UTF-8 text, whatever Arrow layout the writer was handed.
+                store_schema=False,
             )
         start = 0
         while table.num_rows - start >= group or (final and start < table.num_rows):
@@ -355,7 +427,7 @@ class FileSink:
             with fs.open(path, "rb") as f:
                 existing = pq.ParquetFile(f)
                 for i in range(existing.num_row_groups):
-                    self._pending.append(existing.read_row_group(i))
+                    self._pending.append(_as_views(existing.read_row_group(i)))
                     self._pending_rows += self._pending[-1].num_rows
                     self._flush_row_groups(final=False)
             return
