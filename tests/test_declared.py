@@ -468,3 +468,24 @@ def test_the_report_lists_declared_files(kids: Path, tmp_path: Path) -> None:
     for name in ("order_lines", "line_notes", "pos_returns", "email_clicks"):
         rows = pl.read_parquet(next((kids / name).rglob("*.parquet"))).height
         assert f"<td>{name}</td>" in page and f"{rows:,}" in page, name
+
+
+def test_sources_generated_at_once_give_the_frames_of_one_at_a_time(tmp_path: Path) -> None:
+    from vecgen.engine import batch_frames
+    from vecgen.plan import resolve
+    from vecgen.vocab import load, vocab_dir
+    from vecgen.workers import batch_offsets
+
+    (tmp_path / "vecgen.toml").write_text(CHILDREN)
+    config = load_config({"customers": 3000, "batch_size": 1000}, cwd=tmp_path, environ={})
+    plan = resolve(config)
+    vocab = load(vocab_dir(config.locale))
+    starts = batch_offsets(plan)
+    assert len(plan.batches) == 3
+    for i, (start, stop) in enumerate(plan.batches):
+        one = batch_frames(plan, vocab, i, start, stop, starts[i], threads=1)
+        many = batch_frames(plan, vocab, i, start, stop, starts[i], threads=3)
+        assert [name for name, _ in one] == [name for name, _ in many] == list(plan.sources)
+        assert {"order_lines", "line_notes", "pos_returns", "truth"} <= set(plan.sources)
+        for (name, a), (_, b) in zip(one, many, strict=True):
+            assert a.equals(b), name

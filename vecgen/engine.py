@@ -6,13 +6,13 @@ every batch of every source is written (see :mod:`vecgen.sinks`).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
-import queue
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -30,8 +30,9 @@ from vecgen.daily import (
 )
 from vecgen.faults import checkpoint
 from vecgen.plan import Plan, next_state, resolve
-from vecgen.sinks import Encoded, FileSink, Outputs
+from vecgen.sinks import Encoded, FileSink, Outputs, rows_of
 from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public, source_for
+from vecgen.sources.base import SourceBatch
 from vecgen.state import State, locked, read_state, write_state
 from vecgen.vocab import Vocab, load, vocab_dir
 from vecgen.workers import Pool, batch_offsets, worker_count
@@ -98,24 +99,76 @@ def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
     return out
 
 
+GENERATE_THREADS = 2  # sources of one batch generated at once (never changes the output)
+
+
+def _needs(plan: Plan, name: str) -> list[str]:
+    """Return the earlier sources whose frames ``name`` reads, in plan order.
+
+    A built-in source reads its declared parents; truth (every source's truth
+    rows) and declared sources (a parent's lineage joins the people's truth)
+    read everything before them.
+    """
+    earlier = list(plan.sources[: plan.sources.index(name)])
+    source = source_for(plan.config, name)
+    if name == "truth" or name not in SOURCES:
+        return earlier
+    return [n for n in earlier if n in source.parents]
+
+
 def batch_frames(
-    plan: Plan, vocab: Vocab, index: int, start: int, stop: int, offsets: dict[str, int]
+    plan: Plan,
+    vocab: Vocab,
+    index: int,
+    start: int,
+    stop: int,
+    offsets: dict[str, int],
+    threads: int = GENERATE_THREADS,
 ) -> list[tuple[str, pl.DataFrame]]:
     """Generate one batch of every enabled source, parents first: ``[(source, frame), ...]``.
 
     ``offsets`` holds the rows earlier batches gave each source
     (:func:`vecgen.workers.batch_offsets`); the frames hold the written columns only.
+    Sources whose parents are done are generated ``threads`` at a time (NumPy and
+    Polars release the GIL): each source draws from its own keyed streams and
+    sees only its parents' frames, so the frames do not depend on it.
     """
-    upstream: dict[str, pl.DataFrame] = {}
-    out = []
-    for name in plan.sources:
+    results: dict[str, SourceBatch] = {}
+
+    def one(name: str) -> SourceBatch:
+        upstream: dict[str, pl.DataFrame] = {}
+        for parent in _needs(plan, name):
+            upstream[parent] = results[parent].frame
+            truth = results[parent].truth
+            if truth is not None:
+                upstream[TRUTH_PREFIX + parent] = truth
         source = source_for(plan.config, name)
-        result = source.generate(plan, vocab, Batch(index, start, stop, offsets, upstream))
-        upstream[name] = result.frame
-        if result.truth is not None:
-            upstream[TRUTH_PREFIX + name] = result.truth
-        out.append((name, public(result.frame)))
-    return out
+        return source.generate(plan, vocab, Batch(index, start, stop, offsets, upstream))
+
+    if threads <= 1:
+        for name in plan.sources:
+            results[name] = one(name)
+    else:
+        _run_in_order(plan, one, results, threads)
+    return [(name, public(results[name].frame)) for name in plan.sources]
+
+
+def _run_in_order(
+    plan: Plan, one: Callable[[str], SourceBatch], results: dict[str, SourceBatch], threads: int
+) -> None:
+    """Fill ``results`` with ``one(name)`` for every source, each once its needs are done."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+    waiting = list(plan.sources)
+    running: dict[Future[SourceBatch], str] = {}
+    with ThreadPoolExecutor(threads, thread_name_prefix="vecgen-generate") as pool:
+        while waiting or running:
+            for name in [n for n in waiting if all(p in results for p in _needs(plan, n))]:
+                waiting.remove(name)
+                running[pool.submit(one, name)] = name
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:  # (one() reads its needs in plan order, not in this one)
+                results[running.pop(future)] = future.result()
 
 
 def _generate(
@@ -156,7 +209,7 @@ def _generate(
             writer.put(items)
             checkpoint("batch.generated")
             for name, item in items:
-                offsets[name] += item.rows if isinstance(item, Encoded) else item.height
+                offsets[name] += rows_of(item)
             # Drop this batch's frames now: only the writer holds them from here on.
             del items
             if progress is not None:
@@ -181,10 +234,8 @@ def _generate(
     except BaseException:
         if pool is not None:
             pool.kill()
-        if writer is not None and writer.thread.is_alive():
-            writer.error = writer.error or RuntimeError("run aborted")
-            writer.queue.put(None)
-            writer.thread.join()
+        if writer is not None:
+            writer.abort()
         outputs.abort()
         raise
     finally:
@@ -193,38 +244,69 @@ def _generate(
 
 
 class _Writer:
-    """Writes batches on a background thread so disk I/O overlaps generation.
+    """Writes batches on background threads so encoding and I/O overlap generation.
 
-    A bounded queue keeps at most ``depth`` batches in flight (memory stays
-    bounded); one thread writes in FIFO order, so every file's rows keep their
-    order. The first error is re-raised in the generating thread.
+    Every file gets its batches in order: one lane per source, worked one
+    batch at a time. Lanes of different sources run at once on
+    ``outputs.threads`` threads (Polars and pyarrow release the GIL while they
+    encode), and a lane moves on to the next batch without waiting for the
+    other files of this one, so no thread idles at the end of a batch. At most
+    ``depth + 1`` batches are held (memory stays bounded): :meth:`put` blocks
+    until the oldest one is written. The first error is re-raised in the
+    generating thread; the writes queued after it are dropped.
     """
 
     def __init__(self, outputs: Outputs, depth: int = 1) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.outputs = outputs
-        self.queue: queue.Queue[list[tuple[str, pl.DataFrame | Encoded]] | None] = queue.Queue(
-            maxsize=depth
-        )
+        self.depth = depth
+        self.slots = threading.Semaphore(depth + 1)
+        self.lock = threading.Lock()
+        self.lanes: dict[str, collections.deque[tuple[pl.DataFrame | Encoded, list[int]]]] = {}
+        self.busy: set[str] = set()
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._loop, name="vecgen-writer", daemon=True)
-        self.thread.start()
+        self.pool = ThreadPoolExecutor(outputs.threads, thread_name_prefix="vecgen-write")
 
-    def _loop(self) -> None:
-        while True:
-            item = self.queue.get()
-            if item is None:
-                return
-            if self.error is not None:
-                continue  # drain without writing after a failure
-            try:
-                self.outputs.write_batch(item)
-            except BaseException as exc:  # handed to the generating thread
-                self.error = exc
-
-    def put(self, item: Sequence[tuple[str, pl.DataFrame | Encoded]]) -> None:
-        """Queue one batch (blocks while the queue is full); raise a writer error."""
+    def put(self, items: Sequence[tuple[str, pl.DataFrame | Encoded]]) -> None:
+        """Queue one batch (blocks while ``depth + 1`` are unwritten); raise a writer error."""
         self.check()
-        self.queue.put(list(item))
+        if not items:
+            return
+        self.slots.acquire()
+        left = [len(items)]  # files of this batch not written yet
+        # Largest first, so the threads finish the batch together.
+        for source, frame in sorted(items, key=lambda item: -rows_of(item[1])):
+            with self.lock:
+                self.lanes.setdefault(source, collections.deque()).append((frame, left))
+                if source in self.busy:
+                    continue
+                self.busy.add(source)
+            self.pool.submit(self._step, source)
+
+    def _step(self, source: str) -> None:
+        """Write the oldest queued batch of ``source``; queue the lane again if it has more."""
+        with self.lock:
+            frame, left = self.lanes[source].popleft()
+        try:
+            if self.error is None:
+                self.outputs.write(source, frame)
+        except BaseException as exc:  # handed to the generating thread
+            with self.lock:
+                self.error = self.error or exc
+        del frame
+        with self.lock:
+            left[0] -= 1
+            if left[0] == 0:
+                self.slots.release()
+            more = bool(self.lanes[source])
+            if not more:
+                self.busy.discard(source)
+        if more:
+            try:
+                self.pool.submit(self._step, source)
+            except RuntimeError:  # shut down by abort(): nothing more is written
+                pass
 
     def check(self) -> None:
         """Raise the writer's error, if any."""
@@ -233,9 +315,18 @@ class _Writer:
 
     def close(self) -> None:
         """Wait for every queued batch to be written; raise a writer error."""
-        self.queue.put(None)
-        self.thread.join()
+        for _ in range(self.depth + 1):
+            self.slots.acquire()
+        self.pool.shutdown(wait=True)
         self.check()
+
+    def abort(self) -> None:
+        """Drop the queued writes and wait for the running ones (after a failure)."""
+        with self.lock:
+            self.error = self.error or RuntimeError("run aborted")
+        # Queued steps now return at once; a lane that would queue itself again
+        # after this finds the pool shut down and is dropped (see _step).
+        self.pool.shutdown(wait=True)
 
 
 def run(config: Config, progress: Progress | None = None) -> RunResult:

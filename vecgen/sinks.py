@@ -15,7 +15,7 @@ import re
 import secrets
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -320,7 +320,8 @@ class Encoded:
     payloads: dict[str, Any]
 
 
-def _rows_of(frame: pl.DataFrame | Encoded) -> int:
+def rows_of(frame: pl.DataFrame | Encoded) -> int:
+    """Rows of one batch of a source, generated here or encoded by a worker."""
     return frame.rows if isinstance(frame, Encoded) else frame.height
 
 
@@ -467,7 +468,6 @@ class Outputs:
     sinks: dict[tuple[str, str], FileSink] = field(default_factory=dict)
     schemas: dict[str, pl.DataFrame] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)  # local folders this run made
-    _pool: Any = None  # threads writing several files of one batch at once
 
     @classmethod
     def open(
@@ -616,28 +616,14 @@ class Outputs:
             cause = describe_remote_error(exc, self.plan.config.out, self.plan.config)
             raise OutputError(cause) from None
 
-    def write_batch(self, items: Sequence[tuple[str, pl.DataFrame | Encoded]]) -> None:
-        """Write one batch of several sources; local files are written two at a time.
+    @property
+    def threads(self) -> int:
+        """How many files may be written at once: two locally, one at a time remotely.
 
-        Each file still gets its batches in order (a batch is written completely
-        before the next one starts); Polars and pyarrow release the GIL while
-        they encode, so two files use two cores.
+        Polars and pyarrow release the GIL while they encode, so two local files
+        use two cores; a remote filesystem gets its writes one after the other.
         """
-        if len(items) < 2 or not _is_local(self.fs):
-            for source, frame in items:
-                self.write(source, frame)
-            return
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="vecgen-write")
-        # Largest first, so the two threads finish the batch together.
-        ordered = sorted(items, key=lambda item: -_rows_of(item[1]))
-        futures = [self._pool.submit(self.write, s, f) for s, f in ordered]
-        errors = [f.exception() for f in futures]
-        for error in errors:
-            if error is not None:
-                raise error
+        return WRITE_THREADS if _is_local(self.fs) else 1
 
     def write(self, source: str, frame: pl.DataFrame | Encoded) -> None:
         """Write one batch of ``source`` (a frame, or a worker's encoding) to each of its formats."""
@@ -652,18 +638,30 @@ class Outputs:
                     sink.write(frame)
             checkpoint("sink.write")
 
-    def _stop_pool(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-
     def finish(self) -> None:
-        """Close every temporary file: all data is written, nothing is visible yet."""
-        self._stop_pool()
-        for (source, _), sink in self.sinks.items():
+        """Close every temporary file: all data is written, nothing is visible yet.
+
+        Closing encodes each Parquet file's last row group: local files are
+        closed :attr:`threads` at a time.
+        """
+
+        def close(key: tuple[str, str]) -> None:
+            sink = self.sinks[key]
             with self._remote_errors(sink):
-                sink.close(self.schemas.get(source, pl.DataFrame()))
+                sink.close(self.schemas.get(key[0], pl.DataFrame()))
                 sink.bytes = int(self.fs.size(sink.tmp))
+
+        if self.threads == 1:
+            for key in self.sinks:
+                close(key)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="vecgen-close") as pool:
+            # Largest pending row group first, so the threads finish together.
+            keys = sorted(self.sinks, key=lambda k: -self.sinks[k]._pending_rows)
+            for future in [pool.submit(close, key) for key in keys]:
+                future.result()
 
     def publish(self, journal: Path | None = None) -> list[FileSink]:
         """Rename every file into place; ``truncate`` removes today's other parts.
@@ -693,7 +691,6 @@ class Outputs:
 
     def abort(self) -> None:
         """Remove every temporary file; the final paths are never touched."""
-        self._stop_pool()
         for sink in self.sinks.values():
             try:
                 if sink.handle is not None:
