@@ -13,8 +13,9 @@ also times every source's generation in memory (rows/s per source).
     python benchmarks/bench_scale.py --sizes 10000000 --repeat 1    # the 10M run
     python benchmarks/bench_scale.py --markdown RESULTS-run.md      # also write a table
 
-Ratios compare runs made minutes apart on the same machine; on a noisy
-machine, repeat and read the medians.
+Every vecgen run is paired with a tpchgen-cli run made just before it (same
+format); the ratio column is the median of the pairs' ratios of rows/s, so a
+machine whose speed drifts during the benchmark moves both sides of a pair.
 """
 
 from __future__ import annotations
@@ -38,37 +39,23 @@ from bench_core import mimesis_row_by_row, run_once
 TPCH_SF1_ROWS = 8_661_245  # lineitem 6,001,215 + orders 1.5M + partsupp 800k + part 200k + ...
 
 
-def median_run(args: list[str], repeat: int, work: Path) -> dict[str, Any]:
-    runs = [run_once(args, work) for _ in range(repeat)]
-    secs = statistics.median(r[0] for r in runs)
-    return {
-        "seconds": secs,
-        "runs": [r[0] for r in runs],
-        "rows": runs[0][1],
-        "rows_per_s": runs[0][1] / secs,
-        "peak_mib": max(r[2] for r in runs),
-    }
-
-
-def tpchgen(fmt: str, repeat: int, work: Path) -> dict[str, Any] | None:
-    """Median seconds of ``tpchgen-cli FMT -s 1`` (None when it is not installed)."""
+def tpchgen_once(fmt: str, work: Path) -> tuple[float, int] | None:
+    """Seconds and rows of one ``tpchgen-cli FMT -s 1`` run (None when it is not installed)."""
     exe = shutil.which("tpchgen-cli")
     if exe is None:
         return None
-    times = []
-    for _ in range(repeat):
-        out = work / "tpch"
-        shutil.rmtree(out, ignore_errors=True)
-        start = time.perf_counter()
-        subprocess.run([exe, fmt, "-s", "1", f"--output-dir={out}"], check=True)
-        times.append(time.perf_counter() - start)
+    out = work / "tpch"
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run([exe, fmt, "-s", "1", f"--output-dir={out}"], check=True)
+    seconds = time.perf_counter() - start
     rows = TPCH_SF1_ROWS
     if fmt == "parquet":  # count what it wrote rather than trusting the constant
         import pyarrow.parquet as pq
 
         rows = sum(pq.ParquetFile(p).metadata.num_rows for p in out.rglob("*.parquet"))
-    secs = statistics.median(times)
-    return {"seconds": secs, "runs": times, "rows": rows, "rows_per_s": rows / secs}
+    shutil.rmtree(out, ignore_errors=True)
+    return seconds, rows
 
 
 def faker_row_by_row(n: int) -> float:
@@ -155,38 +142,50 @@ def main() -> None:
         f"{platform.python_version()}, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"command: python benchmarks/bench_scale.py {' '.join(sys.argv[1:])}".rstrip(),
         "",
-        "| run | median s (runs) | rows | rows/s | peak MiB | vs tpchgen-cli SF1 |",
+        "| run | median s (runs) | rows | rows/s | peak MiB | vs tpchgen-cli SF1 (median of pairs) |",
         "|---|---|---|---|---|---|",
     ]
     print("\n".join(lines[:2]))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         formats = a.formats.split(",")
-        reference = {} if a.no_tpch else {f: tpchgen(f, a.repeat, work) for f in formats}
-        for fmt, ref in reference.items():
-            if ref is None:
-                print("tpchgen-cli is not installed (pip install tpchgen-cli): no ratio")
-                continue
-            row = (
-                f"| tpchgen-cli {fmt} -s 1 | {ref['seconds']:.2f} "
-                f"({', '.join(f'{t:.2f}' for t in ref['runs'])}) | {ref['rows']:,} | "
-                f"{ref['rows_per_s']:,.0f} | | 1.00 |"
-            )
-            print(row)
-            lines.append(row)
+        reference: dict[str, list[tuple[float, int]]] = {f: [] for f in formats}
         for n in (int(s) for s in a.sizes.split(",")):
             for fmt in formats:
                 args = ["--customers", str(n), "--format", fmt, "--no-state"]
-                r = median_run([*args, "--workers", str(a.workers)], a.repeat, work)
-                ref = reference.get(fmt)
-                ratio = f"{r['rows_per_s'] / ref['rows_per_s']:.2f}" if ref else "-"
+                args += ["--workers", str(a.workers)]
+                # Each vecgen run is paired with a tpchgen-cli run just before it, so a
+                # ratio compares two runs made seconds apart (the machine's speed drifts).
+                runs, ratios = [], []
+                for _ in range(a.repeat):
+                    ref = None if a.no_tpch else tpchgen_once(fmt, work)
+                    run = run_once(args, work)
+                    runs.append(run)
+                    if ref is not None:
+                        reference[fmt].append(ref)
+                        ratios.append((run[1] / run[0]) / (ref[1] / ref[0]))
+                secs = statistics.median(r[0] for r in runs)
+                ratio = f"{statistics.median(ratios):.2f}" if ratios else "-"
                 row = (
-                    f"| vecgen {n:,} customers {fmt} | {r['seconds']:.2f} "
-                    f"({', '.join(f'{t:.2f}' for t in r['runs'])}) | {r['rows']:,} | "
-                    f"{r['rows_per_s']:,.0f} | {r['peak_mib']:,.0f} | {ratio} |"
+                    f"| vecgen {n:,} customers {fmt} | {secs:.2f} "
+                    f"({', '.join(f'{r[0]:.2f}' for r in runs)}) | {runs[0][1]:,} | "
+                    f"{runs[0][1] / secs:,.0f} | {max(r[2] for r in runs):,.0f} | {ratio} |"
                 )
-                print(row)
+                print(row, flush=True)
                 lines.append(row)
+        if not a.no_tpch and not any(reference.values()):
+            print("tpchgen-cli is not installed (pip install tpchgen-cli): no ratio")
+        for fmt, refs in reference.items():
+            if not refs:
+                continue
+            secs = statistics.median(r[0] for r in refs)
+            row = (
+                f"| tpchgen-cli {fmt} -s 1 (every paired run) | {secs:.2f} "
+                f"({', '.join(f'{r[0]:.2f}' for r in refs)}) | {refs[0][1]:,} | "
+                f"{refs[0][1] / secs:,.0f} | | 1.00 |"
+            )
+            print(row)
+            lines.append(row)
     if a.baseline_rows:
         mim = statistics.median(mimesis_row_by_row(a.baseline_rows) for _ in range(a.repeat))
         lines += ["", f"row-by-row mimesis customer records: {mim:,.0f} rows/s"]
