@@ -120,7 +120,8 @@ class Customers:
         groups = duplicate_clusters(plan, lay)
         originals = groups.original
         clean_frame = person_frame(plan, vocab, self.name, lay.clean.astype(np.uint64))
-        copies = person_frame(plan, vocab, self.name, originals.astype(np.uint64))
+        # The originals are clean people of this batch's blocks: gathered, not made again.
+        copies = clean_frame[rows_of_people(lay.clean, originals)]
         pools = replacement_pools(vocab)
         dupe_rows = lay.dupes.astype(np.uint64)
         fuzzed, log = fuzz_frame(
@@ -246,3 +247,32 @@ def block_copy_sources(plan: Plan, source: str, extras: I64, block: I64) -> I64:
 def clean_rows(customers: pl.DataFrame) -> pl.DataFrame:
     """Return the clean records of a customers batch (children are built from these)."""
     return customers.filter(~pl.col("__dupe"))
+
+
+def rows_of_people(batch_people: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """Return where each of ``people`` is in ``batch_people`` (sorted person indices).
+
+    Copies are made of people of the same batch (batches hold whole blocks), so
+    a copy's person is gathered from the batch rather than generated again.
+
+    Examples
+    --------
+    >>> rows_of_people(np.array([3, 5, 8]), np.array([8, 3, 8]))
+    array([2, 0, 2])
+
+    """
+    at = np.searchsorted(batch_people, people)
+    found = at < len(batch_people)
+    if not (found.all() and np.array_equal(batch_people[at], people)):
+        raise AssertionError("a copy's person is not in its batch (batches hold whole blocks)")
+    return at
+
+
+def clean_people(customers: pl.DataFrame, people: np.ndarray, columns: list[str]) -> pl.DataFrame:
+    """Return ``columns`` of the clean customers ``people`` (person indices of this batch).
+
+    A clean customer row holds its person as :func:`~vecgen.sources.people.person_frame`
+    made it, so children copy people from it instead of making them again.
+    """
+    clean = clean_rows(customers)
+    return clean.select(columns)[rows_of_people(clean["__person"].to_numpy(), people)]

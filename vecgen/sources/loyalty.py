@@ -19,7 +19,8 @@ from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.plan import Plan
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.columns import seconds_before, weighted
-from vecgen.sources.people import person_frame, replacement_pools
+from vecgen.sources.customers import clean_people
+from vecgen.sources.people import replacement_pools
 from vecgen.vocab import Vocab
 from vecgen.vocab.static import (
     LOYALTY_PROGRAM_WEIGHTS,
@@ -77,9 +78,7 @@ class Loyalty:
         customers = batch.upstream["customers"]
         dupes = customers.filter(pl.col("__dupe"))
         fuzzed, log = fuzz_frame(
-            person_frame(
-                plan, vocab, "customers", dupes["__person"].to_numpy().astype(np.uint64)
-            ).select(PERSON_FIELDS),
+            clean_people(customers, dupes["__person"].to_numpy(), list(PERSON_FIELDS)),
             plan.profile,
             plan.stream(self.name, "fuzz"),
             dupes["__extra"].to_numpy().astype(np.uint64),

@@ -15,11 +15,19 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
+from vecgen.catalog import PERSON_COLUMNS
 from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.plan import BLOCK, Plan
 from vecgen.rng import I64
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
-from vecgen.sources.customers import COLUMNS, block_copy_sources, customer_ids, ranges
+from vecgen.sources.customers import (
+    COLUMNS,
+    block_copy_sources,
+    clean_people,
+    customer_ids,
+    ranges,
+    rows_of_people,
+)
 from vecgen.sources.people import person_frame, replacement_pools
 from vecgen.sources.transactions import transaction_frame
 from vecgen.vocab import Vocab
@@ -99,8 +107,10 @@ class PosCustomers:
 
         pools = replacement_pools(vocab)
         u = np.uint64
+        # Shared copies copy primary customers of this batch, dupes new POS people of
+        # it: both are gathered from the people already made, not made again.
         shared_frame, shared_log = fuzz_frame(
-            person_frame(plan, vocab, "customers", shared_orig.astype(u)),
+            clean_people(batch.upstream["customers"], shared_orig, list(PERSON_COLUMNS)),
             plan.profile,
             plan.stream(self.name, "fuzz_shared"),
             shared.astype(u),
@@ -109,7 +119,7 @@ class PosCustomers:
         )
         new_frame = person_frame(plan, vocab, self.name, new.astype(u))
         dupe_frame, dupe_log = fuzz_frame(
-            person_frame(plan, vocab, self.name, dupe_orig.astype(u)),
+            new_frame[rows_of_people(new, dupe_orig)],
             plan.profile,
             plan.stream(self.name, "fuzz_dupes"),
             dupes.astype(u),

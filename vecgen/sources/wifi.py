@@ -17,8 +17,14 @@ from vecgen.plan import Plan
 from vecgen.rng import U64
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.columns import hex_token, ipv4, seconds_before, uuid4
-from vecgen.sources.customers import batch_layout, block_copy_sources, clean_rows, customer_ids
-from vecgen.sources.people import person_frame, replacement_pools
+from vecgen.sources.customers import (
+    batch_layout,
+    block_copy_sources,
+    clean_people,
+    clean_rows,
+    customer_ids,
+)
+from vecgen.sources.people import replacement_pools
 from vecgen.vocab import Vocab
 
 COLUMNS = (
@@ -63,7 +69,7 @@ class Wifi:
         lay = batch_layout(plan, batch.start, batch.stop)
         orig = block_copy_sources(plan, self.name, lay.dupes, lay.dupe_block)
         u = np.uint64
-        originals = person_frame(plan, vocab, "customers", orig.astype(u))
+        originals = clean_people(batch.upstream["customers"], orig, ["email", *FUZZED])
         # Only names and postal code are fuzzed: the e-mail is the join key.
         copies, log = fuzz_frame(
             originals.select(FUZZED),
