@@ -59,13 +59,17 @@ def main() -> None:
         f"baseline, generating the same {a.rows:,} clean records: median {base:.3f} s; ratio {fuzz / base:.2f}"
     )
     sample = {
-        "date_edit": "birth_dt",
         "new_area_code": "phone",
+        "digit": "phone",
         "free_mail_domain": "email",
+        "email_local_typo": "email",
         "fat_finger": "email",
+        "gender_flip": "gender",
+        "state_form": "state",
     }
     for name, kernel in KERNELS.items():
-        col = frame[sample.get(name, "name_first")].head(30_000)
+        column = "birth_dt" if name.startswith("date_") else sample.get(name, "name_first")
+        col = frame[column].head(30_000)
         ctx = KernelContext(Stream(2), rows[:30_000], vocab, pools["name_last"])
         t = median_time(lambda k=kernel, c=col, x=ctx: k(c, x), a.repeat)
         print(f"  {name:<18} 30,000 rows {1000 * t:7.1f} ms")
