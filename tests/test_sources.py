@@ -219,3 +219,15 @@ def test_children_copy_people_from_the_batch_as_person_frame_makes_them() -> Non
     assert clean_people(cust.frame, people, columns).equals(made.select(columns))
     with pytest.raises(AssertionError, match="not in its batch"):
         rows_of_people(np.arange(2000, 5000), np.array([1999]))
+
+
+def test_uuid4_spells_the_random_bytes_as_pythons_uuid_does() -> None:
+    import uuid
+
+    from vecgen.rng import Stream
+    from vecgen.sources.columns import random_bytes, uuid4
+
+    rows = np.arange(5000, dtype=np.uint64)
+    raw = random_bytes(Stream(11), rows, 16)
+    expected = [str(uuid.UUID(bytes=bytes(r), version=4)) for r in raw]
+    assert uuid4(Stream(11), rows).to_list() == expected
