@@ -9,10 +9,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
+import functools
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -153,15 +155,25 @@ def batch_frames(
     return [(name, public(results[name].frame)) for name in plan.sources]
 
 
+@functools.cache
+def _generate_pool(threads: int) -> ThreadPoolExecutor:
+    """Return the threads that generate sources, kept for the life of the process.
+
+    New threads per batch would each get fresh allocator arenas (glibc's and
+    jemalloc's), whose freed memory other threads do not reuse: peak memory
+    then grows with the number of batches.
+    """
+    return ThreadPoolExecutor(threads, thread_name_prefix="vecgen-generate")
+
+
 def _run_in_order(
     plan: Plan, one: Callable[[str], SourceBatch], results: dict[str, SourceBatch], threads: int
 ) -> None:
     """Fill ``results`` with ``one(name)`` for every source, each once its needs are done."""
-    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-
     waiting = list(plan.sources)
     running: dict[Future[SourceBatch], str] = {}
-    with ThreadPoolExecutor(threads, thread_name_prefix="vecgen-generate") as pool:
+    pool = _generate_pool(threads)
+    try:
         while waiting or running:
             for name in [n for n in waiting if all(p in results for p in _needs(plan, n))]:
                 waiting.remove(name)
@@ -169,6 +181,10 @@ def _run_in_order(
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:  # (one() reads its needs in plan order, not in this one)
                 results[running.pop(future)] = future.result()
+    finally:
+        # After a failure, let the sources already started finish before the caller
+        # goes on (it removes the run's files): none of them writes anything.
+        wait(running)
 
 
 def _generate(
@@ -257,8 +273,6 @@ class _Writer:
     """
 
     def __init__(self, outputs: Outputs, depth: int = 1) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         self.outputs = outputs
         self.depth = depth
         self.slots = threading.Semaphore(depth + 1)
