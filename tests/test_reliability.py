@@ -271,6 +271,20 @@ def test_a_max_memory_below_one_batch_is_refused_before_writing(tmp_path: Path) 
     assert not (tmp_path / "out").exists()
 
 
+def test_a_max_memory_that_cannot_hold_parquet_row_groups_says_how_to_fix_it(
+    tmp_path: Path,
+) -> None:
+    args = ("--customers", "100000", "--max-memory", "450", "--out", "out")
+    assert run_cli(*args, "--no-state", "--formats", "csv", cwd=tmp_path).returncode == 0
+    (tmp_path / "p").mkdir()
+    r = run_cli(*args, "--no-state", "--formats", "parquet", cwd=tmp_path / "p")
+    assert r.returncode == 2, r.stderr
+    assert "Parquet row groups" in r.stderr and "lower parquet_row_group_rows" in r.stderr
+    assert not (tmp_path / "p" / "out").exists()
+    smaller = ("--formats", "parquet", "--parquet-row-group-rows", "16384", "--no-state")
+    assert run_cli(*args, *smaller, cwd=tmp_path / "p").returncode == 0
+
+
 PEAK = """
 import resource, sys
 from vecgen.cli import main
@@ -300,3 +314,6 @@ def test_max_memory_keeps_the_measured_peak_under_the_cap(tmp_path: Path) -> Non
     uncapped = peak()
     capped = peak("--max-memory", "450")
     assert capped <= 450 < uncapped, (capped, uncapped)
+    # Parquet: the row groups being filled are part of the estimate.
+    parquet = peak("--max-memory", "850", "--formats", "parquet")
+    assert parquet <= 850, parquet

@@ -149,6 +149,53 @@ def _draw_rate(config: Config, key: int) -> float:
 # source: 250 MiB at batch_size 5,000, 500 at 25,000, 1,207 at 100,000).
 MEMORY_BASE_MIB = 250
 ROW_KIB_ALL_SOURCES = 14.0
+# Parquet holds each file's row group until it is full, whatever the batch size: per
+# source, rows per customer and bytes per row in memory (from a 1M-customer run), and
+# a fixed part for the writers' buffers. Set 25 % above measured peaks: 100k customers
+# with --max-memory 450 held 358 MiB of row groups at 262,144 rows, 195 at 65,536.
+PARQUET_ROWS = {
+    "customers": (1.15, 220),
+    "transactions": (2.87, 105),
+    "pos_customers": (1.13, 220),
+    "pos_transactions": (2.13, 105),
+    "loyalty": (1.15, 220),
+    "email_campaign": (2.0, 195),
+    "clickstream": (1.73, 400),
+    "mobile": (1.5, 220),
+    "wifi": (1.15, 235),
+    "safety_reports": (1.5, 90),
+    "locations": (2.0, 65),
+    "custom_object": (1.0, 110),
+    "truth": (8.8, 80),
+}
+PARQUET_MARGIN = 1.25
+PARQUET_WRITERS_MIB = 100
+
+
+def parquet_pending_mib(config: Config, sources: tuple[str, ...]) -> int:
+    """Estimate the memory of the Parquet row groups being filled (0 without Parquet).
+
+    Examples
+    --------
+    >>> parquet_pending_mib(Config(customers=100_000), SOURCE_NAMES)
+    0
+    >>> parquet_pending_mib(Config(customers=100_000, formats=("parquet",)), SOURCE_NAMES)
+    520
+    >>> parquet_pending_mib(
+    ...     Config(customers=100_000, formats=("parquet",), parquet_row_group_rows=65_536),
+    ...     SOURCE_NAMES,
+    ... )
+    277
+
+    """
+    if "parquet" not in config.formats:
+        return 0
+    customers = config.customers / config.parts
+    held = 0.0
+    for name in sources:
+        per_customer, row_bytes = PARQUET_ROWS.get(name, (1.0, 300))
+        held += min(config.parquet_row_group_rows, customers * per_customer) * row_bytes
+    return round(held * PARQUET_MARGIN / 2**20 + PARQUET_WRITERS_MIB)
 
 
 def memory_batch_size(config: Config, sources: tuple[str, ...]) -> int:
@@ -169,14 +216,22 @@ def memory_batch_size(config: Config, sources: tuple[str, ...]) -> int:
     if not config.max_memory:
         return config.batch_size
     per_row_kib = ROW_KIB_ALL_SOURCES * max(len(sources), 1) / len(SOURCE_NAMES)
-    fit = int((config.max_memory - MEMORY_BASE_MIB) * 1024 / per_row_kib) // BLOCK * BLOCK
+    parquet = parquet_pending_mib(config, sources)
+    base = MEMORY_BASE_MIB + parquet
+    fit = int((config.max_memory - base) * 1024 / per_row_kib) // BLOCK * BLOCK
     if fit < BLOCK:
-        need = MEMORY_BASE_MIB + int(BLOCK * per_row_kib / 1024) + 1
+        need = base + int(BLOCK * per_row_kib / 1024) + 1
         msg = (
             f"max_memory = {config.max_memory} MiB is below the {need} MiB that one batch of "
-            f"{BLOCK:,} customers needs with {len(sources)} sources; raise max_memory "
-            "(or 0 for no cap) or turn sources off"
+            f"{BLOCK:,} customers needs with {len(sources)} sources"
         )
+        if parquet:
+            msg += (
+                f" and the Parquet row groups being filled (about {parquet} MiB at "
+                f"{config.parquet_row_group_rows:,} rows; lower parquet_row_group_rows to "
+                "shrink them)"
+            )
+        msg += "; raise max_memory (or 0 for no cap) or turn sources off"
         raise ConfigError(msg)
     return min(config.batch_size, fit)
 
