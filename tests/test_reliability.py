@@ -317,3 +317,28 @@ def test_max_memory_keeps_the_measured_peak_under_the_cap(tmp_path: Path) -> Non
     # Parquet: the row groups being filled are part of the estimate.
     parquet = peak("--max-memory", "850", "--formats", "parquet")
     assert parquet <= 850, parquet
+
+
+def test_ctrl_c_while_a_temporary_file_is_created_leaves_none_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    import vecgen.sinks as sinks
+
+    created: list[str] = []
+
+    def interrupted_open(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = builtins.open(path, mode, *args, **kwargs)
+        if sinks.TMP_MARK in str(path) and "w" in mode:
+            created.append(str(path))
+            if len(created) == 3:  # the file exists, the caller never gets its handle
+                handle.close()
+                raise KeyboardInterrupt
+        return handle
+
+    monkeypatch.setattr(sinks, "open", interrupted_open, raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        run(small_config(tmp_path, customers=100))
+    assert len(created) == 3
+    assert not list(tmp_path.rglob(f"*{sinks.TMP_MARK}*"))

@@ -522,10 +522,12 @@ class Outputs:
                     sink = FileSink(source, fmt, path, tmp, write_options[source])
                     sink.formula_guard = plan.config.csv_formula_guard
                     sink.parquet = ParquetOptions.of(plan.config)
+                    # Known before its file exists: a Ctrl-C that lands while the file
+                    # is being created still finds it in abort() and removes it.
+                    self.sinks[(source, fmt)] = sink
                     # A plain file for local output: fsspec's local wrapper is several
                     # times slower while the generating thread holds the GIL.
                     sink.handle = open(tmp, "wb") if local else _open_remote(fs, tmp)
-                    self.sinks[(source, fmt)] = sink
                     if append and plan.config.layout == "flat" and fs.exists(path):
                         sink.start_from(fs, path)
         except BaseException as exc:
