@@ -207,7 +207,7 @@ def test_duplicates_follow_their_block(
 
 def test_children_copy_people_from_the_batch_as_person_frame_makes_them() -> None:
     from vecgen.catalog import PERSON_COLUMNS
-    from vecgen.sources.customers import clean_people, rows_of_people
+    from vecgen.sources.customers import clean_people, clean_rows, rows_of_people
     from vecgen.sources.people import person_frame
 
     # hard: look-alikes swap field groups between people; they must survive the copy.
@@ -216,7 +216,7 @@ def test_children_copy_people_from_the_batch_as_person_frame_makes_them() -> Non
     people = np.random.default_rng(1).choice(np.arange(2000, 5000), 700)
     columns = list(PERSON_COLUMNS)
     made = person_frame(plan, VOCAB, "customers", people.astype(np.uint64))
-    assert clean_people(cust.frame, people, columns).equals(made.select(columns))
+    assert clean_people(clean_rows(cust.frame), people, columns).equals(made.select(columns))
     with pytest.raises(AssertionError, match="not in its batch"):
         rows_of_people(np.arange(2000, 5000), np.array([1999]))
 

@@ -221,14 +221,22 @@ def arrow_table(frame: pl.DataFrame) -> Any:
     return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
 
+def _is_text(arrow_type: Any) -> bool:
+    """Whether an Arrow type is text, in any of its layouts."""
+    import pyarrow as pa
+
+    t = pa.types
+    return any(
+        is_kind(arrow_type) for is_kind in (t.is_string, t.is_large_string, t.is_string_view)
+    )
+
+
 def _as_views(table: Any) -> Any:
     """``table`` with its text columns as ``string_view`` (as :func:`arrow_table` gives)."""
     import pyarrow as pa
 
     fields = [
-        pa.field(f.name, pa.string_view(), f.nullable)
-        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-        else f
+        pa.field(f.name, pa.string_view(), f.nullable) if _is_text(f.type) else f
         for f in table.schema
     ]
     return table.cast(pa.schema(fields))
@@ -293,21 +301,13 @@ def statistics_columns(table: Any, mode: str, dictionary: bool | list[str]) -> b
     (['state', 'id'], False)
 
     """
-    import pyarrow as pa
-
     if mode != "auto":
         return mode == "all"
-    encoded = set(t for t in dictionary) if isinstance(dictionary, list) else set()
+    encoded = set(dictionary) if isinstance(dictionary, list) else set()
     return [
         f.name
         for f in table.schema
-        if dictionary is True
-        or f.name in encoded
-        or not (
-            pa.types.is_string(f.type)
-            or pa.types.is_large_string(f.type)
-            or pa.types.is_string_view(f.type)
-        )
+        if dictionary is True or f.name in encoded or not _is_text(f.type)
     ]
 
 

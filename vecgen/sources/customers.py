@@ -268,11 +268,10 @@ def rows_of_people(batch_people: np.ndarray, people: np.ndarray) -> np.ndarray:
     return at
 
 
-def clean_people(customers: pl.DataFrame, people: np.ndarray, columns: list[str]) -> pl.DataFrame:
-    """Return ``columns`` of the clean customers ``people`` (person indices of this batch).
+def clean_people(clean: pl.DataFrame, people: np.ndarray, columns: list[str]) -> pl.DataFrame:
+    """Return ``columns`` of the people ``people`` from this batch's :func:`clean_rows`.
 
     A clean customer row holds its person as :func:`~vecgen.sources.people.person_frame`
     made it, so children copy people from it instead of making them again.
     """
-    clean = clean_rows(customers)
     return clean.select(columns)[rows_of_people(clean["__person"].to_numpy(), people)]

@@ -19,7 +19,7 @@ from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.plan import Plan
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.columns import seconds_before, weighted
-from vecgen.sources.customers import clean_people
+from vecgen.sources.customers import clean_people, clean_rows
 from vecgen.sources.people import replacement_pools
 from vecgen.vocab import Vocab
 from vecgen.vocab.static import (
@@ -76,17 +76,17 @@ class Loyalty:
     def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
         """One member row per customer row of the batch, in the same order."""
         customers = batch.upstream["customers"]
-        dupes = customers.filter(pl.col("__dupe"))
+        clean, dupes = clean_rows(customers), customers.filter(pl.col("__dupe"))
         fuzzed, log = fuzz_frame(
-            clean_people(customers, dupes["__person"].to_numpy(), list(PERSON_FIELDS)),
+            clean_people(clean, dupes["__person"].to_numpy(), list(PERSON_FIELDS)),
             plan.profile,
             plan.stream(self.name, "fuzz"),
             dupes["__extra"].to_numpy().astype(np.uint64),
             vocab,
             replacement_pools(vocab),
         )
-        people = pl.concat([customers.filter(~pl.col("__dupe")).select(PERSON_FIELDS), fuzzed])
-        meta = pl.concat([customers.filter(~pl.col("__dupe")), dupes]).select(
+        people = pl.concat([clean.select(PERSON_FIELDS), fuzzed])
+        meta = pl.concat([clean, dupes]).select(
             "customer_id", "__pos", "__dupe", "__block", "__entity"
         )
         keys = meta["__pos"].to_numpy().astype(np.uint64)

@@ -24,6 +24,7 @@ from vecgen.sources.customers import (
     COLUMNS,
     block_copy_sources,
     clean_people,
+    clean_rows,
     customer_ids,
     ranges,
     rows_of_people,
@@ -110,7 +111,9 @@ class PosCustomers:
         # Shared copies copy primary customers of this batch, dupes new POS people of
         # it: both are gathered from the people already made, not made again.
         shared_frame, shared_log = fuzz_frame(
-            clean_people(batch.upstream["customers"], shared_orig, list(PERSON_COLUMNS)),
+            clean_people(
+                clean_rows(batch.upstream["customers"]), shared_orig, list(PERSON_COLUMNS)
+            ),
             plan.profile,
             plan.stream(self.name, "fuzz_shared"),
             shared.astype(u),

@@ -69,7 +69,7 @@ class Wifi:
         lay = batch_layout(plan, batch.start, batch.stop)
         orig = block_copy_sources(plan, self.name, lay.dupes, lay.dupe_block)
         u = np.uint64
-        originals = clean_people(batch.upstream["customers"], orig, ["email", *FUZZED])
+        originals = clean_people(clean, orig, ["email", *FUZZED])
         # Only names and postal code are fuzzed: the e-mail is the join key.
         copies, log = fuzz_frame(
             originals.select(FUZZED),
