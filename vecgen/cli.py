@@ -186,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="pairs (record_id_l, record_id_r) or clusters (record_id, cluster_id), CSV or Parquet",
     )
     sc.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    sc.add_argument(
+        "--level",
+        choices=("entity", "household"),
+        default="entity",
+        help="a true match is the same person (entity, default) or the same household",
+    )
     pub = sub.add_parser("publish", help="upload today's local files to S3 (server-side encrypted)")
     _add_settings(pub)
     pub.add_argument(
@@ -492,7 +498,7 @@ def _main(argv: Sequence[str] | None) -> int:
             from vecgen.score import render as render_score
             from vecgen.score import score
 
-            result = score(ns.truth, ns.predictions)
+            result = score(ns.truth, ns.predictions, ns.level)
             sys.stdout.write(
                 json.dumps(result, indent=2) + "\n" if ns.json else render_score(result)
             )

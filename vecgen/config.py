@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vecgen.catalog import FORMATS, PARENTS, SOURCE_NAMES
+from vecgen.catalog import FORMATS, PARENTS, PERSON_COLUMNS, SOURCE_NAMES
 from vecgen.errors import ConfigError
 from vecgen.fuzz_vectorized.profiles import Profile
 
@@ -285,7 +285,19 @@ SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 DEFAULT_STATE_DIR = ".vecgen"
 SOURCES_KEY = "sources"
 FUZZ_KEY = "fuzz"
-ALL_KEYS = (*SETTINGS_BY_NAME, SOURCES_KEY, FUZZ_KEY)
+COMPLETENESS_KEY = "completeness"
+ALL_KEYS = (*SETTINGS_BY_NAME, SOURCES_KEY, FUZZ_KEY, COMPLETENESS_KEY)
+# Sources with per-system fill rates, and the person columns each holds (by their
+# person-column names: loyalty's address1 is addr_ln_1_txt, wifi's fname name_first).
+COMPLETENESS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customers": PERSON_COLUMNS,
+    "pos_customers": PERSON_COLUMNS,
+    "loyalty": (
+        "name_first", "name_last", "email", "gender", "addr_ln_1_txt", "city", "state",
+        "postal_code", "birth_dt", "phone",
+    ),
+    "wifi": ("name_first", "name_last", "postal_code"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -353,6 +365,7 @@ class Config:
     parquet_statistics: str = "auto"
     fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)
     declared: str = ""  # the [sources.<name>] tables of declared sources, as canonical JSON
+    completeness: str = ""  # the [completeness.<source>] tables as canonical JSON
     sources: tuple[tuple[str, bool], ...] = field(
         default_factory=lambda: tuple((name, True) for name in SOURCE_NAMES)
     )
@@ -364,6 +377,7 @@ class Config:
         object.__setattr__(self, SOURCES_KEY, _coerce_sources(dict(self.sources), "Python"))
         object.__setattr__(self, FUZZ_KEY, _canonical_fuzz(self.fuzz))
         profile = self.profile()  # validate the [fuzz] table now, before anything is written
+        object.__setattr__(self, COMPLETENESS_KEY, _canonical_completeness(self.completeness))
         object.__setattr__(self, "declared", _canonical_declared(self.declared))
         if self.declared:
             from vecgen.sources.declared import parse_declared
@@ -419,6 +433,22 @@ class Config:
         except OverrideError as exc:
             raise ConfigError(f"{exc} (fix the [fuzz] table of vecgen.toml)") from None
 
+    def completeness_rates(self, source: str) -> dict[str, float]:
+        """Percent of ``source``'s records holding each person column (profile, then overrides).
+
+        Examples
+        --------
+        >>> Config(fuzz_profile="medium").completeness_rates("pos_customers")["birth_dt"]
+        15
+        >>> Config(completeness={"wifi": {"postal_code": 50}}).completeness_rates("wifi")
+        {'postal_code': 50.0}
+
+        """
+        rates = dict(dict(self.profile().completeness).get(source, ()))
+        table = json.loads(self.completeness) if self.completeness else {}
+        rates.update(table.get(source, {}))
+        return rates
+
     def enabled(self, source: str) -> bool:
         """Return whether ``source`` is switched on (a declared source always is)."""
         return dict(self.sources).get(source, source in self.declared_names())
@@ -448,6 +478,8 @@ class Config:
         }
         if self.fuzz:
             d[FUZZ_KEY] = self.fuzz_table()
+        if self.completeness:
+            d[COMPLETENESS_KEY] = json.loads(self.completeness)
         return d
 
 
@@ -595,8 +627,67 @@ def _canonical_fuzz(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str) if value else ""
 
 
+def _canonical_completeness(value: Any) -> str:
+    """Validate the ``[completeness.<source>]`` tables; store them as sorted JSON.
+
+    Examples
+    --------
+    >>> _canonical_completeness({"pos_customers": {"birth_dt": 10}})
+    '{"pos_customers": {"birth_dt": 10.0}}'
+    >>> _canonical_completeness({"pos": {}})
+    Traceback (most recent call last):
+    ...
+    vecgen.errors.ConfigError: [completeness.pos] is not a source with fill rates; did you mean 'pos_customers'? valid keys: customers, pos_customers, loyalty, wifi
+
+    """
+    if isinstance(value, str):
+        if not value:
+            return ""
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ConfigError(f"'{COMPLETENESS_KEY}' must be a table, got {value!r}") from None
+    if not isinstance(value, Mapping):
+        msg = f"'{COMPLETENESS_KEY}' must be tables [completeness.<source>] of column = percent"
+        raise ConfigError(msg)
+    out: dict[str, dict[str, float]] = {}
+    for source, table in value.items():
+        valid = COMPLETENESS_COLUMNS.get(source)
+        if valid is None:
+            msg = f"[completeness.{source}] is not a source with fill rates; " + _suggest(
+                str(source), list(COMPLETENESS_COLUMNS)
+            )
+            raise ConfigError(msg)
+        if not isinstance(table, Mapping):
+            msg = f"[completeness.{source}] must be a table of column = percent (0-100), got {table!r}"
+            raise ConfigError(msg)
+        rates: dict[str, float] = {}
+        for column, fill in table.items():
+            if column not in valid:
+                raise ConfigError(
+                    f"[completeness.{source}] has no column '{column}'; "
+                    + _suggest(str(column), list(valid))
+                )
+            if isinstance(fill, bool) or not isinstance(fill, int | float) or not 0 <= fill <= 100:
+                msg = f"[completeness.{source}] {column} must be a percent from 0 to 100, got {fill!r}"
+                raise ConfigError(msg)
+            rates[column] = float(fill)
+        out[source] = dict(sorted(rates.items()))
+    return json.dumps(out, sort_keys=True) if out else ""
+
+
 def _merge(target: dict[str, Any], raw: Mapping[str, Any], origin: str) -> None:
     for key, value in raw.items():
+        if key == COMPLETENESS_KEY:
+            if not isinstance(value, Mapping):
+                msg = f"'{COMPLETENESS_KEY}' must be tables [completeness.<source>] ({origin})"
+                raise ConfigError(msg)
+            merged = dict(target.get(COMPLETENESS_KEY, {}))
+            for source, table in value.items():
+                old = merged.get(source, {})
+                merged[source] = {**old, **table} if isinstance(table, Mapping) else table
+            target[COMPLETENESS_KEY] = merged
+            continue
         if key == FUZZ_KEY:
             if not isinstance(value, Mapping):
                 raise ConfigError(f"'{FUZZ_KEY}' must be a table (the [fuzz] section) ({origin})")

@@ -181,7 +181,9 @@ def tracer_extra(plan: Plan, frame: pl.DataFrame, first_position: int) -> Extra:
         .with_columns(ids, pl.lit(plan.run_ts).alias("dtUpdateDate"))
         .select(COLUMNS)
     )
-    truth = truth_rows("customers", own, entity, np.zeros(n, dtype=bool), np.full(n, -1))
+    truth = truth_rows(
+        "customers", own, entity, np.zeros(n, dtype=bool), np.full(n, -1), household_id=entity
+    )
     return Extra(customers, truth.drop("__block"))
 
 
@@ -322,6 +324,7 @@ def archival_extra(plan: Plan, vocab: Vocab, first_position: int) -> Extra | Non
         np.full(n, -1),
         duplicate_of=originals["customer_id"],
         corruptions=log,
+        household_id=originals["__entity"],  # an earlier day's household is not carried over
     )
     return Extra(customers, truth.drop("__block"))
 

@@ -77,10 +77,18 @@ def _index(keys: pl.DataFrame, lookup: pl.DataFrame, path: str) -> np.ndarray:
     return index
 
 
-def load_inputs(truth_path: str, predictions_path: str) -> Inputs:
-    """Read, check and encode truth and predictions."""
+LEVELS = {"entity": "entity_id", "household": "household_id"}
+
+
+def load_inputs(truth_path: str, predictions_path: str, level: str = "entity") -> Inputs:
+    """Read, check and encode truth and predictions.
+
+    ``level`` is what a true match is: the same person (``entity``) or the same
+    household (``household``: people who live together, and all their records).
+    """
     truth = _read(truth_path)
-    for column in ("record_id", "entity_id"):
+    target = LEVELS[level]
+    for column in ("record_id", target):
         if column not in truth.columns:
             raise ScoreError(
                 f"{truth_path}: column '{column}' is missing; give the truth file of a vecgen run"
@@ -102,7 +110,9 @@ def load_inputs(truth_path: str, predictions_path: str) -> Inputs:
             f"{truth_path}: record {dup!r} appears twice; add source columns if ids repeat across sources"
         )
     lookup = keys.with_row_index("idx")
-    entity = _codes(truth["entity_id"])
+    entity = _codes(
+        truth[target].fill_null(truth["entity_id"]) if level == "household" else truth[target]
+    )
     # Duplicates and the record each copies (for recall per corruption).
     is_dupe = (
         (truth["is_duplicate"].str.to_lowercase() == "true").fill_null(False).to_numpy()
@@ -195,9 +205,13 @@ def _pair_count(sizes: np.ndarray) -> float:
     return float((sizes.astype(np.float64) * (sizes - 1) / 2).sum())
 
 
-def score(truth_path: str, predictions_path: str) -> dict[str, Any]:
-    """Score predictions against a vecgen truth file (see the module docstring)."""
-    data = load_inputs(truth_path, predictions_path)
+def score(truth_path: str, predictions_path: str, level: str = "entity") -> dict[str, Any]:
+    """Score predictions against a vecgen truth file (see the module docstring).
+
+    ``level="household"`` counts two records as a true match when their
+    people live together (truth's ``household_id``), for household linking.
+    """
+    data = load_inputs(truth_path, predictions_path, level)
     entity, cluster = data.entity, data.cluster
     n = len(entity)
     entity_sizes = np.bincount(entity)

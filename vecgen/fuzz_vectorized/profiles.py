@@ -67,6 +67,10 @@ class Profile:
     clusters: Clusters = field(default_factory=Clusters)
     dupe_of_dupe: float = 0.0  # percent of later cluster members copied from the first
     lookalikes: float = 0.0  # percent of clean records sharing a field group with another
+    # Weights of household sizes 1, 2, ... (the members a retailer knows); () = everyone alone.
+    households: tuple[float, ...] = ()
+    # Per source, the percent of records holding each person column (100 if not named).
+    completeness: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
 
     @property
     def budgeted(self) -> bool:
@@ -86,6 +90,49 @@ class Profile:
         return replace(self, fields=mixes, fallback=fb, fields_changed=hist, events=events)
 
 
+# Known household sizes 1, 2, 3, 4 (CPS 2020 households, thinned to the members one retailer
+# knows): about 9% (medium) and 24% (hard) of customers share their home; in easy, and in
+# the predecessor's gensampledata, everybody lives alone.
+HOUSEHOLDS_MEDIUM = (96.0, 3.2, 0.6, 0.2)
+HOUSEHOLDS_HARD = (88.0, 9.0, 2.4, 0.6)
+
+# Fill rates per system: the web shop needs an e-mail and a shipping address but rarely a
+# birth date; the till asks for a name and a postal code; the loyalty program most fields
+# (birthday rewards); the wifi portal only its form. Hard halves what is missing less often.
+COMPLETENESS_MEDIUM: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
+    (
+        "customers",
+        (
+            ("name_prefix", 60), ("birth_dt", 90), ("phone", 85), ("employment", 70),
+            ("job_title", 60), ("gender", 90), ("addr_ln_1_txt", 95),
+        ),
+    ),
+    (
+        "pos_customers",
+        (
+            ("name_prefix", 30), ("email", 35), ("birth_dt", 15), ("phone", 70),
+            ("addr_ln_1_txt", 60), ("city", 75), ("state", 75), ("employment", 20),
+            ("job_title", 15), ("gender", 60),
+        ),
+    ),
+    (
+        "loyalty",
+        (("birth_dt", 80), ("phone", 90), ("gender", 85), ("addr_ln_1_txt", 90)),
+    ),
+    ("wifi", (("name_last", 85), ("postal_code", 60))),
+)  # fmt: skip
+
+
+def _scaled(table: tuple[tuple[str, tuple[tuple[str, float], ...]], ...], missing: float):  # type: ignore[no-untyped-def]
+    """Return the same systems with ``missing`` times as many values missing."""
+    return tuple(
+        (source, tuple((c, round(max(0.0, 100 - (100 - f) * missing), 1)) for c, f in cols))
+        for source, cols in table
+    )
+
+
+COMPLETENESS_HARD = _scaled(COMPLETENESS_MEDIUM, 1.5)
+
 # Fields the ``replace`` kernel has a pool of values for (vecgen.sources.people.replacement_pools).
 REPLACEABLE = ("name_last", "name_first", "city", "state", "postal_code", "addr_ln_1_txt")
 
@@ -100,9 +147,9 @@ def _mix(field: str, rate: float = 0.0, fallback: str = "", **weights: float) ->
 # addr 80.0, city 86.8, state 79.8, postal_code 89.4, birth_dt 78.8, phone 51.8):
 # - birth_dt and phone: `keep` raised to the measured rates (its handlers left more
 #   values alone than their weights say);
-# - name_first: only ~16% of mimesis' first names have a nickname in the `nicknames`
-#   data set (the predecessor's Faker names had more), so its other first-name
-#   kernels are weighted up to reproduce the measured 58% change rate.
+# - name_first: with first names drawn by real frequency, about 55% of people's first
+#   names have a nickname in the `nicknames` data set, so `nickname` and `keep` are
+#   weighted to reproduce the measured 58% change rate.
 GENSAMPLEDATA = Profile(
     name="gensampledata",
     fields=(
@@ -112,8 +159,8 @@ GENSAMPLEDATA = Profile(
             swap_adjacent=21,
             upper=21,
             upper_first3=21,
-            nickname=79,
-            keep=1,
+            nickname=30,
+            keep=62,
         ),
         _mix("name_last", initial=11, swap_adjacent=5, upper=5, upper_first3=5, replace=70, keep=5),
         _mix("gender", gender_flip=9, keep=22),
@@ -225,6 +272,7 @@ FEBRL = Profile(
     ),
     fallback=("name_last", "replace"),
     fields_changed=((1, 29.8), (2, 33.8), (3, 23.1), (4, 9.6), (5, 3.0), (6, 0.7)),
+    households=HOUSEHOLDS_MEDIUM,
 )
 
 _TYPOS = {"keyboard_substitution": 3, "swap_adjacent": 3, "insert_char": 2, "delete_char": 2}
@@ -303,6 +351,8 @@ MEDIUM = Profile(
     events=(("moved", 3.0), ("married", 3.0), ("swap_names", 2.0)),
     clusters=Clusters("poisson", 1.5, 5),
     dupe_of_dupe=20.0,
+    households=HOUSEHOLDS_MEDIUM,
+    completeness=COMPLETENESS_MEDIUM,
 )
 
 HARD = Profile(
@@ -388,6 +438,8 @@ HARD = Profile(
     clusters=Clusters("zipf", 2.0, 20),
     dupe_of_dupe=40.0,
     lookalikes=5.0,
+    households=HOUSEHOLDS_HARD,
+    completeness=COMPLETENESS_HARD,
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (GENSAMPLEDATA, FEBRL, EASY, MEDIUM, HARD)}

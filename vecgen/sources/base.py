@@ -21,6 +21,7 @@ TRUTH_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
     "record_id": pl.String(),
     "entity_id": pl.String(),
+    "household_id": pl.String(),
     "is_duplicate": pl.Boolean(),
     "duplicate_of": pl.String(),
     "corruptions": pl.String(),
@@ -88,8 +89,12 @@ def truth_rows(
     block: np.ndarray,
     duplicate_of: pl.Series | None = None,
     corruptions: pl.Series | None = None,
+    household_id: pl.Series | None = None,
 ) -> pl.DataFrame:
     """Build ``source``'s truth rows; ``block`` (hidden) orders the truth file.
+
+    ``household_id`` left out is filled by the truth source from the entity's
+    household (the entity itself when it lives alone or is not a customer).
 
     Examples
     --------
@@ -97,7 +102,7 @@ def truth_rows(
     >>> t = truth_rows("wifi", pl.Series(["a", "b"]), pl.Series(["1", "1"]),
     ...                np.array([False, True]), np.array([0, 0]), pl.Series([None, "a"]))
     >>> t.drop("__block").rows()
-    [('wifi', 'a', '1', False, None, None), ('wifi', 'b', '1', True, 'a', None)]
+    [('wifi', 'a', '1', None, False, None, None), ('wifi', 'b', '1', None, True, 'a', None)]
 
     """
     n = len(record_id)
@@ -107,6 +112,7 @@ def truth_rows(
             "source": pl.Series([source], dtype=pl.String).gather(np.zeros(n, dtype=np.int64)),
             "record_id": record_id.cast(pl.String),
             "entity_id": entity_id.cast(pl.String),
+            "household_id": nulls if household_id is None else household_id.cast(pl.String),
             "is_duplicate": pl.Series(is_duplicate, dtype=pl.Boolean),
             "duplicate_of": nulls if duplicate_of is None else duplicate_of.cast(pl.String),
             "corruptions": nulls if corruptions is None else corruptions.cast(pl.String),

@@ -19,7 +19,8 @@ from vecgen.fuzz_vectorized.profiles import cluster_pmf
 from vecgen.plan import BLOCK, Plan
 from vecgen.rng import I64, cumulative
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
-from vecgen.sources.people import person_frame, replacement_pools
+from vecgen.sources.completeness import apply_completeness, complete
+from vecgen.sources.people import households, person_frame, replacement_pools
 from vecgen.vocab import Vocab
 
 COLUMNS = ("customer_id", *PERSON_COLUMNS, "dtUpdateDate")
@@ -155,22 +156,37 @@ class Customers:
         copied_from = original_ids.zip_with(pl.Series(groups.parent < 0), parent_ids)
         is_dupe = np.arange(n_clean + n_dupes) >= n_clean
         block = np.concatenate([lay.clean // BLOCK, lay.dupe_block])
-        frame = (
-            pl.concat([clean_frame, fuzzed])
-            .with_columns(
-                ids,
-                pl.lit(plan.run_ts).alias("dtUpdateDate"),
-                pl.Series("__pos", positions),
-                pl.Series("__person", np.concatenate([lay.clean, originals])),
-                pl.Series("__dupe", is_dupe),
-                pl.Series("__extra", np.concatenate([np.full(n_clean, -1), lay.dupes])),
-                pl.Series("__block", block),
-                entity.alias("__entity"),
-            )
-            .select([*COLUMNS, "__pos", "__person", "__dupe", "__extra", "__block", "__entity"])[
-                order
-            ]
+        # Household: the entity of its first member; a duplicate lives where its original does.
+        heads = households(plan, self.name, lay.clean.astype(np.uint64)).head
+        heads = np.concatenate([heads, heads[rows_of_people(lay.clean, originals)]])
+        home = customer_ids(plan, plan.clean_positions(heads.astype(np.uint64))).cast(pl.String)
+        people, log = apply_completeness(
+            plan,
+            self.name,
+            pl.concat([clean_frame, fuzzed]),
+            positions.astype(np.uint64),
+            pl.concat([null_strings(n_clean), log]),
         )
+        assert log is not None
+        full = [c for c in people.columns if c.startswith("__full_")]
+        frame = people.with_columns(
+            ids,
+            pl.lit(plan.run_ts).alias("dtUpdateDate"),
+            pl.Series("__pos", positions),
+            pl.Series("__person", np.concatenate([lay.clean, originals])),
+            pl.Series("__dupe", is_dupe),
+            pl.Series("__extra", np.concatenate([np.full(n_clean, -1), lay.dupes])),
+            pl.Series("__block", block),
+            entity.alias("__entity"),
+            home.alias("__household"),
+        ).select(
+            [
+                *COLUMNS,
+                *("__pos", "__person", "__dupe", "__extra", "__block", "__entity"),
+                "__household",
+                *full,
+            ]
+        )[order]
         nulls = null_strings(n_clean)
         truth = truth_rows(
             self.name,
@@ -179,7 +195,8 @@ class Customers:
             is_duplicate=is_dupe,
             block=block,
             duplicate_of=pl.concat([nulls, copied_from.cast(pl.String)]),
-            corruptions=pl.concat([nulls, log]),
+            corruptions=log,
+            household_id=home,
         )[order]
         return SourceBatch(frame, truth)
 
@@ -245,8 +262,12 @@ def block_copy_sources(plan: Plan, source: str, extras: I64, block: I64) -> I64:
 
 
 def clean_rows(customers: pl.DataFrame) -> pl.DataFrame:
-    """Return the clean records of a customers batch (children are built from these)."""
-    return customers.filter(~pl.col("__dupe"))
+    """Return the clean records of a customers batch (children are built from these).
+
+    Values the web shop did not capture are put back: other systems hold the
+    person as they captured them.
+    """
+    return complete(customers.filter(~pl.col("__dupe")))
 
 
 def rows_of_people(batch_people: np.ndarray, people: np.ndarray) -> np.ndarray:

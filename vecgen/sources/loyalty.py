@@ -19,6 +19,7 @@ from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.plan import Plan
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.columns import seconds_before, weighted
+from vecgen.sources.completeness import apply_completeness
 from vecgen.sources.customers import clean_people, clean_rows
 from vecgen.sources.people import replacement_pools
 from vecgen.vocab import Vocab
@@ -90,6 +91,12 @@ class Loyalty:
             "customer_id", "__pos", "__dupe", "__block", "__entity"
         )
         keys = meta["__pos"].to_numpy().astype(np.uint64)
+        n_clean = len(people) - len(fuzzed)
+        people, full_log = apply_completeness(
+            plan, self.name, people, keys, pl.concat([null_strings(n_clean), log])
+        )
+        assert full_log is not None
+        people = people.select(PERSON_FIELDS)
         s = plan.streams(self.name)
         created = seconds_before(
             s("created"), keys, plan.run_ts, dt.timedelta(days=365 * MEMBER_YEARS)
@@ -112,7 +119,6 @@ class Loyalty:
             .rename({"addr_ln_1_txt": "address1", "birth_dt": "birthdate"})
             .sort("__pos")
         )
-        n_clean = len(people) - len(fuzzed)
         nulls = null_strings(n_clean)
         original_lm = ("LM" + dupes["__entity"]).alias("duplicate_of")
         truth = truth_rows(
@@ -122,6 +128,6 @@ class Loyalty:
             is_duplicate=meta["__dupe"],
             block=meta["__block"].to_numpy(),
             duplicate_of=pl.concat([nulls, original_lm]),
-            corruptions=pl.concat([nulls, log]),
+            corruptions=full_log,
         )[np.argsort(meta["__pos"].to_numpy(), kind="stable")]
         return SourceBatch(frame.select([*COLUMNS, "__pos"]), truth)

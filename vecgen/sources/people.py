@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from vecgen.catalog import PERSON_COLUMNS
 from vecgen.fuzz_vectorized.kernels import per_vocab
-from vecgen.plan import Plan
-from vecgen.rng import U64, cumulative
+from vecgen.plan import BLOCK, Plan
+from vecgen.rng import I64, U64, cumulative
 from vecgen.vocab import Vocab
 
 ADDRESS_POOL_SIZE = 50_000
@@ -43,6 +44,11 @@ def street_addresses(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.S
     sfx = vocab.street_suffix.gather(
         plan.stream(namespace, "addr_suffix").integers(idx, 0, len(vocab.street_suffix))
     )
+    return _address_text(vocab, pl.DataFrame({"n": num, "s": name, "x": sfx}))
+
+
+def _address_text(vocab: Vocab, street: pl.DataFrame) -> pl.Series:
+    """Lay out house number ``n``, street name ``s`` and suffix ``x`` as the locale writes them."""
     layout = str(vocab.manifest.get("address_format", "{number} {name} {suffix}"))
     parts = [
         pl.lit(piece) if i % 2 == 0 else pl.col(ADDRESS_FIELDS[piece])
@@ -50,12 +56,213 @@ def street_addresses(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.S
         if piece
     ]
     return (
-        pl.DataFrame({"n": num, "s": name, "x": sfx})
-        .with_columns(pl.col("n").cast(pl.String))
+        street.with_columns(pl.col("n").cast(pl.String))
         .select(pl.concat_str(parts))
         .to_series()
         .alias("addr_ln_1_txt")
     )
+
+
+YEAR = 365.25
+MIN_AGE, MAX_AGE = 18, 90
+PARENT_MIN_AGE = 40  # the first member of a household of 3+ (it has an adult child)
+PARTNER_OPPOSITE_SEX = 0.92  # the other partners are of the same sex
+PARTNER_SHARES_SURNAME = 0.80  # the rest kept their own name
+PARTNER_AGE_SPREAD = 6  # years either way
+CHILD_GAP = (20, 40)  # years between the first member and a child
+TWIN_SHARE = 0.10  # a child after the first is the previous child's twin
+JUNIOR_SHARE = 0.15  # a son of a father carries his first name ...
+JUNIOR_SUFFIX_SHARE = 0.30  # ... and some systems kept " Jr" on the surname
+SHARED_PHONE = 0.45  # a member gives the first member's (landline) number
+SHARED_EMAIL = 0.10  # a member gives the family e-mail address
+
+
+@dataclass(frozen=True)
+class Households:
+    """Where each person lives: the first member of the household, rank, size, previous member.
+
+    Member 0 is the household's first member, 1 a partner, 2 and up children.
+    """
+
+    head: I64
+    member: I64
+    size: I64
+    previous: I64  # the member ranked just before (itself for member 0)
+
+
+def households(plan: Plan, namespace: str, idx: U64) -> Households:
+    """Return the household of each person ``idx``, keyed by block (any batching gives the same).
+
+    The clean people of a block of :data:`~vecgen.plan.BLOCK` are put in a keyed
+    random order and cut into households whose sizes are drawn per slot from the
+    profile's ``households`` weights (people a retailer knows per household).
+    Only the primary customers live in households; other systems' own people,
+    and profiles without household weights, live alone.
+
+    Examples
+    --------
+    >>> import datetime as dt, numpy as np
+    >>> from vecgen.config import Config
+    >>> from vecgen.plan import resolve
+    >>> plan = resolve(Config(customers=3000, fuzz_profile="medium", date=dt.date(2026, 1, 1)))
+    >>> a = households(plan, "customers", np.arange(3000, dtype=np.uint64))
+    >>> b = households(plan, "customers", np.arange(1000, 2000, dtype=np.uint64))
+    >>> bool((a.head[1000:2000] == b.head).all()), bool((a.head // 1000 == np.arange(3000) // 1000).all())
+    (True, True)
+
+    """
+    rows = idx.astype(np.int64)
+    alone = Households(rows, np.zeros_like(rows), np.ones_like(rows), rows)
+    weights = plan.profile.households
+    n = plan.n_clean if namespace == "customers" else 0
+    if not weights or n == 0 or len(rows) == 0:
+        return alone
+    blocks = np.unique(rows // BLOCK)
+    starts = blocks * BLOCK
+    sizes = np.minimum(starts + BLOCK, n) - starts
+    first = np.cumsum(sizes) - sizes
+    people = np.repeat(starts - first, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
+    block = np.repeat(blocks, sizes)
+    keys = people.astype(np.uint64)
+    order = np.lexsort((plan.stream("households", "order").uniform(keys), block))
+    ranked = people[order]
+    rank = np.arange(len(people)) - np.repeat(first, sizes)
+    # Household sizes drawn per slot (slot j of block b keyed by b * BLOCK + j).
+    hs = 1 + plan.stream("households", "size").choice(keys, cumulative(weights))
+    total = np.cumsum(hs)
+    in_block = total - np.repeat(total[first] - hs[first], sizes)
+    big = np.int64(1) << 40
+    slot = np.searchsorted(block * big + in_block, block * big + rank, side="right")
+    start_rank = in_block[slot] - hs[slot]
+    at = np.repeat(first, sizes) + start_rank  # where the household starts in `ranked`
+    member = rank - start_rank
+    size = np.minimum(hs[slot], np.repeat(sizes, sizes) - start_rank)
+    head = ranked[at]
+    previous = ranked[np.maximum(np.arange(len(people)) - 1, at)]
+    where = np.empty(len(people), dtype=np.int64)
+    where[order] = np.arange(len(people))
+    pick = where[np.searchsorted(people, rows)]
+    return Households(head[pick], member[pick], size[pick], previous[pick])
+
+
+def _ages(plan: Plan, namespace: str, people: I64, size: I64) -> I64:
+    """Age in days of people as first members of households of ``size``."""
+    u = plan.stream(namespace, "birth_dt").uniform(people.astype(np.uint64))
+    low = np.where(size >= 3, PARENT_MIN_AGE, MIN_AGE) * YEAR
+    return np.round(low + u * (MAX_AGE * YEAR - low)).astype(np.int64)
+
+
+def _child_age(plan: Plan, namespace: str, child: I64, head_age: I64) -> I64:
+    gap = plan.stream(namespace, "child_gap").uniform(child.astype(np.uint64))
+    years = CHILD_GAP[0] + gap * (CHILD_GAP[1] - CHILD_GAP[0])
+    return np.maximum(head_age - np.round(years * YEAR).astype(np.int64), round(MIN_AGE * YEAR))
+
+
+def _first_names(
+    plan: Plan, vocab: Vocab, namespace: str, idx: U64, female: np.ndarray, birth: I64
+) -> I64:
+    """Index into ``vocab.first_name``: drawn by sex and birth decade (where the locale has it)."""
+    u = plan.stream(namespace, "name_first").uniform(idx)
+    year = np.floor(birth / YEAR + 1970).astype(np.int64)
+    out = np.empty(len(idx), dtype=np.int64)
+    for is_female, weights, offset in (
+        (True, vocab.first_female_weights, 0),
+        (False, vocab.first_male_weights, len(vocab.first_female)),
+    ):
+        rows = np.flatnonzero(female == is_female)
+        out[rows] = offset + weights.draw(u[rows], weights.column(year[rows]))
+    return out
+
+
+def _draws(plan: Plan, vocab: Vocab, namespace: str, idx: U64, size: I64) -> dict[str, np.ndarray]:
+    """Every random choice of a person, as first member of a household of ``size``."""
+    s = plan.streams(namespace)
+    female = s("gender").bernoulli(idx, FEMALE_SHARE)
+    birth = _days(plan.run_date) - _ages(plan, namespace, idx.astype(np.int64), size)
+    company = s("employment").integers(idx, 0, len(vocab.company))
+    return {
+        "female": female,
+        "birth": birth,
+        "prefix": s("name_prefix").uniform(idx),
+        "last": vocab.last_name_weights.draw(s("name_last").uniform(idx)),
+        "company": company,
+        "domain": company.copy(),  # the e-mail address is at the employer's domain
+        "place": vocab.place_weights.draw(s("place").uniform(idx)),
+        "number": s("addr_number").integers(idx, 100, 10_000),
+        "street": s("addr_street").integers(idx, 0, len(vocab.street_name)),
+        "suffix": s("addr_suffix").integers(idx, 0, len(vocab.street_suffix)),
+        "tld": s("email_tld").integers(idx, 0, len(vocab.tld)),
+        "pattern": s("email_pattern").integers(idx, 0, EMAIL_PATTERNS),
+        "digits": s("email_digits").integers(idx, 100, 1000),
+        "status": s("account_status").choice(idx, ACCOUNT_WEIGHTS),
+        "use_abbr": s("state_form").bernoulli(idx, 0.5),
+        "job": s("job_title").integers(idx, 0, len(vocab.job_title)),
+        "exchange": s("phone_exchange").integers(idx, 200, 1000),
+        "line": s("phone_line").integers(idx, 0, 10_000),
+        "junior_suffix": np.zeros(len(idx), dtype=bool),
+    }
+
+
+_EMAIL_PARTS = ("email_first", "email_last", "domain", "tld", "pattern", "digits")
+
+
+def person_draws(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> dict[str, np.ndarray]:
+    """Every choice of each person ``idx``, household members made to agree with their first member.
+
+    Members share the first member's address and place; a partner usually the
+    surname, children always (some sons also the father's first name, and twins
+    the birth date); some share the phone number or the e-mail address.
+    """
+    hh = households(plan, namespace, idx)
+    d = _draws(plan, vocab, namespace, idx, hh.size)
+    d["first"] = _first_names(plan, vocab, namespace, idx, d["female"], d["birth"])
+    d["household"] = hh.head
+    d["email_first"], d["email_last"] = d["first"].copy(), d["last"].copy()
+    sub = np.flatnonzero(hh.member > 0)
+    if len(sub) == 0:
+        return d
+    s = plan.streams(f"{namespace}/household")
+    head_idx = hh.head[sub].astype(np.uint64)
+    h = _draws(plan, vocab, namespace, head_idx, hh.size[sub])
+    h["first"] = _first_names(plan, vocab, namespace, head_idx, h["female"], h["birth"])
+    h["email_first"], h["email_last"] = h["first"], h["last"]
+    rows = idx[sub]
+    member = hh.member[sub]
+    partner, child = member == 1, member >= 2
+    head_age = _days(plan.run_date) - h["birth"]
+    # Ages: a partner near the first member's, a child 20-40 years younger; twins share.
+    spread = (s("partner_age").uniform(rows) - 0.5) * 2 * PARTNER_AGE_SPREAD * YEAR
+    age = np.where(
+        partner,
+        np.clip(head_age + np.round(spread).astype(np.int64), MIN_AGE * YEAR, MAX_AGE * YEAR),
+        _child_age(plan, namespace, rows.astype(np.int64), head_age),
+    )
+    twin = child & (member >= 3) & s("twin").bernoulli(rows, TWIN_SHARE)
+    prev = hh.previous[sub]
+    age = np.where(twin, _child_age(plan, namespace, prev, head_age), age)
+    female = np.where(
+        partner & s("partner_sex").bernoulli(rows, PARTNER_OPPOSITE_SEX),
+        ~h["female"],
+        d["female"][sub],
+    )
+    d["female"][sub] = female
+    d["birth"][sub] = _days(plan.run_date) - age.astype(np.int64)
+    first = _first_names(plan, vocab, namespace, rows, female, d["birth"][sub])
+    junior = child & ~female & ~h["female"] & s("junior").bernoulli(rows, JUNIOR_SHARE)
+    d["first"][sub] = np.where(junior, h["first"], first)
+    d["junior_suffix"][sub] = junior & s("junior_suffix").bernoulli(rows, JUNIOR_SUFFIX_SHARE)
+    same_name = child | (partner & s("partner_name").bernoulli(rows, PARTNER_SHARES_SURNAME))
+    d["last"][sub] = np.where(same_name, h["last"], d["last"][sub])
+    d["email_first"][sub], d["email_last"][sub] = d["first"][sub], d["last"][sub]
+    for key in ("place", "number", "street", "suffix"):
+        d[key][sub] = h[key]
+    phone = s("shared_phone").bernoulli(rows, SHARED_PHONE)
+    for key in ("exchange", "line"):
+        d[key][sub] = np.where(phone, h[key], d[key][sub])
+    email = s("shared_email").bernoulli(rows, SHARED_EMAIL)
+    for key in _EMAIL_PARTS:
+        d[key][sub] = np.where(email, h[key], d[key][sub])
+    return d
 
 
 def _raw_person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.DataFrame:
@@ -74,59 +281,49 @@ def _raw_person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.
     (True, True)
 
     """
-    s = plan.streams(namespace)
-    n_female = len(vocab.first_female)
-    female = s("gender").bernoulli(idx, FEMALE_SHARE)
-    first_i = np.where(
-        female,
-        s("name_first").integers(idx, 0, n_female),
-        n_female + s("name_first").integers(idx, 0, len(vocab.first_male)),
+    d = person_draws(plan, vocab, namespace, idx)
+    places = vocab.places[d["place"]]
+    n_pf, n_pm = len(vocab.prefix_female), len(vocab.prefix_male)
+    prefix = np.where(
+        d["female"],
+        (d["prefix"] * n_pf).astype(np.int64),
+        n_pf + (d["prefix"] * n_pm).astype(np.int64),
     )
-    n_pf = len(vocab.prefix_female)
-    prefix_i = np.where(
-        female,
-        s("name_prefix").integers(idx, 0, n_pf),
-        n_pf + s("name_prefix").integers(idx, 0, len(vocab.prefix_male)),
+    street = pl.DataFrame(
+        {
+            "n": d["number"],
+            "s": vocab.street_name.gather(d["street"]),
+            "x": vocab.street_suffix.gather(d["suffix"]),
+        }
     )
-    last_i = s("name_last").integers(idx, 0, len(vocab.last_name))
-    company_i = s("employment").integers(idx, 0, len(vocab.company))
-    place_i = s("place").integers(idx, 0, len(vocab.places))
-    places = vocab.places[place_i]
-    birth = _days(plan.run_date) - s("birth_dt").integers(
-        idx, round(18 * 365.25), round(90 * 365.25)
-    )
-
+    last = vocab.last_name.gather(d["last"])
     df = pl.DataFrame(
         {
-            "name_prefix": vocab.prefix.gather(prefix_i),
-            "name_first": vocab.first_name.gather(first_i),
-            "name_last": vocab.last_name.gather(last_i),
+            "name_prefix": vocab.prefix.gather(prefix),
+            "name_first": vocab.first_name.gather(d["first"]),
+            "name_last": last.zip_with(pl.Series(~d["junior_suffix"]), last + " Jr"),
             "gender": pl.select(
-                pl.when(pl.Series(female)).then(pl.lit("F")).otherwise(pl.lit("M"))
+                pl.when(pl.Series(d["female"])).then(pl.lit("F")).otherwise(pl.lit("M"))
             ).to_series(),
-            "__first": vocab.first_slug.gather(first_i),
-            "__last": vocab.last_slug.gather(last_i),
-            "__domain": vocab.company_slug.gather(company_i),
-            "__tld": vocab.tld.gather(s("email_tld").integers(idx, 0, len(vocab.tld))),
-            "__pattern": s("email_pattern").integers(idx, 0, EMAIL_PATTERNS),
-            "__digits": s("email_digits").integers(idx, 100, 1000),
-            "account_status": ACCOUNT_STATUS.gather(
-                s("account_status").choice(idx, ACCOUNT_WEIGHTS)
-            ),
-            "addr_ln_1_txt": street_addresses(plan, vocab, namespace, idx),
+            "__first": vocab.first_slug.gather(d["email_first"]),
+            "__last": vocab.last_slug.gather(d["email_last"]),
+            "__domain": vocab.company_slug.gather(d["domain"]),
+            "__tld": vocab.tld.gather(d["tld"]),
+            "__pattern": d["pattern"],
+            "__digits": d["digits"],
+            "account_status": ACCOUNT_STATUS.gather(d["status"]),
+            "addr_ln_1_txt": _address_text(vocab, street),
             "city": places["city"],
             "__abbr": places["state"],
             "__state_name": places["state_name"],
-            "__use_abbr": s("state_form").bernoulli(idx, 0.5),
+            "__use_abbr": d["use_abbr"],
             "postal_code": places["postal_code"],
-            "birth_dt": pl.Series(birth.astype(np.int32)).cast(pl.Date),
-            "employment": vocab.company.gather(company_i),
-            "job_title": vocab.job_title.gather(
-                s("job_title").integers(idx, 0, len(vocab.job_title))
-            ),
+            "birth_dt": pl.Series(d["birth"].astype(np.int32)).cast(pl.Date),
+            "employment": vocab.company.gather(d["company"]),
+            "job_title": vocab.job_title.gather(d["job"]),
             "__area": places["area_code"],
-            "__exchange": s("phone_exchange").integers(idx, 200, 1000),
-            "__line": s("phone_line").integers(idx, 0, 10_000),
+            "__exchange": d["exchange"],
+            "__line": d["line"],
         }
     )
     first, last, p = pl.col("__first"), pl.col("__last"), pl.col("__pattern")

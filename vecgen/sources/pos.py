@@ -20,6 +20,7 @@ from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.plan import BLOCK, Plan
 from vecgen.rng import I64
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
+from vecgen.sources.completeness import apply_completeness
 from vecgen.sources.customers import (
     COLUMNS,
     block_copy_sources,
@@ -141,8 +142,17 @@ class PosCustomers:
         kinds = np.concatenate([np.zeros(len(shared)), np.ones(len(new)), np.full(len(dupes), 2)])
         block = np.concatenate([shared_block, rep(b.blocks, b.n_new), rep(b.blocks, b.n_dupes)])
         order = np.argsort(positions, kind="stable")
+        no_log = null_strings(len(new))
+        people, log = apply_completeness(
+            plan,
+            self.name,
+            pl.concat([shared_frame, new_frame, dupe_frame]),
+            positions.astype(u),
+            pl.concat([shared_log, no_log, dupe_log]),
+        )
+        assert log is not None
         frame = (
-            pl.concat([shared_frame, new_frame, dupe_frame])
+            people.select(PERSON_COLUMNS)
             .with_columns(
                 ids,
                 pl.lit(plan.run_ts).alias("dtUpdateDate"),
@@ -151,7 +161,6 @@ class PosCustomers:
             )
             .select([*COLUMNS, "__pos", "__new"])[order]
         )
-        no_log = null_strings(len(new))
         truth = truth_rows(
             self.name,
             record_id=ids.cast(pl.String),
@@ -159,7 +168,7 @@ class PosCustomers:
             is_duplicate=kinds != 1,
             block=block,
             duplicate_of=pl.concat([primary_ids, no_log, dupe_of_new]),
-            corruptions=pl.concat([shared_log, no_log, dupe_log]),
+            corruptions=log,
         )[order]
         return SourceBatch(frame, truth)
 

@@ -42,4 +42,25 @@ class Truth:
         if not parts:
             return SourceBatch(pl.DataFrame(schema=TRUTH_SCHEMA))
         frame = pl.concat(parts).sort(["__block", "__rank"], maintain_order=True)
-        return SourceBatch(frame.select(list(TRUTH_SCHEMA)))
+        return SourceBatch(with_households(frame, batch).select(list(TRUTH_SCHEMA)))
+
+
+def with_households(truth: pl.DataFrame, batch: Batch) -> pl.DataFrame:
+    """Fill ``household_id`` from the household of each record's entity (itself if none).
+
+    The batch's customers carry their household (the entity of its first
+    member); every record of a customer's entity, in any source, lives there.
+    """
+    customers = batch.upstream.get("customers")
+    filled = pl.col("household_id").fill_null(pl.col("entity_id"))
+    if customers is None or "__household" not in customers.columns:
+        return truth.with_columns(filled)
+    homes = customers.select(
+        pl.col("__entity").alias("entity_id"), pl.col("__household").alias("__home")
+    ).unique("entity_id", keep="first", maintain_order=True)
+    return (
+        truth.join(homes, on="entity_id", how="left", maintain_order="left")
+        .with_columns(pl.col("household_id").fill_null(pl.col("__home")))
+        .with_columns(filled)
+        .drop("__home")
+    )

@@ -17,6 +17,7 @@ from vecgen.plan import Plan
 from vecgen.rng import U64
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.columns import hex_token, ipv4, seconds_before, uuid4
+from vecgen.sources.completeness import apply_completeness
 from vecgen.sources.customers import (
     batch_layout,
     block_copy_sources,
@@ -91,6 +92,11 @@ class Wifi:
         )
         positions = np.concatenate([lay.clean_pos, lay.dupe_pos])
         order = np.argsort(positions, kind="stable")
+        people, full_log = apply_completeness(
+            plan, self.name, people, positions.astype(u), pl.concat([null_strings(len(clean)), log])
+        )
+        assert full_log is not None
+        people = people.select("email", *FUZZED)
         frame = (
             pl.concat([people, sessions], how="horizontal")
             .rename({"name_first": "fname", "name_last": "lname"})
@@ -110,6 +116,6 @@ class Wifi:
             is_duplicate=np.arange(len(positions)) >= n_clean,
             block=np.concatenate([clean["__block"].to_numpy(), lay.dupe_block]),
             duplicate_of=pl.concat([nulls, original_sha]),
-            corruptions=pl.concat([nulls, log]),
+            corruptions=full_log,
         )[order]
         return SourceBatch(frame, truth)

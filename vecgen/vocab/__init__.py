@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from vecgen.errors import VocabularyError
@@ -30,6 +31,62 @@ def vocab_dir(locale: str = "en") -> Path:
 
     """
     return DATA_DIR if locale == "en" else DATA_DIR / "locales" / locale
+
+
+# Share of draws spread evenly over a whole list: the people a frequency list does not
+# cover (the Census surname list covers ~90% of people, the SSA first names ~92%).
+TAIL_SHARE = {"last_name": 0.10, "first_female": 0.08, "first_male": 0.08, "places": 0.0}
+
+
+@dataclass(frozen=True, eq=False)
+class Weights:
+    """How often each entry of a list is drawn: cumulative probabilities per column.
+
+    ``decades`` names the columns (birth decades of first names); empty means
+    one column for everyone.
+
+    Examples
+    --------
+    >>> w = Weights.of(np.array([[3, 1], [1, 3]]), (1950, 1960), tail=0.0)
+    >>> w.cumulative.round(2).tolist()
+    [[0.75, 1.0], [0.25, 1.0]]
+    >>> w.column(np.array([1949, 1955, 1968, 2020])).tolist()
+    [0, 0, 1, 1]
+
+    """
+
+    decades: tuple[int, ...]
+    cumulative: np.ndarray  # shape (columns, entries), each row ends at 1.0
+
+    @classmethod
+    def of(cls, counts: np.ndarray, decades: tuple[int, ...], tail: float) -> Weights:
+        """Build from counts (entries x columns); ``tail`` of each column is spread evenly."""
+        c = np.asarray(counts, dtype=np.float64).T
+        total = c.sum(axis=1, keepdims=True)
+        share = np.where(total > 0, c / np.maximum(total, 1.0), 1.0 / c.shape[1])
+        share = (1.0 - tail) * share + tail / c.shape[1]
+        cum = np.cumsum(share, axis=1)
+        cum /= cum[:, -1:]
+        cum[:, -1] = 1.0
+        return cls(decades, cum)
+
+    def column(self, birth_year: np.ndarray) -> np.ndarray:
+        """Return the column each birth year draws from (the nearest decade at the ends)."""
+        if not self.decades:
+            return np.zeros(len(birth_year), dtype=np.int64)
+        at = (np.asarray(birth_year, dtype=np.int64) - self.decades[0]) // 10
+        return np.clip(at, 0, len(self.decades) - 1)
+
+    def draw(self, u: np.ndarray, column: np.ndarray | None = None) -> np.ndarray:
+        """Entry per uniform ``u`` (in ``[0, 1)``), from each row's ``column``."""
+        if column is None or self.cumulative.shape[0] == 1:
+            out = np.searchsorted(self.cumulative[0], u, side="right")
+        else:
+            out = np.zeros(len(u), dtype=np.int64)
+            for k in np.unique(column):
+                rows = np.flatnonzero(column == k)
+                out[rows] = np.searchsorted(self.cumulative[k], u[rows], side="right")
+        return np.minimum(out, self.cumulative.shape[1] - 1).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -57,6 +114,10 @@ class Vocab:
     places: pl.DataFrame  # postal_code, city, state, state_name, lat, lng, area_code
     nicknames: pl.DataFrame  # name, nickname (one row per pair)
     manifest: dict[str, object]
+    first_female_weights: Weights  # by birth decade where the locale has it
+    first_male_weights: Weights
+    last_name_weights: Weights
+    place_weights: Weights  # parallel to places: where people live
 
 
 _LISTS = (
@@ -123,6 +184,16 @@ def load(directory: Path = DATA_DIR) -> Vocab:
         },
     ).join(states.rename({"abbr": "state", "name": "state_name"}), on="state", how="left")
     nick = table("nicknames", {"name": pl.String(), "nickname": pl.String()})
+
+    def weights(name: str, size: int) -> Weights:
+        data = _read_verified(directory, f"{name}_weights.csv", files)
+        frame = pl.read_csv(data, infer_schema_length=0).cast(pl.Int64)
+        if frame.height != size:
+            msg = f"vocabulary file {directory / name}_weights.csv has {frame.height} rows for {size} entries; run `vecgen refake`"
+            raise VocabularyError(msg)
+        decades = () if frame.columns == ["all"] else tuple(int(c) for c in frame.columns)
+        return Weights.of(frame.to_numpy(), decades, TAIL_SHARE[name])
+
     first = pl.concat([lists["first_female"], lists["first_male"]]).alias("first_name")
     return Vocab(
         **lists,
@@ -135,6 +206,10 @@ def load(directory: Path = DATA_DIR) -> Vocab:
         places=places,
         nicknames=nick,
         manifest=manifest,
+        first_female_weights=weights("first_female", len(lists["first_female"])),
+        first_male_weights=weights("first_male", len(lists["first_male"])),
+        last_name_weights=weights("last_name", len(lists["last_name"])),
+        place_weights=weights("places", places.height),
     )
 
 
@@ -153,9 +228,16 @@ def _slug(values: pl.Series, drop: str, empty: str) -> pl.Series:
     """
     import unicodedata
 
-    ascii_only = [
-        unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode() for v in values
-    ]
-    slug = pl.Series(values.name, ascii_only).str.to_lowercase().str.replace_all(drop, "")
-    fallback = pl.Series([f"{empty}{i}" for i in range(len(slug))], dtype=pl.String)
+    plain = values.str.contains(r"^[\x00-\x7f]*$").fill_null(True)
+    odd = np.flatnonzero(~plain.to_numpy())
+    ascii_only = values.clone()
+    if len(odd):
+        folded = [
+            unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode()
+            for v in values.gather(odd)
+        ]
+        ascii_only = ascii_only.scatter(odd, pl.Series(folded, dtype=pl.String))
+    slug = ascii_only.str.to_lowercase().str.replace_all(drop, "")
+    fallback = pl.concat_str([pl.lit(empty), pl.int_range(len(slug)).cast(pl.String)])
+    fallback = pl.select(fallback.alias("f")).to_series()
     return slug.zip_with(slug.str.len_chars() > 0, fallback).alias(f"{values.name}_slug")

