@@ -177,7 +177,7 @@ def test_easy_and_gensampledata_are_complete_and_alone(tmp_path: Path) -> None:
         result = run(small_config(tmp_path / profile, fuzz_profile=profile, sources=SOME))
         pos = _blanks_null(read_source(result, "pos_customers"))
         new = pos.filter(pl.col("birth_dt").is_null())
-        assert new.height == 0 or profile == "gensampledata" and new.height < pos.height * 0.05
+        assert new.height == 0 or (profile == "gensampledata" and new.height < pos.height * 0.05)
         truth = read_source(result, "truth")
         assert (truth["household_id"] == truth["entity_id"]).all()
 
@@ -206,3 +206,16 @@ def test_score_at_household_level(hard_run: dict[str, pl.DataFrame], tmp_path: P
     as_people = score(str(truth_path), str(pred_path))
     assert at_home["pairwise"]["f1"] == pytest.approx(1.0)
     assert as_people["pairwise"]["precision"] < 0.9
+
+
+def test_completeness_tables_print_back_as_toml(tmp_path: Path) -> None:
+    from vecgen.cli import config_toml
+    from vecgen.config import load_config
+
+    (tmp_path / "vecgen.toml").write_text("[completeness.pos_customers]\nbirth_dt = 5\n")
+    first = load_config(cwd=tmp_path, environ={})
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "vecgen.toml").write_text(config_toml(first))
+    again = load_config(cwd=tmp_path / "again", environ={})
+    assert again.completeness == first.completeness
+    assert again.completeness_rates("pos_customers")["birth_dt"] == 5.0

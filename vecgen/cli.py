@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fs.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ref = sub.add_parser(
-        "refake", help="rebuild the vocabularies from mimesis, zipcodes and nicknames"
+        "refake", help="rebuild the vocabularies from mimesis and the frequency lists (see README)"
     )
     ref.add_argument(
         "--out",
@@ -261,7 +261,7 @@ def config_toml(config: Config) -> str:
     secrets = {s.name for s in SETTINGS if s.kind == "secret"}
     lines = []
     for key, value in d.items():
-        if key == SOURCES_KEY or key == "fuzz":
+        if key in (SOURCES_KEY, "fuzz", "completeness"):
             continue
         if key in secrets and value:
             lines.append(f'{key} = "***"  # set, not shown')
@@ -281,6 +281,8 @@ def config_toml(config: Config) -> str:
         lines += [f"{_toml_key(k)} = {_inline(v)}" for k, v in table["columns"].items()]
     if "fuzz" in d:
         lines += _toml_tables("fuzz", d["fuzz"])
+    for source, rates in d.get("completeness", {}).items():
+        lines += _toml_tables(f"completeness.{source}", rates)
     return "\n".join(lines) + "\n"
 
 
