@@ -637,7 +637,7 @@ def _canonical_completeness(value: Any) -> str:
     >>> _canonical_completeness({"pos": {}})
     Traceback (most recent call last):
     ...
-    vecgen.errors.ConfigError: [completeness.pos] is not a source with fill rates; did you mean 'pos_customers'? valid keys: customers, pos_customers, loyalty, wifi
+    vecgen.errors.ConfigError: [completeness.pos] is not a source with fill rates; valid keys: customers, pos_customers, loyalty, wifi
 
     """
     if isinstance(value, str):

@@ -123,10 +123,12 @@ COMPLETENESS_MEDIUM: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
 )  # fmt: skip
 
 
-def _scaled(table: tuple[tuple[str, tuple[tuple[str, float], ...]], ...], missing: float):  # type: ignore[no-untyped-def]
-    """Return the same systems with ``missing`` times as many values missing."""
+def _scaled(
+    table: tuple[tuple[str, tuple[tuple[str, float], ...]], ...], missing: float
+) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    """Return the same systems with ``missing`` times as many values missing (at most half kept)."""
     return tuple(
-        (source, tuple((c, round(max(0.0, 100 - (100 - f) * missing), 1)) for c, f in cols))
+        (source, tuple((c, round(max(f / 2, 100 - (100 - f) * missing), 1)) for c, f in cols))
         for source, cols in table
     )
 

@@ -64,7 +64,7 @@ def apply_completeness(
     >>> import datetime as dt
     >>> from vecgen.config import Config
     >>> from vecgen.plan import resolve
-    >>> plan = resolve(Config(fuzz_profile="hard", date=dt.date(2026, 1, 1)))
+    >>> plan = resolve(Config(fuzz_profile="medium", date=dt.date(2026, 1, 1)))
     >>> f = pl.DataFrame({"birth_dt": [dt.date(1980, 1, 1)] * 1000})
     >>> out, _ = apply_completeness(plan, "pos_customers", f, np.arange(1000, dtype=np.uint64))
     >>> 0.8 < out["birth_dt"].null_count() / 1000 < 0.95
