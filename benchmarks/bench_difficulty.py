@@ -63,7 +63,9 @@ BLOCK_KEYS: tuple[tuple[str, ...], ...] = (
 STRING_FIELDS = ("name_first", "name_last", "addr_ln_1_txt", "city")
 
 
-def write_customers(tmp: str, customers: int, profile: str, seed: int) -> tuple[pl.DataFrame, str]:
+def write_customers(
+    tmp: str, customers: int, profile: str, seed: int, fuzz: dict[str, Any] | None = None
+) -> tuple[pl.DataFrame, str]:
     """Generate customers + truth; return the customers frame (strings) and the truth path."""
     off = tuple((s, False) for s in SOURCE_NAMES if s not in ("customers", "truth"))
     result = run(
@@ -76,6 +78,7 @@ def write_customers(tmp: str, customers: int, profile: str, seed: int) -> tuple[
             fuzz_profile=profile,
             sources=off,
             state_dir="",
+            fuzz=fuzz or {},
         )
     )
     path = {f.source: f.path for f in result.files}
@@ -190,6 +193,7 @@ def main() -> None:
     p.add_argument("--matchers", default="ecm,splink,rules")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--json", default="", help="also write the table as JSON here")
+    p.add_argument("--fuzz", default="", help="a [fuzz] table as JSON, applied to every preset")
     a = p.parse_args()
     rows: list[dict[str, Any]] = []
     print(
@@ -197,7 +201,8 @@ def main() -> None:
     )
     for profile in a.profiles.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            frame, truth = write_customers(tmp, a.customers, profile, a.seed)
+            fuzz = json.loads(a.fuzz) if a.fuzz else None
+            frame, truth = write_customers(tmp, a.customers, profile, a.seed, fuzz)
             people = frame.to_pandas().set_index("customer_id")
             for name in a.matchers.split(","):
                 t0 = time.perf_counter()

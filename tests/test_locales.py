@@ -40,7 +40,11 @@ def test_every_locale_is_packaged_verified_and_rebuilt_byte_for_byte(
 
 def test_a_german_run_has_german_people_and_places(tmp_path: Path) -> None:
     de, en = load(vocab_dir("de")), load()
-    result = run(small_config(tmp_path / "de", locale="de", customers=4000, dupe_rate=0))
+    result = run(
+        small_config(
+            tmp_path / "de", locale="de", customers=4000, dupe_rate=0, fuzz_profile="gensampledata"
+        )
+    )
     people = read_source(result, "customers")
     assert people["name_last"].is_in(de.last_name.implode()).all()
     assert people["name_first"].is_in(de.first_name.implode()).all()

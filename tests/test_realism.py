@@ -27,7 +27,7 @@ def stats_for(tmp_path: Path, customers: int = 20_000, **kw: Any) -> dict[str, A
 
 
 def test_gensampledata_matches_the_predecessors_measured_rates(tmp_path: Path) -> None:
-    s = stats_for(tmp_path)
+    s = stats_for(tmp_path, fuzz_profile="gensampledata")
     measured = {  # realism-targets.md: the predecessor's own kernels
         "name_first": 58.0,
         "name_last": 94.6,

@@ -24,7 +24,8 @@ VOCAB = load()
 
 @pytest.fixture(scope="module")
 def big() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    plan = resolve(Config(customers=20_000, seed=3, date=DATE))
+    # The predecessor's people (everybody alone and complete): its column contract.
+    plan = resolve(Config(customers=20_000, seed=3, date=DATE, fuzz_profile="gensampledata"))
     cust = SOURCES["customers"].generate(plan, VOCAB, Batch(0, 0, 20_000, {}))
     trans = SOURCES["transactions"].generate(
         plan, VOCAB, Batch(0, 0, 20_000, {"transactions": 0}, {"customers": cust.frame})

@@ -28,6 +28,7 @@ COMMANDS = (
     "sources",
     "refake",
     "fuzz-stats",
+    "population-stats",
     "publish",
     "score",
     "ddl",
@@ -209,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(its change rates then come from the truth's corruption log)",
     )
     fs.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    ps = sub.add_parser(
+        "population-stats",
+        help="name frequencies, places, households, shared identifiers and fill rates of a run",
+    )
+    ps.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
+    ps.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ref = sub.add_parser(
         "refake", help="rebuild the vocabularies from mimesis and the frequency lists (see README)"
     )
@@ -503,6 +510,17 @@ def _main(argv: Sequence[str] | None) -> int:
             result = score(ns.truth, ns.predictions, ns.level)
             sys.stdout.write(
                 json.dumps(result, indent=2) + "\n" if ns.json else render_score(result)
+            )
+            return 0
+        if ns.command == "population-stats":
+            import json
+
+            from vecgen.population import population_stats
+            from vecgen.population import render as render_population
+
+            found = population_stats(ns.out)
+            sys.stdout.write(
+                json.dumps(found, indent=2) + "\n" if ns.json else render_population(found)
             )
             return 0
         if ns.command == "fuzz-stats":

@@ -115,9 +115,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "fuzz_profile",
         "choice",
-        "gensampledata",
-        "how duplicates are corrupted: gensampledata (the predecessor's harsh mix), febrl, "
-        "easy, medium, hard; edit it in the [fuzz] table of vecgen.toml",
+        "medium",
+        "the population and how duplicates are corrupted: medium (realistic: households, "
+        "per-system gaps, common names), easy, hard, febrl, or gensampledata (the "
+        "predecessor's harsh mix, everybody alone and complete); edit it in the [fuzz] table",
         choices=("gensampledata", "febrl", "easy", "medium", "hard"),
     ),
     Setting(
@@ -334,7 +335,7 @@ class Config:
     out: str = "output"
     layout: str = "lake"
     quiet: bool = False
-    fuzz_profile: str = "gensampledata"
+    fuzz_profile: str = "medium"
     state_dir: str = ""
     lock_wait: float = 0.0
     s3_endpoint_url: str = ""
@@ -439,7 +440,7 @@ class Config:
         Examples
         --------
         >>> Config(fuzz_profile="medium").completeness_rates("pos_customers")["birth_dt"]
-        15
+        15.0
         >>> Config(completeness={"wifi": {"postal_code": 50}}).completeness_rates("wifi")
         {'postal_code': 50.0}
 

@@ -2,7 +2,9 @@
 
 The page shows the files and their row counts, the cluster sizes, how often
 each field of a duplicate was changed, the kernel mix, a few duplicate clusters
-side by side with the changed cells highlighted, and value distributions. It
+side by side with the changed cells highlighted, value distributions, and the
+population (``vecgen population-stats``: names, households, shared
+identifiers, fill rates per system). It
 has no script and loads nothing: charts are inline SVG. With matplotlib
 installed (``pip install 'vecgen[report]'``) each chart is also written as PNG.
 """
@@ -178,6 +180,43 @@ def _distributions(out: str) -> list[tuple[str, list[str], list[float]]]:
     return charts
 
 
+def _population(out: str) -> list[tuple[str, list[str], list[float]]]:
+    """Charts of ``vecgen population-stats``: names, households, shared identifiers, fill rates."""
+    from vecgen.population import population_stats
+
+    p = population_stats(out)
+    charts = [
+        (
+            f"Surnames: % of people ({p['surnames']['distinct']:,} distinct)",
+            [str(v) for v, _ in p["surnames"]["top"]],
+            [float(x) for _, x in p["surnames"]["top"]],
+        ),
+        *(
+            (
+                f"First names ({sex}): % of people ({d['distinct']:,} distinct)",
+                [str(v) for v, _ in d["top"]],
+                [float(x) for _, x in d["top"]],
+            )
+            for sex, d in p["first_names"].items()
+        ),
+        (
+            "Households by known members",
+            list(p["households"]["sizes"]),
+            [float(v) for v in p["households"]["sizes"].values()],
+        ),
+        (
+            "% of customers sharing with another person",
+            list(p["shared_percent"]),
+            [float(v) for v in p["shared_percent"].values()],
+        ),
+    ]
+    for source, rates in p["fill_percent"].items():
+        charts.append(
+            (f"Fill rates: {source} (%)", list(rates), [float(v) for v in rates.values()])
+        )
+    return charts
+
+
 STYLE = """
 body{font-family:sans-serif;margin:24px;color:#222;max-width:1300px}
 h1{font-size:22px} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
@@ -217,6 +256,7 @@ def report(out: str, target: str | None = None) -> dict[str, Any]:
             [float(v) for v in list(stats["kernel_mix"].values())[:20]],
         ),
         *_distributions(out),
+        *_population(out),
     ]
     pngs = []
     for i, (title, labels, values) in enumerate(charts):

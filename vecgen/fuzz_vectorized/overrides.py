@@ -28,9 +28,11 @@ TOP_KEYS = (
     "cluster_max",
     "dupe_of_dupe",
     "lookalikes",
+    "households",
     "events",
     "fields",
 )
+MAX_HOUSEHOLD = 12
 FIELD_KEYS = ("kernels", "rate", "fallback")
 DEFAULT_CLUSTER_MAX = 10
 
@@ -89,7 +91,7 @@ def build_profile(preset: str, table: Mapping[str, Any], kernel_names: tuple[str
     ...     build_profile("febrl", {"feilds": {}}, tuple(KERNELS))
     ... except OverrideError as exc:
     ...     print(exc)
-    unknown key 'fuzz.feilds'; did you mean 'fields'? valid: fields_changed, cluster_size, cluster_max, dupe_of_dupe, lookalikes, events, fields
+    unknown key 'fuzz.feilds'; did you mean 'fields'? valid: fields_changed, cluster_size, cluster_max, dupe_of_dupe, lookalikes, households, events, fields
 
     """
     try:
@@ -139,6 +141,19 @@ def build_profile(preset: str, table: Mapping[str, Any], kernel_names: tuple[str
     for key in ("dupe_of_dupe", "lookalikes"):
         if key in table:
             changes[key] = _number(f"fuzz.{key}", table[key], 0, 100)
+    if "households" in table:
+        sizes: dict[int, float] = {}
+        for k, w in _table("fuzz.households", table["households"]).items():
+            if not str(k).isdigit() or not 1 <= int(k) <= MAX_HOUSEHOLD:
+                msg = (
+                    f"'fuzz.households' keys must be household sizes 1..{MAX_HOUSEHOLD}, got {k!r}"
+                )
+                raise OverrideError(msg)
+            sizes[int(k)] = _number(f"fuzz.households.{k}", w, 0, 1e9)
+        if sizes and sum(sizes.values()) <= 0:
+            raise OverrideError("'fuzz.households' weights must not all be 0")
+        top = max(sizes, default=0)
+        changes["households"] = tuple(sizes.get(k, 0.0) for k in range(1, top + 1))
     if "events" in table:
         events = []
         for name, pct in _table("fuzz.events", table["events"]).items():

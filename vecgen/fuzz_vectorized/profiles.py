@@ -91,14 +91,14 @@ class Profile:
 
 
 # Known household sizes 1, 2, 3, 4 (CPS 2020 households, thinned to the members one retailer
-# knows): about 9% (medium) and 24% (hard) of customers share their home; in easy, and in
+# knows): about 5% (medium) and 19% (hard) of customers share their home; in easy, and in
 # the predecessor's gensampledata, everybody lives alone.
-HOUSEHOLDS_MEDIUM = (96.0, 3.2, 0.6, 0.2)
-HOUSEHOLDS_HARD = (88.0, 9.0, 2.4, 0.6)
+HOUSEHOLDS_MEDIUM = (97.5, 2.0, 0.4, 0.1)
+HOUSEHOLDS_HARD = (91.0, 6.5, 2.0, 0.5)
 
-# Fill rates per system: the web shop needs an e-mail and a shipping address but rarely a
+# Fill rates per system: the web shop needs an e-mail and a shipping address and usually has a
 # birth date; the till asks for a name and a postal code; the loyalty program most fields
-# (birthday rewards); the wifi portal only its form. Hard halves what is missing less often.
+# (birthday rewards); the wifi portal only its form. Hard misses 1.5 times as much (or half).
 COMPLETENESS_MEDIUM: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     (
         "customers",
@@ -110,7 +110,7 @@ COMPLETENESS_MEDIUM: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     (
         "pos_customers",
         (
-            ("name_prefix", 30), ("email", 35), ("birth_dt", 15), ("phone", 70),
+            ("name_prefix", 30.0), ("email", 35.0), ("birth_dt", 15.0), ("phone", 70.0),
             ("addr_ln_1_txt", 60), ("city", 75), ("state", 75), ("employment", 20),
             ("job_title", 15), ("gender", 60),
         ),
@@ -351,7 +351,7 @@ MEDIUM = Profile(
     fallback=("name_last", "replace"),
     fields_changed=((1, 30), (2, 34), (3, 23), (4, 10), (5, 3)),
     events=(("moved", 3.0), ("married", 3.0), ("swap_names", 2.0)),
-    clusters=Clusters("poisson", 1.5, 5),
+    clusters=Clusters("poisson", 2.0, 10),
     dupe_of_dupe=20.0,
     households=HOUSEHOLDS_MEDIUM,
     completeness=COMPLETENESS_MEDIUM,

@@ -3,7 +3,9 @@
 A value a system never captured is null (empty in CSV). Which cells are
 missing is keyed by ``(seed, source, column, row key)``, so it does not
 depend on batching. A duplicate's corruption log drops the fields its system
-did not capture: a missing value is not a corruption.
+did not capture: a missing value is not a corruption. A duplicate keeps a
+value when it is its last corruption, so every duplicate still differs from
+its original and has a non-empty log.
 """
 
 from __future__ import annotations
@@ -78,6 +80,12 @@ def apply_completeness(
             continue
         miss = plan.stream(source, f"missing/{column}").bernoulli(keys, 1.0 - fill / 100.0)
         at = np.flatnonzero(miss)
+        if log is not None and len(at):
+            # A duplicate keeps the value when it is the only corruption it has left.
+            only = (
+                drop_from_log(log, at, column).gather(at).is_null() & log.gather(at).is_not_null()
+            )
+            at = at[~only.to_numpy()]
         if len(at) == 0:
             continue
         columns[column] = people[column].clone().scatter(at, None)

@@ -250,7 +250,8 @@ def person_draws(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> dict[str
     first = _first_names(plan, vocab, namespace, rows, female, d["birth"][sub])
     junior = child & ~female & ~h["female"] & s("junior").bernoulli(rows, JUNIOR_SHARE)
     d["first"][sub] = np.where(junior, h["first"], first)
-    d["junior_suffix"][sub] = junior & s("junior_suffix").bernoulli(rows, JUNIOR_SUFFIX_SHARE)
+    if vocab.manifest.get("locale", "en") == "en":  # " Jr" is how US systems write it
+        d["junior_suffix"][sub] = junior & s("junior_suffix").bernoulli(rows, JUNIOR_SUFFIX_SHARE)
     same_name = child | (partner & s("partner_name").bernoulli(rows, PARTNER_SHARES_SURNAME))
     d["last"][sub] = np.where(same_name, h["last"], d["last"][sub])
     d["email_first"][sub], d["email_last"][sub] = d["first"][sub], d["last"][sub]
