@@ -7,8 +7,6 @@ Splink and 20,000 customers, is in benchmarks/RESULTS.md).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from benchmarks.bench_difficulty import evaluate, match_ecm, match_rules, write_customers

@@ -442,10 +442,10 @@ class Config:
         >>> Config(fuzz_profile="medium").completeness_rates("pos_customers")["birth_dt"]
         15.0
         >>> Config(completeness={"wifi": {"postal_code": 50}}).completeness_rates("wifi")
-        {'postal_code': 50.0}
+        {'name_last': 85.0, 'postal_code': 50.0}
 
         """
-        rates = dict(dict(self.profile().completeness).get(source, ()))
+        rates = {c: float(f) for c, f in dict(self.profile().completeness).get(source, ())}
         table = json.loads(self.completeness) if self.completeness else {}
         rates.update(table.get(source, {}))
         return rates

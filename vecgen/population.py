@@ -142,7 +142,7 @@ def render(stats: dict[str, Any]) -> str:
     ...      "households": {"sizes": {"1": 2}, "sharing_percent": 0.0, "twin_pairs": 0},
     ...      "shared_percent": {"phone": 0.0}, "fill_percent": {"customers": {"phone": 50.0}}}
     >>> print(render(s).splitlines()[2])
-    surnames                          2 distinct   top 50.00%   top ten 100.00%   Smith 50.0%
+    surnames                           2 distinct   top 50.00%   top ten 100.00%   Smith 50.0%
 
     """
     lines = [f"clean customers: {stats['customers']:,}", ""]

@@ -110,7 +110,7 @@ COMPLETENESS_MEDIUM: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     (
         "pos_customers",
         (
-            ("name_prefix", 30.0), ("email", 35.0), ("birth_dt", 15.0), ("phone", 70.0),
+            ("name_prefix", 30), ("email", 35), ("birth_dt", 15), ("phone", 70),
             ("addr_ln_1_txt", 60), ("city", 75), ("state", 75), ("employment", 20),
             ("job_title", 15), ("gender", 60),
         ),

@@ -160,14 +160,14 @@ class Customers:
         heads = households(plan, self.name, lay.clean.astype(np.uint64)).head
         heads = np.concatenate([heads, heads[rows_of_people(lay.clean, originals)]])
         home = customer_ids(plan, plan.clean_positions(heads.astype(np.uint64))).cast(pl.String)
-        people, log = apply_completeness(
+        people, full_log = apply_completeness(
             plan,
             self.name,
             pl.concat([clean_frame, fuzzed]),
             positions.astype(np.uint64),
             pl.concat([null_strings(n_clean), log]),
         )
-        assert log is not None
+        assert full_log is not None
         full = [c for c in people.columns if c.startswith("__full_")]
         frame = people.with_columns(
             ids,
@@ -195,7 +195,7 @@ class Customers:
             is_duplicate=is_dupe,
             block=block,
             duplicate_of=pl.concat([nulls, copied_from.cast(pl.String)]),
-            corruptions=log,
+            corruptions=full_log,
             household_id=home,
         )[order]
         return SourceBatch(frame, truth)

@@ -297,12 +297,12 @@ def _raw_person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.
             "x": vocab.street_suffix.gather(d["suffix"]),
         }
     )
-    last = vocab.last_name.gather(d["last"])
+    surname = vocab.last_name.gather(d["last"])
     df = pl.DataFrame(
         {
             "name_prefix": vocab.prefix.gather(prefix),
             "name_first": vocab.first_name.gather(d["first"]),
-            "name_last": last.zip_with(pl.Series(~d["junior_suffix"]), last + " Jr"),
+            "name_last": surname.zip_with(pl.Series(~d["junior_suffix"]), surname + " Jr"),
             "gender": pl.select(
                 pl.when(pl.Series(d["female"])).then(pl.lit("F")).otherwise(pl.lit("M"))
             ).to_series(),

@@ -86,7 +86,8 @@ class Weights:
             for k in np.unique(column):
                 rows = np.flatnonzero(column == k)
                 out[rows] = np.searchsorted(self.cumulative[k], u[rows], side="right")
-        return np.minimum(out, self.cumulative.shape[1] - 1).astype(np.int64)
+        drawn: np.ndarray = np.minimum(out, self.cumulative.shape[1] - 1).astype(np.int64)
+        return drawn
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,6 @@ def _slug(values: pl.Series, drop: str, empty: str) -> pl.Series:
         ]
         ascii_only = ascii_only.scatter(odd, pl.Series(folded, dtype=pl.String))
     slug = ascii_only.str.to_lowercase().str.replace_all(drop, "")
-    fallback = pl.concat_str([pl.lit(empty), pl.int_range(len(slug)).cast(pl.String)])
-    fallback = pl.select(fallback.alias("f")).to_series()
+    numbered = pl.concat_str([pl.lit(empty), pl.int_range(len(slug)).cast(pl.String)])
+    fallback = pl.select(numbered.alias("f")).to_series()
     return slug.zip_with(slug.str.len_chars() > 0, fallback).alias(f"{values.name}_slug")

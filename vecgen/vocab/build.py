@@ -18,7 +18,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -274,7 +274,7 @@ def _weighted_list(
     return names
 
 
-def _zip_population(places: list[tuple[object, ...]]) -> list[int]:
+def _zip_population(places: Sequence[tuple[object, ...]]) -> list[int]:
     """People per ZIP code: GeoNames places (500+ people) spread over their nearest ZIP codes.
 
     Each place of ``cities500`` adds its population to the ``1 + population //
