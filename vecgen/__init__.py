@@ -59,8 +59,8 @@ def generate(config: Config | None = None, /, **settings: Any) -> dict[str, pl.D
     >>> frames["customers"].height, sorted(frames)[:3]
     (230, ['clickstream', 'custom_object', 'customers'])
     >>> cfg = vecgen.Config(customers=50, fuzz_profile="febrl", date=dt.date(2026, 1, 1))
-    >>> vecgen.generate(cfg, seed=2)["truth"].columns[:3]
-    ['source', 'record_id', 'entity_id']
+    >>> vecgen.generate(cfg, seed=2)["truth"].columns[:4]
+    ['source', 'record_id', 'entity_id', 'household_id']
 
     """
     from vecgen.config import Config

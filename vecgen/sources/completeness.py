@@ -74,25 +74,74 @@ def apply_completeness(
 
     """
     rates = plan.config.completeness_rates(source)
-    columns = {}
-    for column, fill in rates.items():
-        if column not in people.columns or fill >= 100:
-            continue
-        miss = plan.stream(source, f"missing/{column}").bernoulli(keys, 1.0 - fill / 100.0)
-        at = np.flatnonzero(miss)
-        if log is not None and len(at):
-            # A duplicate keeps the value when it is the only corruption it has left.
-            only = (
-                drop_from_log(log, at, column).gather(at).is_null() & log.gather(at).is_not_null()
-            )
-            at = at[~only.to_numpy()]
-        if len(at) == 0:
-            continue
-        columns[column] = people[column].clone().scatter(at, None)
-        columns[FULL + column] = people[column].alias(FULL + column)
-        if log is not None:
-            log = drop_from_log(log, at, column)
-    return (people.with_columns(list(columns.values())) if columns else people), log
+    miss = {
+        column: plan.stream(source, f"missing/{column}").bernoulli(keys, 1.0 - fill / 100.0)
+        for column, fill in rates.items()
+        if column in people.columns and fill < 100
+    }
+    if not miss:
+        return people, log
+    if log is not None:
+        log = _trim_log(log, miss)
+    columns = []
+    for column, m in miss.items():
+        at = np.flatnonzero(m)
+        if len(at):
+            columns.append(people[column].clone().scatter(at, None))
+            columns.append(people[column].alias(FULL + column))
+    return (people.with_columns(columns) if columns else people), log
+
+
+def _trim_log(log: pl.Series, miss: dict[str, np.ndarray]) -> pl.Series:
+    """Drop the logged fields that go missing from the log (one pass over the duplicates).
+
+    A duplicate whose every logged field would go missing keeps the value of
+    the last field of its log (``miss`` is cleared there, in place), so every
+    duplicate keeps at least one corruption.
+
+    Examples
+    --------
+    >>> log = pl.Series(["city:moved|phone:digit", "phone:digit", None])
+    >>> miss = {"phone": np.array([True, True, True]), "city": np.array([False, True, True])}
+    >>> _trim_log(log, miss).to_list(), miss["phone"].tolist(), miss["city"].tolist()
+    (['city:moved', 'phone:digit', None], [True, False, True], [False, True, True])
+
+    """
+    logged = np.flatnonzero(log.is_not_null().to_numpy())
+    if len(logged) == 0:
+        return log
+    entries = (
+        pl.DataFrame({"row": logged, "entry": log.gather(logged)})
+        .with_columns(pl.col("entry").str.split("|"))
+        .explode("entry")
+    )
+    field = entries["entry"].str.split_exact(":", 1).struct.field("field_0")
+    column = field.replace({part: "addr_ln_1_txt" for part in ADDRESS_PARTS})
+    rows = entries["row"].to_numpy()
+    names = list(miss)
+    code = np.full(len(rows), -1, dtype=np.int64)
+    gone = np.zeros(len(rows), dtype=bool)
+    for k, name in enumerate(names):
+        sel = (column == name).fill_null(False).to_numpy()
+        code[sel] = k
+        gone[sel] = miss[name][rows[sel]]
+    # Rows left with nothing keep their last logged field (entries of a row are contiguous).
+    first = np.r_[True, rows[1:] != rows[:-1]]
+    group = np.cumsum(first) - 1
+    ends = np.r_[np.flatnonzero(first)[1:], len(rows)] - 1
+    kept = np.bincount(group, weights=~gone, minlength=len(ends))
+    empty = kept[group] == 0
+    if empty.any():
+        target = code[ends[group]]
+        gone[empty & (code == target)] = False
+        for k, name in enumerate(names):
+            miss[name][rows[ends[(kept == 0) & (code[ends] == k)]]] = False
+    trimmed = (
+        entries.with_columns(pl.Series("gone", gone))
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("entry").filter(~pl.col("gone")).str.join("|"))
+    )
+    return log.clone().scatter(logged, trimmed["entry"].cast(log.dtype))
 
 
 FULL = "__full_"

@@ -120,7 +120,8 @@ class Customers:
         lay = batch_layout(plan, batch.start, batch.stop)
         groups = duplicate_clusters(plan, lay)
         originals = groups.original
-        clean_frame = person_frame(plan, vocab, self.name, lay.clean.astype(np.uint64))
+        hh = households(plan, self.name, lay.clean.astype(np.uint64))
+        clean_frame = person_frame(plan, vocab, self.name, lay.clean.astype(np.uint64), hh)
         # The originals are clean people of this batch's blocks: gathered, not made again.
         copies = clean_frame[rows_of_people(lay.clean, originals)]
         pools = replacement_pools(vocab)
@@ -157,8 +158,7 @@ class Customers:
         is_dupe = np.arange(n_clean + n_dupes) >= n_clean
         block = np.concatenate([lay.clean // BLOCK, lay.dupe_block])
         # Household: the entity of its first member; a duplicate lives where its original does.
-        heads = households(plan, self.name, lay.clean.astype(np.uint64)).head
-        heads = np.concatenate([heads, heads[rows_of_people(lay.clean, originals)]])
+        heads = np.concatenate([hh.head, hh.head[rows_of_people(lay.clean, originals)]])
         home = customer_ids(plan, plan.clean_positions(heads.astype(np.uint64))).cast(pl.String)
         people, full_log = apply_completeness(
             plan,

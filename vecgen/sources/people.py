@@ -124,7 +124,9 @@ def households(plan: Plan, namespace: str, idx: U64) -> Households:
     people = np.repeat(starts - first, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
     block = np.repeat(blocks, sizes)
     keys = people.astype(np.uint64)
-    order = np.lexsort((plan.stream("households", "order").uniform(keys), block))
+    # Block, then a keyed random 40-bit key: one sort of packed integers.
+    shuffle = plan.stream("households", "order").u64(keys) >> np.uint64(24)
+    order = np.argsort((block.astype(np.uint64) << np.uint64(40)) | shuffle, kind="stable")
     ranked = people[order]
     rank = np.arange(len(people)) - np.repeat(first, sizes)
     # Household sizes drawn per slot (slot j of block b keyed by b * BLOCK + j).
@@ -206,14 +208,16 @@ def _draws(plan: Plan, vocab: Vocab, namespace: str, idx: U64, size: I64) -> dic
 _EMAIL_PARTS = ("email_first", "email_last", "domain", "tld", "pattern", "digits")
 
 
-def person_draws(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> dict[str, np.ndarray]:
+def person_draws(
+    plan: Plan, vocab: Vocab, namespace: str, idx: U64, hh: Households | None = None
+) -> dict[str, np.ndarray]:
     """Every choice of each person ``idx``, household members made to agree with their first member.
 
     Members share the first member's address and place; a partner usually the
     surname, children always (some sons also the father's first name, and twins
     the birth date); some share the phone number or the e-mail address.
     """
-    hh = households(plan, namespace, idx)
+    hh = hh or households(plan, namespace, idx)
     d = _draws(plan, vocab, namespace, idx, hh.size)
     d["first"] = _first_names(plan, vocab, namespace, idx, d["female"], d["birth"])
     d["household"] = hh.head
@@ -266,7 +270,9 @@ def person_draws(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> dict[str
     return d
 
 
-def _raw_person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.DataFrame:
+def _raw_person_frame(
+    plan: Plan, vocab: Vocab, namespace: str, idx: U64, hh: Households | None = None
+) -> pl.DataFrame:
     """Generate clean person columns (:data:`PERSON_COLUMNS`) for person indices ``idx``.
 
     Examples
@@ -282,7 +288,7 @@ def _raw_person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.
     (True, True)
 
     """
-    d = person_draws(plan, vocab, namespace, idx)
+    d = person_draws(plan, vocab, namespace, idx, hh)
     places = vocab.places[d["place"]]
     n_pf, n_pm = len(vocab.prefix_female), len(vocab.prefix_male)
     prefix = np.where(
@@ -375,7 +381,9 @@ def population(plan: Plan, namespace: str) -> int:
     return 0
 
 
-def person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.DataFrame:
+def person_frame(
+    plan: Plan, vocab: Vocab, namespace: str, idx: U64, hh: Households | None = None
+) -> pl.DataFrame:
     """Generate clean people for indices ``idx``, with the profile's look-alikes.
 
     A look-alike (``lookalikes`` percent of people, hard preset) shares one field
@@ -395,7 +403,7 @@ def person_frame(plan: Plan, vocab: Vocab, namespace: str, idx: U64) -> pl.DataF
     (True, True)
 
     """
-    frame = _raw_person_frame(plan, vocab, namespace, idx)
+    frame = _raw_person_frame(plan, vocab, namespace, idx, hh)
     share = plan.profile.lookalikes
     n = population(plan, namespace)
     if share <= 0 or n < 2 or len(idx) == 0:
