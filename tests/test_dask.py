@@ -39,13 +39,19 @@ def client(cluster: Any) -> Iterator[Any]:
 def test_the_dask_engine_writes_the_files_of_every_part(tmp_path: Path, client: Any) -> None:
     import vecgen.dask
 
-    args = ("--customers", "9000", "--batch-size", "1000", "--formats", ",".join(FORMATS))
+    args = ("--customers", "9000", "--batch-size", "1000", "--formats", ",".join(FORMATS),
+            "--fuzz-profile", "hard")  # fmt: skip
     for k in range(4):
         r = run_cli(*args, "--parts", "4", "--part", str(k), "--date", "2026-11-29",
                     "--out", "parts", "--quiet", cwd=tmp_path)  # fmt: skip
         assert r.returncode == 0, r.stderr
     config = small_config(
-        tmp_path / "dask", customers=9000, batch_size=1000, formats=FORMATS, seed=0
+        tmp_path / "dask",
+        customers=9000,
+        batch_size=1000,
+        formats=FORMATS,
+        seed=0,
+        fuzz_profile="hard",
     )
     totals = vecgen.dask.generate(config, client, parts=4)
     parts = tree_bytes(tmp_path / "parts")

@@ -17,11 +17,14 @@ from vecgen.sources import SOURCES
 COMPARED = [m.field for m in GENSAMPLEDATA.fields]
 
 
-def test_same_seed_same_bytes_for_any_batch_size(tmp_path: Path) -> None:
+@pytest.mark.parametrize("profile", ["gensampledata", "hard"])
+def test_same_seed_same_bytes_for_any_batch_size(tmp_path: Path, profile: str) -> None:
+    # hard: households, per-system gaps and look-alikes too.
     fmts = ("csv", "parquet", "jsonl")
-    run(small_config(tmp_path / "a", batch_size=1000, formats=fmts, customers=4321))
-    run(small_config(tmp_path / "b", batch_size=200_000, formats=fmts, customers=4321))
-    run(small_config(tmp_path / "c", batch_size=777, formats=fmts, customers=4321))
+    common = {"formats": fmts, "customers": 4321, "fuzz_profile": profile}
+    run(small_config(tmp_path / "a", batch_size=1000, **common))
+    run(small_config(tmp_path / "b", batch_size=200_000, **common))
+    run(small_config(tmp_path / "c", batch_size=777, **common))
     a, b, c = (tree_bytes(tmp_path / x) for x in "abc")
     assert len(a) == 3 * len(SOURCE_NAMES)
     assert a == b == c

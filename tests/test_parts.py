@@ -18,10 +18,23 @@ def day_file(root: Path, source: str, part: int, ext: str) -> Path:
     return root / source / "dt=2026-11-29" / f"part-{part:05d}.{ext}"
 
 
-@pytest.mark.parametrize(("customers", "parts"), [(6500, 4), (7000, 3), (900, 2)])
-def test_union_of_parts_equals_the_single_run(tmp_path: Path, customers: int, parts: int) -> None:
+@pytest.mark.parametrize(
+    ("customers", "parts", "profile"),
+    [(6500, 4, "gensampledata"), (7000, 3, "hard"), (900, 2, "medium")],
+)
+def test_union_of_parts_equals_the_single_run(
+    tmp_path: Path, customers: int, parts: int, profile: str
+) -> None:
     fmts = ("csv", "parquet", "jsonl")
-    run(small_config(tmp_path / "full", customers=customers, formats=fmts, batch_size=2000))
+    run(
+        small_config(
+            tmp_path / "full",
+            customers=customers,
+            formats=fmts,
+            batch_size=2000,
+            fuzz_profile=profile,
+        )
+    )
     for k in range(parts):
         run(
             small_config(
@@ -31,6 +44,7 @@ def test_union_of_parts_equals_the_single_run(tmp_path: Path, customers: int, pa
                 parts=parts,
                 part=k,
                 batch_size=3000,
+                fuzz_profile=profile,
             )
         )
     for source in SOURCE_NAMES:

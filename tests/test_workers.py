@@ -23,7 +23,7 @@ from vecgen.workers import batch_offsets, worker_count
     "extra",
     [
         {},
-        {"parts": 3, "part": 1},
+        {"parts": 3, "part": 1, "fuzz_profile": "medium"},
         {"layout": "flat", "alpha_key": True, "fuzz_profile": "hard"},
     ],
     ids=["whole", "shard", "flat-alpha-hard"],

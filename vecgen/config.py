@@ -115,10 +115,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "fuzz_profile",
         "choice",
-        "medium",
-        "the population and how duplicates are corrupted: medium (realistic: households, "
-        "per-system gaps, common names), easy, hard, febrl, or gensampledata (the "
-        "predecessor's harsh mix, everybody alone and complete); edit it in the [fuzz] table",
+        "gensampledata",
+        "the population and how duplicates are corrupted: gensampledata (the predecessor's "
+        "harsh mix, everybody alone and complete), medium (realistic: households, per-system "
+        "gaps; recommended), easy, hard, febrl; edit it in the [fuzz] table",
         choices=("gensampledata", "febrl", "easy", "medium", "hard"),
     ),
     Setting(
@@ -335,7 +335,7 @@ class Config:
     out: str = "output"
     layout: str = "lake"
     quiet: bool = False
-    fuzz_profile: str = "medium"
+    fuzz_profile: str = "gensampledata"
     state_dir: str = ""
     lock_wait: float = 0.0
     s3_endpoint_url: str = ""
@@ -442,7 +442,7 @@ class Config:
         >>> Config(fuzz_profile="medium").completeness_rates("pos_customers")["birth_dt"]
         15.0
         >>> Config(completeness={"wifi": {"postal_code": 50}}).completeness_rates("wifi")
-        {'name_last': 85.0, 'postal_code': 50.0}
+        {'postal_code': 50.0}
 
         """
         rates = {c: float(f) for c, f in dict(self.profile().completeness).get(source, ())}

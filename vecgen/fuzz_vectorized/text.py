@@ -178,35 +178,84 @@ def space_remove(values: pl.Series, ctx: KernelContext) -> pl.Series:
 
 
 def _apply_rules(
-    values: pl.Series, ctx: KernelContext, rules: tuple[tuple[str, str], ...]
+    values: pl.Series,
+    ctx: KernelContext,
+    rules: tuple[tuple[str, str], ...],
+    words: tuple[str, dict[str, int]] | None = None,
 ) -> pl.Series:
     """Apply one rule (regex, replacement) chosen at random among those that match, once.
 
-    Values no rule matches stay unchanged.
+    Values no rule matches stay unchanged. ``words`` (a regex finding whole
+    words, and each word's rule) finds which rules match in one pass, for rules
+    that each match exactly one word.
     """
     n = len(values)
-    matches = (
-        np.stack(
-            [values.str.contains(pattern).fill_null(False).to_numpy() for pattern, _ in rules],
+    if words is not None and n:
+        pattern, rule_of = words
+        found = (
+            pl.DataFrame({"v": values})
+            .with_row_index("row")
+            .select("row", pl.col("v").str.extract_all(pattern).alias("w"))
+            .explode("w")
+            .drop_nulls("w")
+            .with_columns(pl.col("w").replace_strict(rule_of, default=None, return_dtype=pl.Int64))
+            .drop_nulls("w")
+        )
+        pair = np.unique(
+            found["row"].to_numpy().astype(np.int64) * len(rules) + found["w"].to_numpy()
+        )
+        hit_row, hit_rule = pair // len(rules), pair % len(rules)
+    elif n:
+        matches = np.stack(
+            [
+                (
+                    values.str.contains(_literal(p) or "", literal=True)
+                    if _literal(p) is not None
+                    else values.str.contains(p)
+                )
+                .fill_null(False)
+                .to_numpy()
+                for p, _ in rules
+            ],
             axis=1,
         )
-        if n
-        else np.zeros((0, len(rules)), dtype=bool)
-    )
-    count = matches.sum(axis=1)
+        hit_row, hit_rule = np.nonzero(matches)  # by row, then rule
+    else:
+        hit_row = hit_rule = np.zeros(0, dtype=np.int64)
+    # The k-th matching rule of each row (rules in their order), k drawn per row.
+    count = np.bincount(hit_row, minlength=n)
+    first = np.cumsum(count) - count
     k = (ctx.stream.child("rule").uniform(ctx.rows) * count).astype(np.int64)
-    # The k-th matching rule of each row.
-    chosen = (
-        np.argmax(np.cumsum(matches, axis=1) > k[:, None], axis=1) if n else np.zeros(0, np.int64)
-    )
-    chosen = np.where(count > 0, chosen, -1)
+    chosen = np.full(n, -1, dtype=np.int64)
+    has = np.flatnonzero(count > 0)
+    chosen[has] = hit_rule[first[has] + k[has]]
     out = values.clone()  # scatter works in place: never touch the input
 
     for r, (pattern, repl) in enumerate(rules):
         idx = np.flatnonzero(chosen == r)
         if len(idx):
-            out = out.scatter(idx, values.gather(idx).str.replace(pattern, repl, n=1))
+            plain = _literal(pattern)
+            some = values.gather(idx)
+            if plain is not None and "$" not in repl:
+                changed = some.str.replace(plain, repl, n=1, literal=True)
+            else:
+                changed = some.str.replace(pattern, repl, n=1)
+            out = out.scatter(idx, changed)
     return out.alias(values.name)
+
+
+@functools.cache
+def _literal(pattern: str) -> str | None:
+    """The text a regex ``pattern`` matches when it is a plain (escaped) string, else None.
+
+    Examples
+    --------
+    >>> _literal("ph"), _literal(re.escape("5.")), _literal("ie$")
+    ('ph', '5.', None)
+
+    """
+    plain = re.sub(r"\\(.)", r"\1", pattern)
+    return plain if re.escape(plain) == pattern else None
 
 
 OCR_RULES: tuple[tuple[str, str], ...] = tuple(
@@ -435,6 +484,19 @@ ABBREVIATION_RULES: tuple[tuple[str, str], ...] = tuple(
     for long, short in ABBREVIATIONS
     if short not in ("St", "S", "N", "E", "W")
 )
+# Each rule matches one whole word: which rules match is found with one regex.
+_ABBREVIATION_WORDS: dict[str, int] = {
+    **{long: i for i, (long, _) in enumerate(ABBREVIATIONS)},
+    **{
+        short: len(ABBREVIATIONS) + j
+        for j, short in enumerate(
+            s for _, s in ABBREVIATIONS if s not in ("St", "S", "N", "E", "W")
+        )
+    },
+}
+_ABBREVIATION_FINDER = (
+    r"\b(?:" + "|".join(sorted(_ABBREVIATION_WORDS, key=lambda w: (-len(w), w))) + r")\b"
+)
 
 
 def abbreviate(values: pl.Series, ctx: KernelContext) -> pl.Series:
@@ -450,4 +512,6 @@ def abbreviate(values: pl.Series, ctx: KernelContext) -> pl.Series:
     ['12 N Oak Street', '4 Elm Avenue', None]
 
     """
-    return _apply_rules(values, ctx, ABBREVIATION_RULES)
+    return _apply_rules(
+        values, ctx, ABBREVIATION_RULES, (_ABBREVIATION_FINDER, _ABBREVIATION_WORDS)
+    )

@@ -55,12 +55,11 @@ def with_households(truth: pl.DataFrame, batch: Batch) -> pl.DataFrame:
     filled = pl.col("household_id").fill_null(pl.col("entity_id"))
     if customers is None or "__household" not in customers.columns:
         return truth.with_columns(filled)
-    homes = customers.select(
-        pl.col("__entity").alias("entity_id"), pl.col("__household").alias("__home")
-    ).unique("entity_id", keep="first", maintain_order=True)
-    return (
-        truth.join(homes, on="entity_id", how="left", maintain_order="left")
-        .with_columns(pl.col("household_id").fill_null(pl.col("__home")))
-        .with_columns(filled)
-        .drop("__home")
+    # Only people who live with someone need a look-up; everybody else lives alone.
+    homes = customers.filter(pl.col("__household") != pl.col("__entity")).unique(
+        "__entity", keep="first", maintain_order=True
     )
+    if homes.height == 0:
+        return truth.with_columns(filled)
+    home = pl.col("entity_id").replace(homes["__entity"], homes["__household"])
+    return truth.with_columns(pl.col("household_id").fill_null(home))
