@@ -246,7 +246,7 @@ def _apply_rules(
 
 @functools.cache
 def _literal(pattern: str) -> str | None:
-    """The text a regex ``pattern`` matches when it is a plain (escaped) string, else None.
+    """Return the text a regex ``pattern`` matches if it is a plain (escaped) string, else None.
 
     Examples
     --------
