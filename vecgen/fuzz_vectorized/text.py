@@ -206,18 +206,22 @@ def _apply_rules(
         )
         hit_row, hit_rule = pair // len(rules), pair % len(rules)
     elif n:
-        matches = np.stack(
-            [
+        # Every rule's matches in one query (one call, the patterns run in parallel).
+        v = pl.col("v")
+        matches = (
+            pl.DataFrame({"v": values})
+            .select(
                 (
-                    values.str.contains(_literal(p) or "", literal=True)
+                    v.str.contains(_literal(p) or "", literal=True)
                     if _literal(p) is not None
-                    else values.str.contains(p)
+                    else v.str.contains(p)
                 )
                 .fill_null(False)
-                .to_numpy()
-                for p, _ in rules
-            ],
-            axis=1,
+                .alias(str(r))
+                for r, (p, _) in enumerate(rules)
+            )
+            .to_numpy()
+            .astype(bool)
         )
         hit_row, hit_rule = np.nonzero(matches)  # by row, then rule
     else:
@@ -229,19 +233,34 @@ def _apply_rules(
     chosen = np.full(n, -1, dtype=np.int64)
     has = np.flatnonzero(count > 0)
     chosen[has] = hit_rule[first[has] + k[has]]
+    at = np.flatnonzero(chosen >= 0)
+    if len(at) == 0:
+        return values.clone().alias(values.name)
+    v, rule = pl.col("v"), pl.col("rule")
     out = values.clone()  # scatter works in place: never touch the input
+    if len(at) > _ONE_QUERY_ROWS:  # many rows: each rule on its own rows
+        for r in np.unique(chosen[at]).tolist():
+            idx = np.flatnonzero(chosen == r)
+            some = pl.DataFrame({"v": values.gather(idx)})
+            out = out.scatter(idx, some.select(_replace(v, *rules[r])).to_series())
+        return out.alias(values.name)
+    # Few rows (the usual case): every row's rule in one query, fewer calls.
+    expr: pl.Expr = v
+    for r in reversed(np.unique(chosen[at]).tolist()):
+        expr = pl.when(rule == r).then(_replace(v, *rules[r])).otherwise(expr)
+    some = pl.DataFrame({"v": values.gather(at), "rule": chosen[at]})
+    return out.scatter(at, some.select(expr.alias("v")).to_series()).alias(values.name)
 
-    for r, (pattern, repl) in enumerate(rules):
-        idx = np.flatnonzero(chosen == r)
-        if len(idx):
-            plain = _literal(pattern)
-            some = values.gather(idx)
-            if plain is not None and "$" not in repl:
-                changed = some.str.replace(plain, repl, n=1, literal=True)
-            else:
-                changed = some.str.replace(pattern, repl, n=1)
-            out = out.scatter(idx, changed)
-    return out.alias(values.name)
+
+_ONE_QUERY_ROWS = 10_000
+
+
+def _replace(v: pl.Expr, pattern: str, repl: str) -> pl.Expr:
+    """Replace the first match of a rule (literally where the rule is a plain string)."""
+    plain = _literal(pattern)
+    if plain is not None and "$" not in repl:
+        return v.str.replace(plain, repl, n=1, literal=True)
+    return v.str.replace(pattern, repl, n=1)
 
 
 @functools.cache
