@@ -23,7 +23,6 @@ for every matcher. This is a benchmark of realism, not a timed test:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 import tempfile
@@ -34,9 +33,6 @@ from typing import Any
 import pandas as pd
 import polars as pl
 
-from vecgen.catalog import SOURCE_NAMES
-from vecgen.config import Config
-from vecgen.engine import run
 from vecgen.score import score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
@@ -67,21 +63,9 @@ def write_customers(
     tmp: str, customers: int, profile: str, seed: int, fuzz: dict[str, Any] | None = None
 ) -> tuple[pl.DataFrame, str]:
     """Generate customers + truth; return the customers frame (strings) and the truth path."""
-    off = tuple((s, False) for s in SOURCE_NAMES if s not in ("customers", "truth"))
-    result = run(
-        Config(
-            customers=customers,
-            seed=seed,
-            date=dt.date(2026, 11, 29),
-            out=tmp,
-            formats=("parquet",),
-            fuzz_profile=profile,
-            sources=off,
-            state_dir="",
-            fuzz=fuzz or {},
-        )
-    )
-    path = {f.source: f.path for f in result.files}
+    from recordlinkage_matcher import write_run  # examples/
+
+    path = write_run(tmp, customers, profile, seed, fuzz)
     frame = pl.read_parquet(path["customers"]).with_columns(pl.all().cast(pl.String))
     # A blank value is as missing as a null one.
     frame = frame.with_columns(

@@ -51,25 +51,34 @@ def match(customers: pd.DataFrame) -> pd.MultiIndex:
     return features[features.sum(axis=1) >= MATCH_AT].index
 
 
+def write_run(
+    tmp: str, customers: int, profile: str, seed: int = 7, fuzz: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """Write only customers and their truth (Parquet) into ``tmp``; return source -> path."""
+    off = tuple((s, False) for s in SOURCE_NAMES if s not in ("customers", "truth"))
+    result = run(
+        Config(
+            customers=customers,
+            seed=seed,
+            date=dt.date(2026, 11, 29),
+            out=tmp,
+            formats=("parquet",),
+            fuzz_profile=profile,
+            sources=off,
+            state_dir="",
+            fuzz=fuzz or {},
+        )
+    )
+    return {f.source: f.path for f in result.files}
+
+
 def run_example(
     customers: int, profile: str, seed: int = 7, workdir: str | None = None
 ) -> dict[str, Any]:
     """Generate, match and score one run; return the score."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         # Only customers and their truth: the matcher reads nothing else.
-        off = tuple((s, False) for s in SOURCE_NAMES if s not in ("customers", "truth"))
-        result = run(
-            Config(
-                customers=customers,
-                seed=seed,
-                date=dt.date(2026, 11, 29),
-                out=tmp,
-                formats=("parquet",),
-                fuzz_profile=profile,
-                sources=off,
-            )
-        )
-        path = {f.source: f.path for f in result.files}
+        path = write_run(tmp, customers, profile, seed)
         frame = pl.read_parquet(path["customers"]).with_columns(
             pl.exclude("customer_id").cast(pl.String)
         )
