@@ -15,7 +15,7 @@ All see the fields as vecgen writes them (corrupted, and missing where the
 system did not capture them). Candidate pairs come from the same blocking keys
 for every matcher. This is a benchmark of realism, not a timed test:
 
-    pip install -e '.[examples]' splink
+    pip install -e '.[realism]'        # recordlinkage, pandas, Splink, DuckDB
     python benchmarks/bench_difficulty.py [--customers 20000] [--profiles easy,medium,hard]
         [--matchers ecm,splink,rules] [--json out.json]
 """
