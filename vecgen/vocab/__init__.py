@@ -78,16 +78,49 @@ class Weights:
         return np.clip(at, 0, len(self.decades) - 1)
 
     def draw(self, u: np.ndarray, column: np.ndarray | None = None) -> np.ndarray:
-        """Entry per uniform ``u`` (in ``[0, 1)``), from each row's ``column``."""
+        """Entry per uniform ``u`` (in ``[0, 1)``), from each row's ``column``.
+
+        The same as ``searchsorted(cumulative, u, side="right")``, found through a
+        guide table (the first entry of each of ``4 * entries`` equal slices of
+        [0, 1)) and a few steps, instead of a binary search over the whole list.
+
+        Examples
+        --------
+        >>> w = Weights.of(np.arange(1, 1001)[:, None], (), tail=0.1)
+        >>> u = np.random.default_rng(0).random(10_000)
+        >>> bool((w.draw(u) == np.searchsorted(w.cumulative[0], u, side="right")).all())
+        True
+
+        """
         if column is None or self.cumulative.shape[0] == 1:
-            out = np.searchsorted(self.cumulative[0], u, side="right")
+            out = self._guided(0, u)
         else:
             out = np.zeros(len(u), dtype=np.int64)
             for k in np.unique(column):
                 rows = np.flatnonzero(column == k)
-                out[rows] = np.searchsorted(self.cumulative[k], u[rows], side="right")
+                out[rows] = self._guided(int(k), u[rows])
         drawn: np.ndarray = np.minimum(out, self.cumulative.shape[1] - 1).astype(np.int64)
         return drawn
+
+    @functools.cached_property
+    def _guide(self) -> np.ndarray:
+        """Per column, the first entry past each of ``4 * entries`` equal slices of [0, 1)."""
+        slices = 4 * self.cumulative.shape[1]
+        edges = np.arange(slices + 1, dtype=np.float64) / slices
+        return np.stack([np.searchsorted(c, edges, side="right") for c in self.cumulative])
+
+    def _guided(self, k: int, u: np.ndarray) -> np.ndarray:
+        cum, guide = self.cumulative[k], self._guide[k]
+        slices = len(guide) - 1
+        j = np.minimum((u * slices).astype(np.int64), slices - 1)
+        at: np.ndarray = guide[j]
+        end = guide[j + 1]
+        last = len(cum) - 1
+        while True:  # a slice holds a few entries at most: a few steps
+            step = (at < end) & (cum[np.minimum(at, last)] <= u)
+            if not step.any():
+                return at
+            at = at + step
 
 
 @dataclass(frozen=True)
