@@ -102,15 +102,24 @@ class Weights:
         drawn: np.ndarray = np.minimum(out, self.cumulative.shape[1] - 1).astype(np.int64)
         return drawn
 
-    @functools.cached_property
     def _guide(self) -> np.ndarray:
-        """Per column, the first entry past each of ``4 * entries`` equal slices of [0, 1)."""
+        """Per column, the first entry past each of ``4 * entries`` equal slices of [0, 1).
+
+        Built on first use and kept (no lock: two threads building it at once
+        build the same table).
+        """
+        cached = self.__dict__.get("_guide_table")
+        if cached is not None:
+            table: np.ndarray = cached
+            return table
         slices = 4 * self.cumulative.shape[1]
         edges = np.arange(slices + 1, dtype=np.float64) / slices
-        return np.stack([np.searchsorted(c, edges, side="right") for c in self.cumulative])
+        table = np.stack([np.searchsorted(c, edges, side="right") for c in self.cumulative])
+        self.__dict__["_guide_table"] = table
+        return table
 
     def _guided(self, k: int, u: np.ndarray) -> np.ndarray:
-        cum, guide = self.cumulative[k], self._guide[k]
+        cum, guide = self.cumulative[k], self._guide()[k]
         slices = len(guide) - 1
         j = np.minimum((u * slices).astype(np.int64), slices - 1)
         at: np.ndarray = guide[j]
