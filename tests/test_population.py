@@ -265,3 +265,30 @@ def test_population_stats_measures_a_run(tmp_path: Path) -> None:
         and wrong.stderr.count("\n") == 1
         and "no 'customers' file" in wrong.stderr
     )
+
+
+def test_every_reading_command_reads_a_json_lines_run(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    out = tmp_path / "out"
+    run(small_config(out, customers=2_000, fuzz_profile="medium", formats=("jsonl",)))
+    truth = next(out.rglob("truth/*/*.json"))
+    for args in (
+        ("fuzz-stats", str(out)),
+        ("population-stats", str(out)),
+        ("report", str(out), "--to", str(tmp_path / "report")),
+    ):
+        r = run_cli(*args, cwd=tmp_path)
+        assert r.returncode == 0 and "error" not in r.stderr, (args, r.stderr)
+    # A matcher that finds the customers exactly, scored on customers only.
+    rows = pl.read_ndjson(truth, infer_schema_length=None).filter(pl.col("source") == "customers")
+    pred = tmp_path / "pred.json"
+    rows.select("record_id", pl.col("entity_id").alias("cluster_id")).write_ndjson(pred)
+    r = run_cli("score", str(truth), str(pred), "--source", "customers", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    import json
+
+    assert json.loads(r.stdout)["pairwise"]["f1"] == 1.0
+    wrong = run_cli("score", str(truth), str(pred), "--source", "custmers", cwd=tmp_path)
+    assert wrong.returncode == 2 and "no records of source 'custmers'" in wrong.stderr
+    assert wrong.stderr.count("\n") == 1

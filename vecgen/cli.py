@@ -188,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sc.add_argument("--json", action="store_true", help="print JSON instead of tables")
     sc.add_argument(
+        "--source",
+        default="",
+        metavar="NAMES",
+        help="score only these sources' records, comma separated (e.g. customers); "
+        "default: every source in the truth file",
+    )
+    sc.add_argument(
         "--level",
         choices=("entity", "household"),
         default="entity",
@@ -507,7 +514,8 @@ def _main(argv: Sequence[str] | None) -> int:
             from vecgen.score import render as render_score
             from vecgen.score import score
 
-            result = score(ns.truth, ns.predictions, ns.level)
+            chosen = tuple(s.strip() for s in ns.source.split(",") if s.strip())
+            result = score(ns.truth, ns.predictions, ns.level, chosen)
             sys.stdout.write(
                 json.dumps(result, indent=2) + "\n" if ns.json else render_score(result)
             )

@@ -45,11 +45,17 @@ def _read(path: str) -> pl.DataFrame:
     try:
         if p.suffix == ".parquet":
             return pl.read_parquet(p).cast(pl.String)
+        if p.suffix in JSON_SUFFIXES:  # JSON lines, as vecgen writes them
+            return pl.read_ndjson(p, infer_schema_length=None).cast(pl.String)
         return pl.read_csv(p, infer_schema=False)
     except Exception as exc:  # polars raises several kinds; all mean "cannot read"
         raise ScoreError(
-            f"{path} cannot be read as CSV or Parquet ({type(exc).__name__})"
+            f"{path} cannot be read as CSV, Parquet or JSON lines ({type(exc).__name__}); "
+            "give a file of a vecgen run or your matcher's CSV/Parquet/JSON-lines output"
         ) from None
+
+
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
 def _key(frame: pl.DataFrame, record: str, source: str | None) -> pl.Expr:
@@ -80,13 +86,30 @@ def _index(keys: pl.DataFrame, lookup: pl.DataFrame, path: str) -> np.ndarray:
 LEVELS = {"entity": "entity_id", "household": "household_id"}
 
 
-def load_inputs(truth_path: str, predictions_path: str, level: str = "entity") -> Inputs:
+def load_inputs(
+    truth_path: str,
+    predictions_path: str,
+    level: str = "entity",
+    sources: tuple[str, ...] = (),
+) -> Inputs:
     """Read, check and encode truth and predictions.
 
     ``level`` is what a true match is: the same person (``entity``) or the same
     household (``household``: people who live together, and all their records).
     """
     truth = _read(truth_path)
+    if sources:
+        present: list[str] = (
+            sorted(set(truth["source"].unique().drop_nulls())) if "source" in truth.columns else []
+        )
+        unknown = [s for s in sources if s not in present]
+        if unknown:
+            msg = (
+                f"{truth_path}: no records of source '{unknown[0]}'; "
+                f"sources in this truth file: {', '.join(present) or 'none'}"
+            )
+            raise ScoreError(msg)
+        truth = truth.filter(pl.col("source").is_in(list(sources)))
     target = LEVELS[level]
     for column in ("record_id", target):
         if column not in truth.columns:
@@ -205,13 +228,20 @@ def _pair_count(sizes: np.ndarray) -> float:
     return float((sizes.astype(np.float64) * (sizes - 1) / 2).sum())
 
 
-def score(truth_path: str, predictions_path: str, level: str = "entity") -> dict[str, Any]:
+def score(
+    truth_path: str,
+    predictions_path: str,
+    level: str = "entity",
+    sources: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Score predictions against a vecgen truth file (see the module docstring).
 
     ``level="household"`` counts two records as a true match when their
     people live together (truth's ``household_id``), for household linking.
+    ``sources`` limits the truth to the records of those sources (the files
+    your matcher read); by default every source's records count.
     """
-    data = load_inputs(truth_path, predictions_path, level)
+    data = load_inputs(truth_path, predictions_path, level, sources)
     entity, cluster = data.entity, data.cluster
     n = len(entity)
     entity_sizes = np.bincount(entity)

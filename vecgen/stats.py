@@ -53,7 +53,8 @@ def read_any(path: str) -> pl.DataFrame:
     if path.endswith(".parquet"):
         frame = pl.read_parquet(path)
     elif path.endswith(".json"):
-        frame = pl.read_ndjson(path)
+        # The whole file sets the types: a column null in its first rows is still text.
+        frame = pl.read_ndjson(path, infer_schema_length=None)
     else:
         return pl.read_csv(path, infer_schema=False).with_columns(pl.all().replace("", None))
     return frame.with_columns(
