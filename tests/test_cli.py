@@ -145,3 +145,14 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line(tmp_path: Path) -> None:
             )
     assert 130 in codes
     assert not list(tmp_path.rglob("*vecgen-tmp*"))
+
+
+def test_a_mistyped_option_or_command_gets_a_suggestion(tmp_path: Path) -> None:
+    for args, hint in (
+        (("--cusotmers", "10"), "did you mean '--customers'?"),
+        (("genrate",), "did you mean the command 'generate'?"),
+        (("score", "t.csv", "p.csv", "--levle", "household"), "did you mean '--level'?"),
+    ):
+        r = run_cli(*args, cwd=tmp_path)
+        assert r.returncode == 2 and hint in r.stderr, (args, r.stderr)
+        assert r.stderr.count("\n") == 1

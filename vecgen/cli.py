@@ -63,7 +63,43 @@ Same seed + same settings (including --date) = byte-identical files.
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # one line, no usage dump
-        self.exit(EXIT_USAGE, f"vecgen: error: {message} (see '{self.prog} --help')\n")
+        hint = self._hint(message)
+        self.exit(EXIT_USAGE, f"vecgen: error: {message}{hint} (see '{self.prog} --help')\n")
+
+    def _hint(self, message: str) -> str:
+        """Suggest the option or command a mistyped word was meant to be.
+
+        Examples
+        --------
+        >>> p = _Parser(prog="vecgen")
+        >>> _ = p.add_argument("--customers")
+        >>> p._hint("unrecognized arguments: --cusotmers 10")
+        "; did you mean '--customers'?"
+        >>> p._hint("unrecognized arguments: genrate")
+        "; did you mean the command 'generate'?"
+
+        """
+        import difflib
+
+        prefix = "unrecognized arguments: "
+        if not message.startswith(prefix):
+            return ""
+        options = set(self._option_string_actions)
+        for action in self._actions:  # the sub-commands' options too
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    options.update(sub._option_string_actions)
+        long_options = sorted(o for o in options if o.startswith("--"))
+        for word in message[len(prefix) :].split():
+            if word.startswith("--"):
+                close = difflib.get_close_matches(word.split("=", 1)[0], long_options, n=1)
+                if close:
+                    return f"; did you mean '{close[0]}'?"
+            elif not word.startswith("-"):
+                close = difflib.get_close_matches(word, COMMANDS, n=1)
+                if close:
+                    return f"; did you mean the command '{close[0]}'?"
+        return ""
 
 
 class _NoAbbrevParser(_Parser):
