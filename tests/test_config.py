@@ -139,3 +139,22 @@ def test_every_setting_has_help_and_a_default_that_validates() -> None:
     for s in SETTINGS:
         assert s.help
     Config()  # defaults are valid
+
+
+def test_a_saved_config_pins_neither_today_nor_this_folder(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    r = run_cli("config", "--seed", "4", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    table = tomllib.loads(r.stdout)
+    # Unset date and default folders are comments: a daily job built from it moves on.
+    assert "date" not in table and "state_dir" not in table and "tracer_dir" not in table
+    assert f'# date = "{dt.datetime.now(dt.UTC).date().isoformat()}"' in r.stdout
+    (tmp_path / "job").mkdir()
+    (tmp_path / "job" / "vecgen.toml").write_text(r.stdout)
+    loaded = load_config(cwd=tmp_path / "job", environ={})
+    assert loaded.date is None and loaded.seed == 4
+    assert loaded.state_dir == str((tmp_path / "job" / ".vecgen").resolve())
+    # An explicit folder is printed as set.
+    r = run_cli("config", "--state-dir", "elsewhere", cwd=tmp_path)
+    assert tomllib.loads(r.stdout)["state_dir"] == str((tmp_path / "elsewhere").resolve())

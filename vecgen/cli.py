@@ -18,7 +18,14 @@ from typing import Any
 
 from vecgen import __version__
 from vecgen.catalog import FLAT_NAMES
-from vecgen.config import SETTINGS, SOURCES_KEY, Config, describe_setting, load_config
+from vecgen.config import (
+    DEFAULT_STATE_DIR,
+    SETTINGS,
+    SOURCES_KEY,
+    Config,
+    describe_setting,
+    load_config,
+)
 from vecgen.errors import VecgenError
 
 COMMANDS = (
@@ -306,9 +313,20 @@ def _toml_value(v: Any) -> str:
 
 
 def config_toml(config: Config) -> str:
-    """Render a config as TOML (``vecgen config``); ``date`` shows the effective run date."""
+    """Render a config as TOML (``vecgen config``), ready to save as ``vecgen.toml``.
+
+    Settings that follow the day or the folder are printed as comments when
+    they were not set: an unset ``date`` (each run uses its own day) and the
+    default ``state_dir`` / ``tracer_dir`` beside ``vecgen.toml``, so a saved
+    file does not pin today's date or this machine's absolute paths.
+    """
     d = config.to_dict()
     secrets = {s.name for s in SETTINGS if s.kind == "secret"}
+    here = Path.cwd()
+    defaults = {
+        "state_dir": (str((here / DEFAULT_STATE_DIR).resolve()), DEFAULT_STATE_DIR),
+        "tracer_dir": (str((here / "tracer").resolve()), "tracer"),
+    }
     lines = []
     for key, value in d.items():
         if key in (SOURCES_KEY, "fuzz", "completeness"):
@@ -317,7 +335,12 @@ def config_toml(config: Config) -> str:
             lines.append(f'{key} = "***"  # set, not shown')
             continue
         if key == "date" and value is None:
-            lines.append(f'date = "{config.run_date.isoformat()}"  # not set: today')
+            lines.append(
+                f'# date = "{config.run_date.isoformat()}"  # not set: each run uses its own day (UTC)'
+            )
+            continue
+        if key in defaults and value == defaults[key][0]:
+            lines.append(f'# {key} = "{defaults[key][1]}"  # the default: beside vecgen.toml')
             continue
         lines.append(f"{key} = {_toml_value(value)}")
     lines.append("")
