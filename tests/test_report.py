@@ -83,6 +83,38 @@ def test_report_renders_in_headless_chromium(page: Path, tmp_path: Path) -> None
 def test_report_cli_and_missing_run(tmp_path: Path) -> None:
     assert run_cli("--customers", "2000", "--quiet", cwd=tmp_path).returncode == 0
     r = run_cli("report", "output", cwd=tmp_path)
-    assert r.returncode == 0 and "wrote output/report/index.html and" in r.stdout
+    assert r.returncode == 0 and "wrote output/_report/index.html and" in r.stdout
     bad = run_cli("report", "nowhere", cwd=tmp_path)
     assert bad.returncode == 2 and "no 'customers' file under nowhere" in bad.stderr
+
+
+def test_tools_read_every_part_of_the_day_and_the_report_stays_out_of_the_lake(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    import pyarrow.dataset as ds
+
+    common = ("--date", "2026-11-29", "--quiet", "--formats", "parquet", "--fuzz-profile", "medium")
+    assert run_cli("--customers", "2000", *common, cwd=tmp_path).returncode == 0
+    r = run_cli("--customers", "1000", "--load-type", "append", *common, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    parts = sorted((tmp_path / "output" / "customers" / "dt=2026-11-29").glob("part-*.parquet"))
+    assert len(parts) == 2
+    rows = sum(pq_rows(p) for p in parts)
+    stats = json.loads(run_cli("fuzz-stats", "output", "--json", cwd=tmp_path).stdout)
+    assert stats["records"] == rows  # both parts, not only the newest
+    population = json.loads(run_cli("population-stats", "output", "--json", cwd=tmp_path).stdout)
+    assert population["customers"] == 3000
+    assert run_cli("report", "output", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "output" / "_report" / "index.html").exists()
+    # A lake reader of the whole output does not pick up the report's PNGs and HTML.
+    found = ds.dataset(tmp_path / "output", format="parquet").files
+    assert found and not [f for f in found if "_report" in f or not f.endswith(".parquet")]
+    assert ds.dataset(tmp_path / "output" / "customers").to_table().num_rows == rows
+
+
+def pq_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)

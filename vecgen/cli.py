@@ -200,7 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write an HTML page (plus PNG charts) describing a run")
     rp.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
     rp.add_argument(
-        "--to", default=None, metavar="DIR", help="where to write it (default: OUT/report)"
+        "--to",
+        default=None,
+        metavar="DIR",
+        help="where to write it (default: OUT/_report, which lake readers skip)",
     )
     dd = sub.add_parser(
         "ddl", help="print CREATE TABLE statements (types, primary and foreign keys)"

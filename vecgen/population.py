@@ -1,7 +1,7 @@
 """``vecgen population-stats``: the shape of a run's people, from its files and truth alone.
 
-Reads the customers file and the truth of a run (the newest part, as
-``fuzz-stats`` does) and the other person-bearing files that are there, and
+Reads the customers file and the truth of a run's newest day (every part of
+it, as ``fuzz-stats`` does) and the other person-bearing files that are there, and
 measures what the population model promises: name frequencies, where people
 live, households, identifiers shared by different people, and how complete
 each system's records are.
@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from vecgen.catalog import PERSON_COLUMNS
-from vecgen.stats import StatsError, find_file, read_any
+from vecgen.stats import StatsError, read_day
 
 # Person-bearing files and the person columns they hold (under their own names).
 FILL_COLUMNS: dict[str, dict[str, str]] = {
@@ -71,8 +71,8 @@ def population_stats(out: str) -> dict[str, Any]:
         When ``out`` holds no customers or truth file.
 
     """
-    customers = read_any(find_file(out, "customers"))
-    truth = read_any(find_file(out, "truth"))
+    customers = read_day(out, "customers")
+    truth = read_day(out, "truth")
     if "household_id" not in truth.columns:
         truth = truth.with_columns(pl.col("entity_id").alias("household_id"))
     clean_truth = truth.filter(
@@ -98,7 +98,7 @@ def population_stats(out: str) -> dict[str, Any]:
     fill: dict[str, dict[str, float]] = {}
     for source, columns in FILL_COLUMNS.items():
         try:
-            frame = customers if source == "customers" else read_any(find_file(out, source))
+            frame = customers if source == "customers" else read_day(out, source)
         except StatsError:
             continue
         fill[source] = {

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from vecgen.catalog import SOURCE_NAMES
-from vecgen.stats import COMPARED, find_file, fuzz_stats, read_any
+from vecgen.stats import COMPARED, day_files, fuzz_stats, read_day
 
 CLUSTERS_SHOWN = 5
 
@@ -81,24 +81,25 @@ def _file_rows(out: str) -> list[tuple[str, str, int]]:
     )
     for source in (*SOURCE_NAMES, *others):
         try:
-            path = find_file(out, source)
+            paths = day_files(out, source)  # every part of the newest day
         except Exception:  # a source that is switched off has no file
             continue
-        if path.endswith(".parquet"):
-            n = pl.scan_parquet(path).select(pl.len()).collect().item()
-        elif path.endswith(".csv"):
-            n = pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item()
-        else:  # JSON lines: one record per line
-            with open(path, "rb") as f:
-                n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
-        rows.append((source, os.path.relpath(path, out), int(n)))
+        for path in paths:
+            if path.endswith(".parquet"):
+                n = pl.scan_parquet(path).select(pl.len()).collect().item()
+            elif path.endswith(".csv"):
+                n = pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item()
+            else:  # JSON lines: one record per line
+                with open(path, "rb") as f:
+                    n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+            rows.append((source, os.path.relpath(path, out), int(n)))
     return rows
 
 
 def _clusters(out: str) -> str:
     """Return a few duplicate clusters of the customers file, changed cells highlighted."""
-    customers = read_any(find_file(out, "customers"))
-    truth = read_any(find_file(out, "truth")).filter(pl.col("source") == "customers")
+    customers = read_day(out, "customers")
+    truth = read_day(out, "truth").filter(pl.col("source") == "customers")
     dupes = truth.filter(pl.col("is_duplicate").str.to_lowercase() == "true")
     entities = (
         dupes.group_by("entity_id").len().sort(["len", "entity_id"], descending=[True, False])
@@ -134,7 +135,7 @@ def _clusters(out: str) -> str:
 
 def _distributions(out: str) -> list[tuple[str, list[str], list[float]]]:
     charts = []
-    customers = read_any(find_file(out, "customers"))
+    customers = read_day(out, "customers")
     states = (
         customers["state"]
         .drop_nulls()
@@ -156,7 +157,7 @@ def _distributions(out: str) -> list[tuple[str, list[str], list[float]]]:
     dec = decades["d"].value_counts().sort("d")
     charts.append(("Birth decade", [f"{d}s" for d in dec["d"]], [float(v) for v in dec["count"]]))
     try:
-        loyalty = read_any(find_file(out, "loyalty"))
+        loyalty = read_day(out, "loyalty")
         tiers = loyalty["current_tier"].value_counts().sort("count", descending=True)
         charts.append(
             ("Loyalty tiers", tiers["current_tier"].to_list(), [float(v) for v in tiers["count"]])
@@ -164,7 +165,7 @@ def _distributions(out: str) -> list[tuple[str, list[str], list[float]]]:
     except Exception:  # loyalty switched off
         pass
     try:
-        tx = read_any(find_file(out, "transactions"))
+        tx = read_day(out, "transactions")
         amounts = tx.select(
             (pl.col("transactiontotal").cast(pl.Float64) // 200 * 200).cast(pl.Int64).alias("b")
         )
@@ -229,8 +230,12 @@ th{background:#f2f2f2} td.changed{background:#ffe08a;font-weight:bold} td.log{co
 
 
 def report(out: str, target: str | None = None) -> dict[str, Any]:
-    """Write the report of the run under ``out`` into ``target`` (default ``OUT/report``)."""
-    target = target or os.path.join(out, "report")
+    """Write the report of the run under ``out`` into ``target`` (default ``OUT/_report``).
+
+    The default folder starts with ``_``, which lake readers (pyarrow datasets,
+    Spark, Hive) skip, so the charts do not break a reader of ``OUT``.
+    """
+    target = target or os.path.join(out, "_report")
     os.makedirs(target, exist_ok=True)
     stats = fuzz_stats(out)
     files = _file_rows(out)

@@ -48,6 +48,27 @@ def find_file(out: str, source: str) -> str:
     return max(candidates, key=lambda p: (os.path.dirname(p), os.path.basename(p)))
 
 
+def day_files(out: str, source: str) -> list[str]:
+    """Every file of ``source``'s newest day under ``out`` (appended parts included).
+
+    In the lake layout that is each ``part-*`` file of the newest ``dt=``
+    partition, in the format of the newest file; in the flat layout the newest
+    file.
+    """
+    newest = find_file(out, source)
+    folder = os.path.dirname(newest)
+    if not os.path.basename(folder).startswith("dt="):
+        return [newest]
+    ext = os.path.splitext(newest)[1]
+    return sorted(glob.glob(os.path.join(folder, f"part-*{ext}")))
+
+
+def read_day(out: str, source: str) -> pl.DataFrame:
+    """Read :func:`day_files` as one frame, every column as text."""
+    frames = [read_any(path) for path in day_files(out, source)]
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+
+
 def read_any(path: str) -> pl.DataFrame:
     """Read a vecgen file (CSV, Parquet or JSON lines) with every column as text."""
     if path.endswith(".parquet"):
@@ -75,8 +96,8 @@ def fuzz_stats(out: str, source: str = "customers") -> dict[str, Any]:
     person) and the kernel mix from the truth's corruption log.
     """
     # A person file is read first: a wrong folder is named by the file it lacks.
-    records = _split_address(read_any(find_file(out, source))) if source in ID_COLUMN else None
-    every = read_any(find_file(out, "truth"))
+    records = _split_address(read_day(out, source)) if source in ID_COLUMN else None
+    every = read_day(out, "truth")
     truth = every.filter(pl.col("source") == source)
     dupes = truth.filter(pl.col("is_duplicate").str.to_lowercase() == "true")
     if dupes.height == 0:
