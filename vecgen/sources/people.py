@@ -220,7 +220,6 @@ def person_draws(
     hh = hh or households(plan, namespace, idx)
     d = _draws(plan, vocab, namespace, idx, hh.size)
     d["first"] = _first_names(plan, vocab, namespace, idx, d["female"], d["birth"])
-    d["household"] = hh.head
     d["email_first"], d["email_last"] = d["first"].copy(), d["last"].copy()
     sub = np.flatnonzero(hh.member > 0)
     if len(sub) == 0:
