@@ -68,15 +68,31 @@ class Progress:
         self._last = 0.0
 
     def update(self, done: int) -> None:
-        """Show ``done`` of ``total`` customers (at most ten times a second)."""
+        """Show ``done`` of ``total`` customers, the rate and the time left (10 times a second).
+
+        Examples
+        --------
+        >>> import io
+        >>> p = Progress(4000, io.StringIO(), enabled=True)
+        >>> p.start -= 2.0  # two seconds ago
+        >>> p.update(1000)
+        >>> line = p.stream.getvalue()
+        >>> "1,000/4,000 customers" in line, "500/s" in line, "6s left" in line
+        (True, True, True)
+
+        """
         now = time.perf_counter()
         if not self.enabled or (now - self._last < 0.1 and done < self.total):
             return
         self._last = now
         frac = done / self.total
         bar = "#" * int(frac * 30)
+        elapsed = max(now - self.start, 1e-9)
+        rate = done / elapsed
+        left = f"{(self.total - done) / rate:,.0f}s left" if 0 < done < self.total else ""
         self.stream.write(
-            f"\r[{bar:<30}] {frac:6.1%}  {done:,}/{self.total:,} customers  {now - self.start:6.1f}s"
+            f"\r[{bar:<30}] {frac:6.1%}  {done:,}/{self.total:,} customers  {elapsed:6.1f}s"
+            f"  {rate:,.0f}/s  {left:<12}"
         )
         self.stream.flush()
 
