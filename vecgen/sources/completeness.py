@@ -18,42 +18,13 @@ from vecgen.plan import Plan
 from vecgen.rng import U64
 
 
-def _logged(column: str) -> tuple[str, ...]:
-    """Return the names a corruption of ``column`` is logged under."""
-    return (column, *ADDRESS_PARTS) if column == "addr_ln_1_txt" else (column,)
-
-
-def drop_from_log(log: pl.Series, rows: np.ndarray, column: str) -> pl.Series:
-    """Remove ``column``'s entries from the log of ``rows`` (an empty log becomes null).
-
-    Examples
-    --------
-    >>> log = pl.Series(["city:moved|phone:digit", "phone:digit", "email:blank"])
-    >>> drop_from_log(log, np.array([0, 1]), "phone").to_list()
-    ['city:moved', None, 'email:blank']
-
-    """
-    if len(rows) == 0:
-        return log
-    names = _logged(column)
-    part = pl.element().str.split(":").list.first()
-    kept = (
-        log.gather(rows)
-        .str.split("|")
-        .list.eval(pl.element().filter(~part.is_in(list(names))))
-        .list.join("|")
-    )
-    kept = pl.select(pl.when(kept.str.len_chars() > 0).then(kept)).to_series()
-    return log.clone().scatter(rows, kept.cast(log.dtype))
-
-
 def apply_completeness(
     plan: Plan,
     source: str,
     people: pl.DataFrame,
     keys: U64,
-    log: pl.Series | None = None,
-) -> tuple[pl.DataFrame, pl.Series | None]:
+    log: pl.Series,
+) -> tuple[pl.DataFrame, pl.Series]:
     """Blank the values ``source`` did not capture; return the frame and the trimmed log.
 
     ``keys`` are the rows' keys (file positions); ``log`` is the corruption log
@@ -68,7 +39,8 @@ def apply_completeness(
     >>> from vecgen.plan import resolve
     >>> plan = resolve(Config(fuzz_profile="medium", date=dt.date(2026, 1, 1)))
     >>> f = pl.DataFrame({"birth_dt": [dt.date(1980, 1, 1)] * 1000})
-    >>> out, _ = apply_completeness(plan, "pos_customers", f, np.arange(1000, dtype=np.uint64))
+    >>> clean = pl.Series([None] * 1000, dtype=pl.String)  # no corruptions: clean records
+    >>> out, _ = apply_completeness(plan, "pos_customers", f, np.arange(1000, dtype=np.uint64), clean)
     >>> 0.8 < out["birth_dt"].null_count() / 1000 < 0.95
     True
 
@@ -81,8 +53,7 @@ def apply_completeness(
     }
     if not miss:
         return people, log
-    if log is not None:
-        log = _trim_log(log, miss)
+    log = _trim_log(log, miss)
     columns = []
     for column, m in miss.items():
         at = np.flatnonzero(m)

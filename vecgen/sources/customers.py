@@ -167,7 +167,6 @@ class Customers:
             positions.astype(np.uint64),
             pl.concat([null_strings(n_clean), log]),
         )
-        assert full_log is not None
         full = [c for c in people.columns if c.startswith("__full_")]
         frame = people.with_columns(
             ids,

@@ -95,7 +95,6 @@ class Loyalty:
         people, full_log = apply_completeness(
             plan, self.name, people, keys, pl.concat([null_strings(n_clean), log])
         )
-        assert full_log is not None
         people = people.select(PERSON_FIELDS)
         s = plan.streams(self.name)
         created = seconds_before(

@@ -150,7 +150,6 @@ class PosCustomers:
             positions.astype(u),
             pl.concat([shared_log, no_log, dupe_log]),
         )
-        assert log is not None
         frame = (
             people.select(PERSON_COLUMNS)
             .with_columns(

@@ -95,7 +95,6 @@ class Wifi:
         people, full_log = apply_completeness(
             plan, self.name, people, positions.astype(u), pl.concat([null_strings(len(clean)), log])
         )
-        assert full_log is not None
         people = people.select("email", *FUZZED)
         frame = (
             pl.concat([people, sessions], how="horizontal")
