@@ -161,3 +161,29 @@ def weighted(
     from vecgen.rng import cumulative
 
     return pl.Series(values, dtype=pl.String).gather(stream.choice(rows, cumulative(weights)))
+
+
+def slots_in_blocks(block: I64, sizes: I64, offset: I64) -> tuple[I64, I64]:
+    """Cut each block's items into consecutive slots of ``sizes``; return each item's slot and rank.
+
+    ``block`` and ``sizes`` are per slot (slots sorted by block); ``offset`` is
+    each item's position within its block (items listed like the slots). An
+    item at offset ``o`` is in the first slot of its block whose running total
+    of sizes exceeds ``o`` (one searchsorted over (block, total) keys).
+
+    Examples
+    --------
+    >>> b = np.array([0, 0, 0, 1, 1]); s = np.array([2, 1, 2, 3, 1]); o = np.array([0, 1, 2, 0, 1])
+    >>> slot, rank = slots_in_blocks(b, s, o)
+    >>> slot.tolist(), rank.tolist()
+    ([0, 0, 1, 3, 3], [0, 1, 0, 0, 1])
+
+    """
+    first_row = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+    counts = np.diff(np.r_[first_row, len(block)])
+    total = np.cumsum(sizes)
+    in_block = total - np.repeat(total[first_row] - sizes[first_row], counts)
+    big = np.int64(1) << 40
+    slot = np.searchsorted(block * big + in_block, block * big + offset, side="right")
+    rank: I64 = offset - (in_block[slot] - sizes[slot])
+    return slot, rank

@@ -19,6 +19,7 @@ from vecgen.fuzz_vectorized.profiles import cluster_pmf
 from vecgen.plan import BLOCK, Plan
 from vecgen.rng import I64, cumulative
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
+from vecgen.sources.columns import slots_in_blocks
 from vecgen.sources.completeness import apply_completeness, complete
 from vecgen.sources.people import households, person_frame, replacement_pools
 from vecgen.vocab import Vocab
@@ -228,17 +229,9 @@ def duplicate_clusters(plan: Plan, lay: Layout) -> Clusters:
         rows, cumulative(cluster_pmf(prof.clusters))
     )
     offset = dupes - plan.dupes_before(block * BLOCK)
-    # Sizes accumulated within each block; a duplicate at offset o is in the first slot
-    # whose running total exceeds o (one searchsorted over (block, total) keys).
+    slot, member = slots_in_blocks(block, sizes, offset)
     first_row = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
-    counts = np.diff(np.r_[first_row, n])
-    total = np.cumsum(sizes)
-    before_block = np.repeat(total[first_row] - sizes[first_row], counts)
-    in_block = total - before_block
-    big = np.int64(1) << 40
-    slot = np.searchsorted(block * big + in_block, block * big + offset, side="right")
-    cluster = slot - np.repeat(first_row, counts)
-    member = offset - (in_block[slot] - sizes[slot])
+    cluster = slot - np.repeat(first_row, np.diff(np.r_[first_row, n]))
     # Distinct people per block: clean records ranked by a keyed random key.
     clean = lay.clean
     rank_key = plan.stream("customers", "cluster_pick").uniform(clean.astype(np.uint64))

@@ -18,6 +18,7 @@ from vecgen.catalog import PERSON_COLUMNS
 from vecgen.fuzz_vectorized.kernels import per_vocab
 from vecgen.plan import BLOCK, Plan
 from vecgen.rng import I64, U64, cumulative
+from vecgen.sources.columns import slots_in_blocks
 from vecgen.vocab import Vocab
 
 ADDRESS_POOL_SIZE = 50_000
@@ -131,13 +132,9 @@ def households(plan: Plan, namespace: str, idx: U64) -> Households:
     rank = np.arange(len(people)) - np.repeat(first, sizes)
     # Household sizes drawn per slot (slot j of block b keyed by b * BLOCK + j).
     hs = 1 + plan.stream("households", "size").choice(keys, cumulative(weights))
-    total = np.cumsum(hs)
-    in_block = total - np.repeat(total[first] - hs[first], sizes)
-    big = np.int64(1) << 40
-    slot = np.searchsorted(block * big + in_block, block * big + rank, side="right")
-    start_rank = in_block[slot] - hs[slot]
+    slot, member = slots_in_blocks(block, hs, rank)
+    start_rank = rank - member
     at = np.repeat(first, sizes) + start_rank  # where the household starts in `ranked`
-    member = rank - start_rank
     size = np.minimum(hs[slot], np.repeat(sizes, sizes) - start_rank)
     head = ranked[at]
     previous = ranked[np.maximum(np.arange(len(people)) - 1, at)]
