@@ -61,5 +61,25 @@ PERSON_COLUMNS: tuple[str, ...] = (
     "job_title",
     "phone",
 )
+# Person-bearing sources whose systems may leave person columns empty (per-system
+# completeness), each column by its person-column name -> its name in the source's file.
+PERSON_FILE_COLUMNS: dict[str, dict[str, str]] = {
+    "customers": {c: c for c in PERSON_COLUMNS},
+    "pos_customers": {c: c for c in PERSON_COLUMNS},
+    "loyalty": {
+        "name_first": "name_first",
+        "name_last": "name_last",
+        "email": "email",
+        "gender": "gender",
+        "addr_ln_1_txt": "address1",
+        "city": "city",
+        "state": "state",
+        "postal_code": "postal_code",
+        "birth_dt": "birthdate",
+        "phone": "phone",
+    },
+    # The wifi portal's e-mail is its login (the join key): always there.
+    "wifi": {"name_first": "fname", "name_last": "lname", "postal_code": "postal_code"},
+}
 # The house number and the street of addr_ln_1_txt, as fuzzing and fuzz-stats treat them.
 ADDRESS_PARTS: tuple[str, ...] = ("addr_number", "addr_street")

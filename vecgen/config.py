@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vecgen.catalog import FORMATS, PARENTS, PERSON_COLUMNS, SOURCE_NAMES
+from vecgen.catalog import FORMATS, PARENTS, PERSON_FILE_COLUMNS, SOURCE_NAMES
 from vecgen.errors import ConfigError
 from vecgen.fuzz_vectorized.profiles import Profile
 
@@ -291,14 +291,8 @@ ALL_KEYS = (*SETTINGS_BY_NAME, SOURCES_KEY, FUZZ_KEY, COMPLETENESS_KEY)
 # Sources with per-system fill rates, and the person columns each holds (by their
 # person-column names: loyalty's address1 is addr_ln_1_txt, wifi's fname name_first).
 COMPLETENESS_COLUMNS: dict[str, tuple[str, ...]] = {
-    "customers": PERSON_COLUMNS,
-    "pos_customers": PERSON_COLUMNS,
-    "loyalty": (
-        "name_first", "name_last", "email", "gender", "addr_ln_1_txt", "city", "state",
-        "postal_code", "birth_dt", "phone",
-    ),
-    "wifi": ("name_first", "name_last", "postal_code"),
-}  # fmt: skip
+    source: tuple(columns) for source, columns in PERSON_FILE_COLUMNS.items()
+}
 
 
 @dataclass(frozen=True)

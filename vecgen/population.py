@@ -13,27 +13,9 @@ from typing import Any
 
 import polars as pl
 
-from vecgen.catalog import PERSON_COLUMNS
+from vecgen.catalog import PERSON_FILE_COLUMNS
 from vecgen.stats import StatsError, read_day
 
-# Person-bearing files and the person columns they hold (under their own names).
-FILL_COLUMNS: dict[str, dict[str, str]] = {
-    "customers": {c: c for c in PERSON_COLUMNS},
-    "pos_customers": {c: c for c in PERSON_COLUMNS},
-    "loyalty": {
-        "name_first": "name_first",
-        "name_last": "name_last",
-        "email": "email",
-        "gender": "gender",
-        "addr_ln_1_txt": "address1",
-        "city": "city",
-        "state": "state",
-        "postal_code": "postal_code",
-        "birth_dt": "birthdate",
-        "phone": "phone",
-    },
-    "wifi": {"name_first": "fname", "name_last": "lname", "postal_code": "postal_code"},
-}
 TOP = 10
 
 
@@ -96,7 +78,7 @@ def population_stats(out: str) -> dict[str, Any]:
     names = load().states  # a state written out counts as its abbreviation
     states = clean["state"].drop_nulls().replace(names["name"], names["abbr"])
     fill: dict[str, dict[str, float]] = {}
-    for source, columns in FILL_COLUMNS.items():
+    for source, columns in PERSON_FILE_COLUMNS.items():
         try:
             frame = customers if source == "customers" else read_day(out, source)
         except StatsError:

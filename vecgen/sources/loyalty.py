@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
+from vecgen.catalog import PERSON_FILE_COLUMNS
 from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.plan import Plan
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
@@ -48,18 +49,7 @@ COLUMNS = (
     "lmProgramName",
     "dtUpdateDate",
 )
-PERSON_FIELDS = (
-    "name_first",
-    "name_last",
-    "email",
-    "gender",
-    "addr_ln_1_txt",
-    "city",
-    "state",
-    "postal_code",
-    "birth_dt",
-    "phone",
-)
+PERSON_FIELDS = tuple(PERSON_FILE_COLUMNS["loyalty"])  # by person-column name
 MEMBER_YEARS = 10
 
 
@@ -115,7 +105,7 @@ class Loyalty:
                 ),
                 pl.lit(plan.run_ts).alias("dtUpdateDate"),
             )
-            .rename({"addr_ln_1_txt": "address1", "birth_dt": "birthdate"})
+            .rename({k: v for k, v in PERSON_FILE_COLUMNS["loyalty"].items() if k != v})
             .sort("__pos")
         )
         nulls = null_strings(n_clean)
