@@ -44,8 +44,13 @@ def _shared(clean: pl.DataFrame, columns: list[str]) -> float:
     return _share(shared.height, clean.height)
 
 
-def population_stats(out: str) -> dict[str, Any]:
+def population_stats(
+    out: str, customers: pl.DataFrame | None = None, truth: pl.DataFrame | None = None
+) -> dict[str, Any]:
     """Measure the clean people of the run under ``out`` (see the module docstring).
+
+    ``customers`` and ``truth`` are the newest day's files when the caller has
+    read them already (:func:`~vecgen.stats.read_day`).
 
     Raises
     ------
@@ -53,8 +58,8 @@ def population_stats(out: str) -> dict[str, Any]:
         When ``out`` holds no customers or truth file.
 
     """
-    customers = read_day(out, "customers")
-    truth = read_day(out, "truth")
+    customers = read_day(out, "customers") if customers is None else customers
+    truth = read_day(out, "truth") if truth is None else truth
     if "household_id" not in truth.columns:
         truth = truth.with_columns(pl.col("entity_id").alias("household_id"))
     clean_truth = truth.filter(

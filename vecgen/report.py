@@ -96,10 +96,9 @@ def _file_rows(out: str) -> list[tuple[str, str, int]]:
     return rows
 
 
-def _clusters(out: str) -> str:
+def _clusters(customers: pl.DataFrame, every: pl.DataFrame) -> str:
     """Return a few duplicate clusters of the customers file, changed cells highlighted."""
-    customers = read_day(out, "customers")
-    truth = read_day(out, "truth").filter(pl.col("source") == "customers")
+    truth = every.filter(pl.col("source") == "customers")
     dupes = truth.filter(pl.col("is_duplicate").str.to_lowercase() == "true")
     entities = (
         dupes.group_by("entity_id").len().sort(["len", "entity_id"], descending=[True, False])
@@ -133,9 +132,8 @@ def _clusters(out: str) -> str:
     return "\n".join(blocks)
 
 
-def _distributions(out: str) -> list[tuple[str, list[str], list[float]]]:
+def _distributions(out: str, customers: pl.DataFrame) -> list[tuple[str, list[str], list[float]]]:
     charts = []
-    customers = read_day(out, "customers")
     states = (
         customers["state"]
         .drop_nulls()
@@ -182,11 +180,13 @@ def _distributions(out: str) -> list[tuple[str, list[str], list[float]]]:
     return charts
 
 
-def _population(out: str) -> list[tuple[str, list[str], list[float]]]:
+def _population(
+    out: str, customers: pl.DataFrame, truth: pl.DataFrame
+) -> list[tuple[str, list[str], list[float]]]:
     """Charts of ``vecgen population-stats``: names, households, shared identifiers, fill rates."""
     from vecgen.population import population_stats
 
-    p = population_stats(out)
+    p = population_stats(out, customers, truth)
     charts = [
         (
             f"Surnames: % of people ({p['surnames']['distinct']:,} distinct)",
@@ -239,6 +239,8 @@ def report(out: str, target: str | None = None) -> dict[str, Any]:
     os.makedirs(target, exist_ok=True)
     stats = fuzz_stats(out)
     files = _file_rows(out)
+    # Read once for the clusters, the distributions and the population.
+    customers, truth = read_day(out, "customers"), read_day(out, "truth")
     charts: list[tuple[str, list[str], list[float]]] = [
         ("Rows per file", [s for s, _, _ in files], [float(n) for _, _, n in files]),
         (
@@ -261,8 +263,8 @@ def report(out: str, target: str | None = None) -> dict[str, Any]:
             list(stats["kernel_mix"])[:20],
             [float(v) for v in list(stats["kernel_mix"].values())[:20]],
         ),
-        *_distributions(out),
-        *_population(out),
+        *_distributions(out, customers),
+        *_population(out, customers, truth),
     ]
     pngs = []
     for i, (title, labels, values) in enumerate(charts):
@@ -289,7 +291,7 @@ mean {stats["mean_fields_changed"]:.2f} fields changed per duplicate; {stats["co
 <h2>Duplicates and corruptions</h2>
 <div class="grid">{sections}</div>
 <h2>Duplicate clusters (changed cells highlighted)</h2>
-{_clusters(out)}
+{_clusters(customers, truth)}
 </body></html>
 """
     path = os.path.join(target, "index.html")
