@@ -15,6 +15,7 @@ import polars as pl
 
 from vecgen.catalog import PERSON_FILE_COLUMNS
 from vecgen.stats import StatsError, read_day
+from vecgen.vocab import load
 
 TOP = 10
 
@@ -78,8 +79,6 @@ def population_stats(
         .agg(pl.col("entity_id").n_unique().alias("people"))
         .filter(pl.col("people") > 1)
     )
-    from vecgen.vocab import load
-
     names = load().states  # a state written out counts as its abbreviation
     states = clean["state"].drop_nulls().replace(names["name"], names["abbr"])
     fill: dict[str, dict[str, float]] = {}
