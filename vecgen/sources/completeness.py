@@ -10,6 +10,8 @@ its original and has a non-empty log.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import polars as pl
 
@@ -81,38 +83,33 @@ def _trim_log(log: pl.Series, miss: dict[str, np.ndarray]) -> pl.Series:
     logged = np.flatnonzero(log.is_not_null().to_numpy())
     if len(logged) == 0:
         return log
-    entries = (
-        pl.DataFrame({"row": logged, "entry": log.gather(logged)})
-        .with_columns(pl.col("entry").str.split("|"))
-        .explode("entry")
-    )
-    field = entries["entry"].str.split_exact(":", 1).struct.field("field_0")
-    column = field.replace({part: "addr_ln_1_txt" for part in ADDRESS_PARTS})
-    rows = entries["row"].to_numpy()
-    names = list(miss)
-    code = np.full(len(rows), -1, dtype=np.int64)
-    gone = np.zeros(len(rows), dtype=bool)
-    for k, name in enumerate(names):
-        sel = (column == name).fill_null(False).to_numpy()
-        code[sel] = k
-        gone[sel] = miss[name][rows[sel]]
-    # Rows left with nothing keep their last logged field (entries of a row are contiguous).
-    first = np.r_[True, rows[1:] != rows[:-1]]
-    group = np.cumsum(first) - 1
-    ends = np.r_[np.flatnonzero(first)[1:], len(rows)] - 1
-    kept = np.bincount(group, weights=~gone, minlength=len(ends))
-    empty = kept[group] == 0
-    if empty.any():
-        target = code[ends[group]]
-        gone[empty & (code == target)] = False
-        for k, name in enumerate(names):
-            miss[name][rows[ends[(kept == 0) & (code[ends] == k)]]] = False
-    trimmed = (
-        entries.with_columns(pl.Series("gone", gone))
-        .group_by("row", maintain_order=True)
-        .agg(pl.col("entry").filter(~pl.col("gone")).str.join("|"))
-    )
-    return log.clone().scatter(logged, trimmed["entry"].cast(log.dtype))
+    # "|field:kernel|field:kernel": an entry is "|" up to the next "|"; one regex per column
+    # removes its entries from the rows that miss it.
+    work = ("|" + log.gather(logged)).alias(log.name)
+    for name, m in miss.items():
+        at = np.flatnonzero(m[logged])
+        if len(at) == 0:
+            continue
+        fields = (name, *ADDRESS_PARTS) if name == "addr_ln_1_txt" else (name,)
+        pattern = r"\|(?:" + "|".join(re.escape(f) for f in fields) + r"):[^|]*"
+        work = work.scatter(at, work.gather(at).str.replace_all(pattern, ""))
+    # Rows left with nothing keep their last logged field (every entry of it).
+    empty = np.flatnonzero((work == "").to_numpy())
+    if len(empty):
+        kept = []
+        for j, entry in zip(empty.tolist(), log.gather(logged[empty]).to_list(), strict=True):
+            entries = entry.split("|")
+            column = _column(entries[-1])
+            kept.append("|" + "|".join(e for e in entries if _column(e) == column))
+            miss[column][logged[j]] = False
+        work = work.scatter(empty, pl.Series(kept, dtype=pl.String))
+    return log.clone().scatter(logged, work.str.slice(1))
+
+
+def _column(entry: str) -> str:
+    """Return the person column a log entry (``field:kernel``) changed (parts: the address)."""
+    field = entry.split(":", 1)[0]
+    return "addr_ln_1_txt" if field in ADDRESS_PARTS else field
 
 
 FULL = "__full_"
