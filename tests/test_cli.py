@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -156,3 +157,26 @@ def test_a_mistyped_option_or_command_gets_a_suggestion(tmp_path: Path) -> None:
         r = run_cli(*args, cwd=tmp_path)
         assert r.returncode == 2 and hint in r.stderr, (args, r.stderr)
         assert r.stderr.count("\n") == 1
+
+
+def test_the_command_tunes_polars_allocator_before_polars_loads() -> None:
+    """jemalloc reads its settings when Polars loads: the entry point must set them first."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\nimport vecgen.__main__ as m\n"
+        "assert 'polars' not in sys.modules, 'polars loaded before main()'\n"
+        "sys.argv = ['vecgen', 'sources']\nm.main()\n"
+        "print(os.environ['_RJEM_MALLOC_CONF'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    # Polars puts its own defaults first; the later settings win (polars/__init__.py).
+    assert (
+        out.stdout.strip().splitlines()[-1].endswith(",dirty_decay_ms:10000,muzzy_decay_ms:10000")
+    )
+    env["_RJEM_MALLOC_CONF"] = "narenas:1"  # the user's own setting wins
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip().splitlines()[-1].endswith(",narenas:1")

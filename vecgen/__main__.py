@@ -8,16 +8,25 @@ the command with one line once the imports are done, before anything is
 written.
 """
 
+import os
 import signal
 import sys
 import threading
 
 EXIT_INTERRUPTED = 130
+# Polars' allocator (jemalloc) gives freed pages back to the system within 0.5-1 s; a run
+# allocates and frees the same sizes batch after batch, so each batch faulted them in again
+# (1.5M page faults, ~3 s of system time at 1M customers). Keeping freed pages for 10 s cut
+# that by three quarters for ~10% more peak memory. Polars appends this variable to its own
+# defaults when it loads (later settings win), so it is set before the imports; a value of
+# your own is kept.
+ALLOCATOR = ("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000")
 STARTING = "\nvecgen: interrupted while starting; nothing was written"
 
 
 def main() -> int:
     """Run the command; Ctrl-C while it is still starting up exits 130 quietly."""
+    os.environ.setdefault(*ALLOCATOR)
     caught: list[int] = []
     deferred = (
         threading.current_thread() is threading.main_thread()
