@@ -40,10 +40,16 @@ def read_source(result: RunResult, source: str, fmt: str = "csv") -> pl.DataFram
     return pl.read_ndjson(path)
 
 
+# The output's lock (an empty file every run into a local output takes) and its holder's pid.
+LOCK_FILES = frozenset({"_vecgen/lock", "_vecgen/lock.pid"})
+
+
 def tree_bytes(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` (relative path -> bytes)."""
+    """Every file under ``root`` (relative path -> bytes), the output's lock files aside."""
     return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and str(p.relative_to(root)) not in LOCK_FILES
     }
 
 

@@ -25,8 +25,9 @@ def test_defaults_match_the_predecessor(tmp_path: Path) -> None:
         4,
         2.0,
     )
+    # The predecessor replaced today's files silently; vecgen stops unless told (issue 16).
     assert (c.load_type, c.trans_type, c.formats, c.layout) == (
-        "truncate",
+        "new",
         "full",
         ("csv",),
         "lake",
@@ -62,10 +63,10 @@ def test_unknown_key_names_the_key_file_and_closest_match(tmp_path: Path) -> Non
         ("customers = 1.5", r"'customers' must be an integer"),
         ("customers = true", r"'customers' must be an integer"),
         ("dupe_rate = 140", r"'dupe_rate' must be a number from 0 to 100, got 140"),
-        ("load_type = 'merge'", r"'load_type' must be one of truncate, append"),
+        ("load_type = 'merge'", r"'load_type' must be one of new, truncate, append"),
         (
-            "load_type = 'append'\nstate_dir = ''",
-            r"'append' needs the state folder \(IDs would repeat\)",
+            "load_type = 'append'\nstate = false",
+            r"'append' needs state \(IDs would repeat\); drop --no-state",
         ),
         ("formats = ['csv', 'xml']", r"'formats' must be a list of csv, parquet, jsonl"),
         ("formats = []", r"'formats' must be a non-empty list"),
@@ -154,7 +155,7 @@ def test_a_saved_config_pins_neither_today_nor_this_folder(tmp_path: Path) -> No
     (tmp_path / "job" / "vecgen.toml").write_text(r.stdout)
     loaded = load_config(cwd=tmp_path / "job", environ={})
     assert loaded.date is None and loaded.seed == 4
-    assert loaded.state_dir == str((tmp_path / "job" / ".vecgen").resolve())
+    assert loaded.state_dir == "" and not loaded.state and loaded.state_folder() is None
     # An explicit folder is printed as set.
     r = run_cli("config", "--state-dir", "elsewhere", cwd=tmp_path)
     assert tomllib.loads(r.stdout)["state_dir"] == str((tmp_path / "elsewhere").resolve())

@@ -22,10 +22,28 @@ CORE_OFF = "pos_customers,pos_transactions,loyalty,email_campaign,clickstream,mo
 
 def day(cwd: Path, date: str, *args: str) -> subprocess.CompletedProcess[str]:
     r = run_cli(
-        "--customers", "2000", "--date", date, "--quiet", "--disable", CORE_OFF, *args, cwd=cwd
+        "--customers",
+        "2000",
+        "--date",
+        date,
+        "--quiet",
+        "--disable",
+        CORE_OFF,
+        "--state",
+        *args,
+        cwd=cwd,
     )
     assert r.returncode == 0, r.stderr
     return r
+
+
+WAIT_ARGS = ("--customers", "10", "--quiet", "--state", "--lock-wait", "30")
+
+
+def written(cwd: Path) -> list[Path]:
+    """The data files under ``cwd/output`` (the state folder aside)."""
+    out = cwd / "output"
+    return [p for p in out.rglob("*") if p.is_file() and "_vecgen" not in p.relative_to(out).parts]
 
 
 def customers(cwd: Path, date: str) -> pl.DataFrame:
@@ -36,7 +54,7 @@ def customers(cwd: Path, date: str) -> pl.DataFrame:
 def test_three_days_of_append_then_truncate_give_continuous_ids(tmp_path: Path) -> None:
     for date in ("2026-11-27", "2026-11-28", "2026-11-29"):
         day(tmp_path, date, "--load-type", "append")
-    state = json.loads((tmp_path / ".vecgen" / "state.json").read_text())
+    state = json.loads((tmp_path / "output" / "_vecgen" / "state.json").read_text())
     ids = [
         customers(tmp_path, d)["customer_id"] for d in ("2026-11-27", "2026-11-28", "2026-11-29")
     ]
@@ -107,23 +125,23 @@ def test_same_state_same_bytes_and_no_state_restarts_ids(tmp_path: Path) -> None
 
 def test_state_folder_is_owner_only(tmp_path: Path) -> None:
     day(tmp_path, "2026-11-29")
-    folder = tmp_path / ".vecgen"
+    folder = tmp_path / "output" / "_vecgen"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE((folder / "state.json").stat().st_mode) == 0o600
 
 
 def test_a_second_run_in_the_same_folder_fails_clearly_or_waits(tmp_path: Path) -> None:
-    folder = tmp_path / ".vecgen"
+    folder = tmp_path / "output" / "_vecgen"
     with locked(folder):
-        r = run_cli("--customers", "10", "--quiet", cwd=tmp_path)
+        r = run_cli("--customers", "10", "--quiet", "--state", cwd=tmp_path)
         assert r.returncode == 1
         assert f"another vecgen run (pid {os.getpid()}) holds the lock" in r.stderr
-        assert not (tmp_path / "output").exists()
+        assert written(tmp_path) == []
         with pytest.raises(StateError, match="holds the lock"):
             with locked(folder):
                 pass
     waiter = subprocess.Popen(
-        [sys.executable, "-m", "vecgen", "--customers", "10", "--quiet", "--lock-wait", "30"],
+        [sys.executable, "-m", "vecgen", *WAIT_ARGS],
         cwd=tmp_path,
         stderr=subprocess.PIPE,
         text=True,
@@ -135,17 +153,17 @@ def test_a_second_run_in_the_same_folder_fails_clearly_or_waits(tmp_path: Path) 
 
 
 def test_corrupt_state_is_a_clear_error_and_nothing_is_written(tmp_path: Path) -> None:
-    (tmp_path / ".vecgen").mkdir()
-    (tmp_path / ".vecgen" / "state.json").write_text("{not json")
-    r = run_cli("--customers", "10", cwd=tmp_path)
+    (tmp_path / "output" / "_vecgen").mkdir(parents=True)
+    (tmp_path / "output" / "_vecgen" / "state.json").write_text("{not json")
+    r = run_cli("--customers", "10", "--state", cwd=tmp_path)
     assert r.returncode == 1 and "state file" in r.stderr and "cannot be read" in r.stderr
-    assert not (tmp_path / "output").exists()
+    assert written(tmp_path) == []
 
 
 def test_sigkill_halfway_leaves_files_and_counters_as_they_were(tmp_path: Path) -> None:
     day(tmp_path, "2026-11-29")
     before = tree_bytes(tmp_path / "output")
-    state_before = (tmp_path / ".vecgen" / "state.json").read_bytes()
+    state_before = (tmp_path / "output" / "_vecgen" / "state.json").read_bytes()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -158,6 +176,8 @@ def test_sigkill_halfway_leaves_files_and_counters_as_they_were(tmp_path: Path) 
             "--quiet",
             "--batch-size",
             "50000",
+            "--state",
+            "--overwrite",
         ],
         cwd=tmp_path,
     )
@@ -169,9 +189,14 @@ def test_sigkill_halfway_leaves_files_and_counters_as_they_were(tmp_path: Path) 
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert list((tmp_path / "output").rglob(".*vecgen-tmp-*")), "the run was killed before it wrote"
-    visible = {k: v for k, v in tree_bytes(tmp_path / "output").items() if "vecgen-tmp" not in k}
+    # Temporaries and the killed holder's pid file stay until the next run; nothing else moved.
+    visible = {
+        k: v
+        for k, v in tree_bytes(tmp_path / "output").items()
+        if "vecgen-tmp" not in k and k != "_vecgen/lock.pid"
+    }
     assert visible == before
-    assert (tmp_path / ".vecgen" / "state.json").read_bytes() == state_before
+    assert (tmp_path / "output" / "_vecgen" / "state.json").read_bytes() == state_before
     # The next run succeeds and cleans up what the killed one left.
     day(tmp_path, "2026-11-29", "--load-type", "append")
     assert not list((tmp_path / "output").rglob(".*vecgen-tmp-*"))
@@ -205,7 +230,7 @@ def test_tracer_records_are_added_once_with_truth_and_kept(tmp_path: Path) -> No
     assert not (tmp_path / "tracer" / "tracer.csv").exists()
     consumed = list((tmp_path / "tracer" / "consumed").glob("*tracer.csv"))
     assert len(consumed) == 1 and consumed[0].read_text() == TRACER_HEADER + TRACER_ROWS
-    state = json.loads((tmp_path / ".vecgen" / "state.json").read_text())
+    state = json.loads((tmp_path / "output" / "_vecgen" / "state.json").read_text())
     assert state["last_customer_id"] == 1_000_002_302
     # Consumed once: the next run adds no tracer records.
     day(tmp_path, "2026-11-30", "--tracer")
@@ -240,7 +265,7 @@ def test_a_malformed_tracer_is_rejected_with_line_and_column_and_nothing_is_writ
     (tmp_path / "tracer" / "tracer.csv").write_text(content)
     r = run_cli("--customers", "100", "--tracer", "--quiet", cwd=tmp_path)
     assert r.returncode == 2 and message in r.stderr and r.stderr.count("\n") == 1, r.stderr
-    assert not (tmp_path / "output").exists() and not (tmp_path / ".vecgen" / "state.json").exists()
+    assert written(tmp_path) == [] and not (tmp_path / "output" / "_vecgen" / "state.json").exists()
     assert (tmp_path / "tracer" / "tracer.csv").read_text() == content
 
 
@@ -276,14 +301,16 @@ def test_archival_reinjects_earlier_people_linked_to_their_entity(tmp_path: Path
     # The originals come from the last tenth of the earlier file.
     tail_ids = set(earlier["customer_id"].cast(pl.String).tail(230))
     assert set(archived["duplicate_of"]) <= tail_ids
-    state = json.loads((tmp_path / ".vecgen" / "state.json").read_text())
+    state = json.loads((tmp_path / "output" / "_vecgen" / "state.json").read_text())
     assert state["last_customer_id"] == today["customer_id"].max()
 
 
 def test_transactions_only_feeds_earlier_customers(tmp_path: Path) -> None:
     day(tmp_path, "2026-11-28")
     known = set(customers(tmp_path, "2026-11-28")["customer_id"].to_list())
-    before = json.loads((tmp_path / ".vecgen" / "state.json").read_text())["last_transaction_id"]
+    before = json.loads((tmp_path / "output" / "_vecgen" / "state.json").read_text())[
+        "last_transaction_id"
+    ]
     r = run_cli(
         "transactions",
         "--customers",
@@ -292,11 +319,13 @@ def test_transactions_only_feeds_earlier_customers(tmp_path: Path) -> None:
         "2026-11-29",
         "--trans-type",
         "daily",
+        "--state",
         cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
     assert "new transactions" in r.stdout
     assert sorted(p.name for p in (tmp_path / "output").iterdir()) == [
+        "_vecgen",
         "customers",
         "transactions",
         "truth",
@@ -305,7 +334,9 @@ def test_transactions_only_feeds_earlier_customers(tmp_path: Path) -> None:
     assert set(feed["customer_id"].to_list()) <= known
     assert feed["orderid"].min() == before + 1
     assert (
-        json.loads((tmp_path / ".vecgen" / "state.json").read_text())["last_transaction_id"]
+        json.loads((tmp_path / "output" / "_vecgen" / "state.json").read_text())[
+            "last_transaction_id"
+        ]
         == feed["orderid"].max()
     )
     nothing = run_cli("transactions", "--customers", "10", "--out", "empty", cwd=tmp_path)
@@ -318,11 +349,12 @@ def test_sigterm_and_ctrl_c_clean_up_and_keep_files_and_counters(
 ) -> None:
     day(tmp_path, "2026-11-29")
     before = tree_bytes(tmp_path / "output")
-    state_before = (tmp_path / ".vecgen" / "state.json").read_bytes()
+    state_before = (tmp_path / "output" / "_vecgen" / "state.json").read_bytes()
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "vecgen", "--customers", "3000000"),
             *("--date", "2026-11-29", "--quiet", "--batch-size", "50000"),
+            *("--state", "--overwrite"),
         ],
         cwd=tmp_path,
         stderr=subprocess.PIPE,
@@ -339,7 +371,7 @@ def test_sigterm_and_ctrl_c_clean_up_and_keep_files_and_counters(
     assert "no output file was changed" in err and "Traceback" not in err
     # Unlike SIGKILL, a handled signal leaves no temporaries behind.
     assert tree_bytes(tmp_path / "output") == before
-    assert (tmp_path / ".vecgen" / "state.json").read_bytes() == state_before
+    assert (tmp_path / "output" / "_vecgen" / "state.json").read_bytes() == state_before
 
 
 def test_control_characters_from_a_tracer_file_stay_on_one_line(tmp_path: Path) -> None:
@@ -353,8 +385,85 @@ def test_control_characters_from_a_tracer_file_stay_on_one_line(tmp_path: Path) 
 
 
 def test_a_corrupt_publish_journal_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / ".vecgen").mkdir()
-    (tmp_path / ".vecgen" / "publish.json").write_text('{"renames": 3}')
-    r = run_cli("--customers", "10", cwd=tmp_path)
+    (tmp_path / "output" / "_vecgen").mkdir(parents=True)
+    (tmp_path / "output" / "_vecgen" / "publish.json").write_text('{"renames": 3}')
+    r = run_cli("--customers", "10", "--state", cwd=tmp_path)
     assert r.returncode == 1 and "publish journal" in r.stderr and "remove it" in r.stderr
-    assert not [p for p in (tmp_path / "output").rglob("*") if p.is_file()]
+    assert not [
+        p for p in (tmp_path / "output").rglob("*") if p.is_file() and "_vecgen" not in p.parts
+    ]
+
+
+SMALL = ("--customers", "300", "--seed", "9", "--date", "2026-01-15", "--quiet")
+
+
+def test_a_bare_run_gives_the_same_bytes_in_any_folder_any_number_of_times(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    assert run_cli(*SMALL, "--out", "a", cwd=one).returncode == 0
+    assert run_cli(*SMALL, "--out", "b", cwd=one).returncode == 0
+    assert run_cli(*SMALL, "--out", str(tmp_path / "c"), cwd=two).returncode == 0
+    a = tree_bytes(one / "a")
+    assert a and a == tree_bytes(one / "b") == tree_bytes(tmp_path / "c")
+    # Stateless: no counters anywhere, no state folder left in the output.
+    assert not (one / ".vecgen").exists() and not (one / "a" / "_vecgen").exists()
+
+
+def test_a_second_run_into_the_same_day_stops_unless_told_how(tmp_path: Path) -> None:
+    assert run_cli(*SMALL, cwd=tmp_path).returncode == 0
+    before = tree_bytes(tmp_path / "output")
+    r = run_cli(*SMALL, "--formats", "parquet", cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert "output/customers/dt=2026-01-15' already holds customers files of 2026-01-15" in r.stderr
+    assert "--load-type truncate" in r.stderr and "--overwrite" in r.stderr and "append" in r.stderr
+    assert tree_bytes(tmp_path / "output") == before  # nothing written
+    # Another day is a new partition; --overwrite (or load_type in vecgen.toml) replaces today's.
+    assert run_cli(*SMALL[:-3], "--date", "2026-01-16", "--quiet", cwd=tmp_path).returncode == 0
+    assert run_cli(*SMALL, "--formats", "parquet", "--overwrite", cwd=tmp_path).returncode == 0
+    today = sorted(p.name for p in (tmp_path / "output" / "customers" / "dt=2026-01-15").iterdir())
+    assert today == ["part-00000.parquet"]
+    (tmp_path / "vecgen.toml").write_text('load_type = "truncate"\n')
+    assert run_cli(*SMALL, cwd=tmp_path).returncode == 0
+    # The flat layout's target is today's file.
+    assert (
+        run_cli(*SMALL, "--layout", "flat", "--out", "flat", "--overwrite", cwd=tmp_path).returncode
+        == 0
+    )
+    (tmp_path / "vecgen.toml").unlink()
+    r = run_cli(*SMALL, "--layout", "flat", "--out", "flat", cwd=tmp_path)
+    assert r.returncode == 1 and "2026_01_15Customers.csv' already holds" in r.stderr
+
+
+def test_state_lives_in_the_output_so_any_folder_continues_its_ids(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    for name in ("cron", "home"):
+        (tmp_path / name).mkdir()
+    first = run_cli(*SMALL, "--state", "--out", str(shared), cwd=tmp_path / "cron")
+    assert first.returncode == 0, first.stderr
+    r = run_cli(*SMALL, "--load-type", "append", "--out", str(shared), cwd=tmp_path / "home")
+    assert r.returncode == 0, r.stderr
+    ids = pl.concat(
+        pl.read_csv(p)["customer_id"] for p in shared.glob("customers/dt=2026-01-15/part-*.csv")
+    )
+    assert ids.len() == 2 * 345 and ids.n_unique() == ids.len()
+    state = json.loads((shared / "_vecgen" / "state.json").read_text())
+    assert state["last_customer_id"] >= ids.max()  # POS-only people take IDs too
+    assert (
+        not (tmp_path / "cron" / ".vecgen").exists()
+        and not (tmp_path / "home" / ".vecgen").exists()
+    )
+
+
+def test_appending_to_a_stateless_day_would_repeat_ids_and_stops(tmp_path: Path) -> None:
+    assert run_cli(*SMALL, cwd=tmp_path).returncode == 0
+    before = tree_bytes(tmp_path / "output")
+    r = run_cli(*SMALL, "--load-type", "append", cwd=tmp_path)
+    assert (
+        r.returncode == 1
+        and "kept no ID counters" in r.stderr
+        and "--overwrite --state" in r.stderr
+    )
+    assert tree_bytes(tmp_path / "output") == before
+    r = run_cli(*SMALL, "--load-type", "append", "--no-state", cwd=tmp_path)
+    assert r.returncode == 2 and "needs state (IDs would repeat)" in r.stderr

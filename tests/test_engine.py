@@ -207,7 +207,7 @@ def test_failed_run_leaves_earlier_output_untouched(
 
     monkeypatch.setattr(SOURCES["transactions"], "generate", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        run(small_config(tmp_path, customers=5000, seed=99, batch_size=1000))
+        run(small_config(tmp_path, customers=5000, seed=99, batch_size=1000, load_type="truncate"))
     assert calls["n"] == 2
     assert tree_bytes(tmp_path) == before
     assert not [p for p in tmp_path.rglob("*") if TMP_MARK in p.name]
@@ -253,7 +253,7 @@ def test_truncate_replaces_todays_partition_and_keeps_other_days(tmp_path: Path)
     run(small_config(tmp_path, date=dt.date(2026, 11, 28)))
     yesterday = tree_bytes(tmp_path)
     run(small_config(tmp_path, formats=("parquet",)))
-    run(small_config(tmp_path, formats=("csv",), customers=10))
+    run(small_config(tmp_path, formats=("csv",), customers=10, load_type="truncate"))
     today = sorted(p.name for p in (tmp_path / "customers" / "dt=2026-11-29").iterdir())
     assert today == ["part-00000.csv"]
     now = tree_bytes(tmp_path)

@@ -31,6 +31,7 @@ from tests.conftest import run_cli, tree_bytes
 from vecgen.catalog import SOURCE_NAMES
 
 ARGS = ("--customers", "4000", "--batch-size", "1000", "--formats", "csv,parquet", "--quiet")
+ARGS += ("--state",)  # a daily job: counters in output/_vecgen
 # 4 batches; 13 sources x 2 formats = 26 files, so 104 sink writes and 26 renames.
 POINTS = [
     "lock.acquired:1",
@@ -99,9 +100,9 @@ def test_a_run_killed_at_any_point_loses_nothing(
 ) -> None:
     shutil.copytree(reference["base"], tmp_path, dirs_exist_ok=True)
     earlier = files_of(tmp_path, "2026-11-28")
-    state_file = tmp_path / ".vecgen" / "state.json"
+    state_file = tmp_path / "output" / "_vecgen" / "state.json"
     state_before = state_file.read_bytes()
-    full_state = (reference["full"] / ".vecgen" / "state.json").read_bytes()
+    full_state = (reference["full"] / "output" / "_vecgen" / "state.json").read_bytes()
     expected_day = files_of(reference["full"], "2026-11-29")
     name = point.split(":")[0]
     committed = name.startswith(COMMITTED)
@@ -143,6 +144,8 @@ S3_ARGS = (
     "--disable",
     ",".join(s for s in SOURCE_NAMES if s not in ("customers", "clickstream", "truth")),
     "--quiet",
+    "--state-dir",  # an S3 output keeps its counters in a folder named for it
+    ".vecgen",
 )
 # 3 batches x 3 files = 9 writes; clickstream and truth are over 16 MiB, so their
 # temporaries go up as multipart uploads (a part every 16 MiB) before they complete.

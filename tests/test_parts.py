@@ -127,7 +127,8 @@ def test_parts_from_the_command_line_name_their_files(tmp_path: Path) -> None:
     ("kwargs", "message"),
     [
         ({"parts": 4, "part": 4}, "'part' must be below 'parts' \\(4\\), got 4"),
-        ({"parts": 2, "state_dir": "/tmp/x"}, "'state_dir' is not available"),
+        ({"parts": 2, "state_dir": "/tmp/x"}, "'state' is not available"),
+        ({"parts": 2, "state": True}, "'state' is not available"),
         ({"parts": 2, "tracer": True}, "'tracer' is not available"),
     ],
 )

@@ -96,7 +96,7 @@ def test_tools_read_every_part_of_the_day_and_the_report_stays_out_of_the_lake(
     import pyarrow.dataset as ds
 
     common = ("--date", "2026-11-29", "--quiet", "--formats", "parquet", "--fuzz-profile", "medium")
-    assert run_cli("--customers", "2000", *common, cwd=tmp_path).returncode == 0
+    assert run_cli("--customers", "2000", "--state", *common, cwd=tmp_path).returncode == 0
     r = run_cli("--customers", "1000", "--load-type", "append", *common, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     parts = sorted((tmp_path / "output" / "customers" / "dt=2026-11-29").glob("part-*.parquet"))

@@ -67,6 +67,7 @@ def generate(config: Config | None = None, /, **settings: Any) -> dict[str, pl.D
     from vecgen.engine import generate_frames
 
     base = config or Config()
+    # In memory: no files and no ID counters, whatever the config says about them.
     return generate_frames(
-        base.replace(state_dir="", **settings) if settings else base.replace(state_dir="")
+        base.replace(**{"state_dir": "", "state": False, "load_type": "new", **settings})
     )

@@ -19,7 +19,6 @@ from typing import Any
 from vecgen import __version__
 from vecgen.catalog import FLAT_NAMES
 from vecgen.config import (
-    DEFAULT_STATE_DIR,
     SETTINGS,
     SOURCES_KEY,
     Config,
@@ -148,11 +147,11 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
                 help=describe_setting(s),
             )
     p.add_argument(
-        "--no-state",
-        dest="state_dir",
+        "--overwrite",
+        dest="load_type",
         action="store_const",
-        const="",
-        help="keep no state: IDs start afresh and no counters are written",
+        const="truncate",
+        help="replace today's files if they are there (the same as --load-type truncate)",
     )
     names = ",".join(FLAT_NAMES)
     p.add_argument(
@@ -320,14 +319,13 @@ def config_toml(config: Config) -> str:
 
     Settings that follow the day or the folder are printed as comments when
     they were not set: an unset ``date`` (each run uses its own day) and the
-    default ``state_dir`` / ``tracer_dir`` beside ``vecgen.toml``, so a saved
+    default ``tracer_dir`` beside ``vecgen.toml``, so a saved
     file does not pin today's date or this machine's absolute paths.
     """
     d = config.to_dict()
     secrets = {s.name for s in SETTINGS if s.kind == "secret"}
     here = Path.cwd()
     defaults = {
-        "state_dir": (str((here / DEFAULT_STATE_DIR).resolve()), DEFAULT_STATE_DIR),
         "tracer_dir": (str((here / "tracer").resolve()), "tracer"),
     }
     lines = []
@@ -341,6 +339,9 @@ def config_toml(config: Config) -> str:
             lines.append(
                 f'# date = "{config.run_date.isoformat()}"  # not set: each run uses its own day (UTC)'
             )
+            continue
+        if key == "state_dir" and not value:
+            lines.append('# state_dir = ""  # not set: kept state lives in OUT/_vecgen')
             continue
         if key in defaults and value == defaults[key][0]:
             lines.append(f'# {key} = "{defaults[key][1]}"  # the default: beside vecgen.toml')
@@ -494,7 +495,11 @@ def _head(config: Config, source: str, rows: int) -> int:
     if not config.enabled(source):
         raise ConfigError(f"source '{source}' is switched off in this config")
     # The first block of the run is enough to show its first rows.
-    frames = generate_frames(config.replace(customers=min(config.customers, 1000), state_dir=""))
+    frames = generate_frames(
+        config.replace(
+            customers=min(config.customers, 1000), state_dir="", state=False, load_type="new"
+        )
+    )
     with pl.Config(tbl_cols=-1, tbl_rows=rows, fmt_str_lengths=40, tbl_width_chars=240):
         print(frames[source].head(rows))
     return 0

@@ -55,9 +55,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "load_type",
         "choice",
-        "truncate",
-        "truncate: replace today's files (earlier days stay); append: add a part to today's",
-        choices=("truncate", "append"),
+        "new",
+        "new: stop if today's files are already there; truncate (or --overwrite): replace "
+        "today's files (earlier days stay); append: add a part to today's (keeps state)",
+        choices=("new", "truncate", "append"),
     ),
     Setting(
         "trans_type",
@@ -122,11 +123,19 @@ SETTINGS: tuple[Setting, ...] = (
         choices=("gensampledata", "febrl", "easy", "medium", "hard"),
     ),
     Setting(
+        "state",
+        "bool",
+        False,
+        "keep ID counters across runs (daily operation) in OUT/_vecgen, so the next run into "
+        "the same output continues after them; implied by load_type append. Without it a run "
+        "is stateless: the same settings, seed and date give the same bytes",
+    ),
+    Setting(
         "state_dir",
         "path",
         "",
-        "state folder with the ID counters and the lock; the command uses .vecgen beside "
-        "vecgen.toml (or in the working directory); empty: no state (IDs restart every run)",
+        "state folder (ID counters, lock, publish journal) instead of OUT/_vecgen; setting it "
+        "turns state on; needed for an S3 output",
     ),
     Setting(
         "lock_wait",
@@ -283,7 +292,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
-DEFAULT_STATE_DIR = ".vecgen"
+# The state of a run that keeps one lives inside its output (every reader skips "_" folders).
+STATE_SUBDIR = "_vecgen"
 SOURCES_KEY = "sources"
 FUZZ_KEY = "fuzz"
 COMPLETENESS_KEY = "completeness"
@@ -316,7 +326,7 @@ class Config:
     customers: int = 1000
     dupe_rate: float = 15.0
     dupe_rate_variance: float = 0.0
-    load_type: str = "truncate"
+    load_type: str = "new"
     trans_type: str = "full"
     max_trans_per_customer: int = 4
     points_earned: float = 2.0
@@ -330,6 +340,7 @@ class Config:
     layout: str = "lake"
     quiet: bool = False
     fuzz_profile: str = "gensampledata"
+    state: bool = False
     state_dir: str = ""
     lock_wait: float = 0.0
     s3_endpoint_url: str = ""
@@ -395,7 +406,7 @@ class Config:
             clash = [
                 k
                 for k, on in (
-                    ("state_dir", bool(self.state_dir)),
+                    ("state", self.state or bool(self.state_dir)),
                     ("tracer", self.tracer),
                     ("archival", self.archival),
                     ("load_type", self.load_type == "append"),
@@ -408,10 +419,55 @@ class Config:
                     "with them (run the parts with --no-state and load_type truncate)"
                 )
                 raise ConfigError(msg)
-        if self.load_type == "append" and not self.state_dir:
+        if self.load_type == "append" and not (self.state or self.state_dir):
             # Appending needs IDs that continue across runs: without state they would repeat.
-            msg = "'load_type' = 'append' needs the state folder (IDs would repeat); drop --no-state or set state_dir"
+            msg = "'load_type' = 'append' needs state (IDs would repeat); drop --no-state"
             raise ConfigError(msg)
+
+    def state_folder(self) -> Path | None:
+        """Return the folder of the ID counters, or None for a stateless run.
+
+        ``state_dir`` if set, else ``OUT/_vecgen`` when state is on. An S3 output
+        needs ``state_dir``: a local folder per machine could be missed by the next run.
+
+        Examples
+        --------
+        >>> Config().state_folder() is None
+        True
+        >>> Config(state=True, out="lake").state_folder().as_posix()
+        'lake/_vecgen'
+
+        """
+        if self.state_dir:
+            return Path(self.state_dir)
+        if not self.state:
+            return None
+        if "://" in self.out:
+            msg = (
+                f"keeping ID counters for the remote output '{self.out}' needs a state folder: "
+                "set state_dir (a folder every run into this output uses) or use --no-state"
+            )
+            raise ConfigError(msg)
+        return Path(self.out) / STATE_SUBDIR
+
+    def control_folder(self) -> Path | None:
+        """Return the folder of the publish journal (counters or not).
+
+        The state folder when state is kept, else ``OUT/_vecgen`` for a local
+        output: a stateless run still journals its renames (and removes the
+        folder after them), so a kill never leaves a day half old, half new.
+        None for a stateless remote output.
+
+        Examples
+        --------
+        >>> Config(out="lake").control_folder().as_posix()
+        'lake/_vecgen'
+
+        """
+        folder = self.state_folder()
+        if folder is None and "://" not in self.out:
+            return Path(self.out) / STATE_SUBDIR
+        return folder
 
     def fuzz_table(self) -> dict[str, Any]:
         """Return the ``[fuzz]`` overrides as a table."""
@@ -781,10 +837,14 @@ def load_config(
         merged[SOURCES_KEY] = _coerce_sources(switches, origin)
         if declared:
             merged["declared"] = declared
-    # The command keeps state beside vecgen.toml (or in the working directory) unless told not to.
+    # Paths in vecgen.toml are relative to it (else to the working directory).
     base = path.parent if (explicit is not None or path.exists()) else cwd
-    # Shards (--parts) keep no state unless a state folder is asked for explicitly.
-    state_dir = merged.get("state_dir", DEFAULT_STATE_DIR if merged.get("parts", 1) == 1 else "")
+    # State only when asked for: state = true, a state_dir, or appending; --no-state wins.
+    if merged.get("state") is False:
+        merged["state_dir"] = ""
+    elif merged.get("load_type") == "append" or merged.get("state_dir"):
+        merged["state"] = True
+    state_dir = merged.get("state_dir", "")
     merged["state_dir"] = str((base / state_dir).resolve()) if state_dir else ""
     merged["tracer_dir"] = str((base / merged.get("tracer_dir", "tracer")).resolve())
     return Config(**merged)

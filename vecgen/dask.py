@@ -52,7 +52,9 @@ def _shard_config(config: Config, parts: int | None) -> Config:
     # their own working directories): make it absolute before it travels.
     out = config.out if "://" in config.out else os.path.abspath(config.out)
     # Each task is one shard; a Dask worker is the unit of parallelism (no nested pools).
-    return config.replace(parts=n, part=0, state_dir="", workers=1, quiet=True, out=out)
+    return config.replace(
+        parts=n, part=0, state_dir="", state=False, workers=1, quiet=True, out=out
+    )
 
 
 def _run_part(config: Config, part: int) -> dict[str, int]:

@@ -70,7 +70,14 @@ def schemas(config: Config) -> dict[str, pl.Schema]:
     from vecgen.engine import generate_frames
 
     small = config.replace(
-        customers=1000, state_dir="", parts=1, part=0, tracer=False, archival=False
+        customers=1000,
+        state_dir="",
+        state=False,
+        load_type="new",
+        parts=1,
+        part=0,
+        tracer=False,
+        archival=False,
     )
     return {name: frame.schema for name, frame in generate_frames(small).items()}
 

@@ -30,12 +30,13 @@ from vecgen.daily import (
     read_tracer,
     tracer_extra,
 )
+from vecgen.errors import OutputError
 from vecgen.faults import checkpoint
 from vecgen.plan import Plan, next_state, resolve
-from vecgen.sinks import Encoded, FileSink, Outputs, rows_of
+from vecgen.sinks import Encoded, FileSink, Outputs, final_path, rows_of
 from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public, source_for
 from vecgen.sources.base import SourceBatch
-from vecgen.state import State, locked, read_state, write_state
+from vecgen.state import STATE_FILE, State, locked, read_state, write_state
 from vecgen.vocab import Vocab, load, vocab_dir
 from vecgen.workers import Pool, batch_offsets, worker_count
 
@@ -210,15 +211,20 @@ def _generate(
     state: State,
     folder: Path | None,
     extras: list[Extra] | None = None,
+    control: Path | None = None,
 ) -> list[FileSink]:
     """Generate every batch, then: finish the files, save the counters, publish the files.
+
+    ``folder`` keeps the counters (None: stateless); ``control`` holds the
+    publish journal (the state folder, or ``OUT/_vecgen`` of a stateless run).
 
     Saving the counters before the renames means a run killed in between leaves
     a gap in the IDs, never IDs that a later run would hand out again.
     """
     vocab = load(vocab_dir(plan.config.locale))
     write_options = {name: source_for(plan.config, name).write_options for name in plan.sources}
-    outputs = Outputs.open(plan, write_options, clean_stale=clean_stale, journal=folder)
+    control = control or folder
+    outputs = Outputs.open(plan, write_options, clean_stale=clean_stale, journal=control)
     writer: _Writer | None = None
     pool: Pool | None = None
     try:
@@ -262,7 +268,7 @@ def _generate(
         if folder is not None:
             write_state(folder, next_state(plan, state, offsets, extra_customers))
             checkpoint("state.written")
-        return outputs.publish(folder)
+        return outputs.publish(control)
     except BaseException:
         if pool is not None:
             pool.kill()
@@ -374,11 +380,14 @@ def run(config: Config, progress: Progress | None = None) -> RunResult:
 
     """
     started = time.perf_counter()
-    folder = Path(config.state_dir) if config.state_dir else None
-    with locked(folder, config.lock_wait) if folder else contextlib.nullcontext():
+    folder = config.state_folder()  # the counters, if kept
+    control = config.control_folder()  # the publish journal (and the lock, with state)
+    with _locked(config, folder) if folder else contextlib.nullcontext():
         checkpoint("lock.acquired")
         state = read_state(folder) if folder else State()
         plan = resolve(config, state)
+        if folder is not None:
+            _refuse_append_without_counters(plan, folder)
         # Inputs people hand us are read and validated before anything is written.
         tracer_path = Path(config.tracer_dir) / TRACER_FILE
         tracer = read_tracer(tracer_path) if config.tracer and tracer_path.exists() else None
@@ -389,11 +398,39 @@ def run(config: Config, progress: Progress | None = None) -> RunResult:
             clean_stale=folder is not None,
             state=state,
             folder=folder,
+            control=control,
             extras=extras,
         )
         if tracer is not None:
             consume_tracer(tracer_path, dt.datetime.now())
     return RunResult(plan, tuple(files), time.perf_counter() - started)
+
+
+def _locked(config: Config, folder: Path) -> contextlib.AbstractContextManager[None]:
+    """Take the state folder's lock (``OUT/_vecgen`` that cannot be made: an output error)."""
+    unusable = (
+        ""
+        if config.state_dir
+        else f"cannot write to output location '{config.out}' ({{reason}}: {folder}); "
+        "choose another --out"
+    )
+    return locked(folder, config.lock_wait, unusable)
+
+
+def _refuse_append_without_counters(plan: Plan, folder: Path) -> None:
+    """Stop an append to today's files of a run that kept no counters (its IDs would repeat)."""
+    config = plan.config
+    if config.load_type != "append" or (folder / STATE_FILE).exists() or "://" in config.out:
+        return
+    today = Path(final_path(plan, config.out, "customers", config.formats[0]))
+    target = today.parent if config.layout == "lake" else today
+    if target.exists() and (target.is_file() or any(target.glob("part-*"))):
+        msg = (
+            f"'{target}' holds today's files from a run that kept no ID counters "
+            f"(no {folder / STATE_FILE}); appending would repeat their IDs. Replace them "
+            "with --overwrite --state, or append to another --out"
+        )
+        raise OutputError(msg)
 
 
 def generate_frames(config: Config) -> dict[str, pl.DataFrame]:
@@ -434,8 +471,9 @@ def run_transactions(config: Config, progress: Progress | None = None) -> RunRes
     from vecgen.sources.transactions import transaction_frame
 
     started = time.perf_counter()
-    folder = Path(config.state_dir) if config.state_dir else None
-    with locked(folder, config.lock_wait) if folder else contextlib.nullcontext():
+    folder = config.state_folder()
+    control = config.control_folder()
+    with _locked(config, folder) if folder else contextlib.nullcontext():
         state = read_state(folder) if folder else State()
         plan = dataclasses.replace(resolve(config, state), sources=("transactions",))
         files = earlier_files(config.out, "customers", plan.run_date)
@@ -464,7 +502,7 @@ def run_transactions(config: Config, progress: Progress | None = None) -> RunRes
             plan,
             {"transactions": SOURCES["transactions"].write_options},
             clean_stale=folder is not None,
-            journal=folder,
+            journal=control,
         )
         try:
             outputs.write("transactions", frame)
@@ -476,7 +514,7 @@ def run_transactions(config: Config, progress: Progress | None = None) -> RunRes
                     runs=state.runs + 1,
                 )
                 write_state(folder, after)
-            written = outputs.publish(folder)
+            written = outputs.publish(control)
         except BaseException:
             outputs.abort()
             raise

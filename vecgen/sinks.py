@@ -504,6 +504,8 @@ class Outputs:
         append = plan.config.load_type == "append"
         if journal is not None:
             _recover(journal, plan)
+        if plan.config.load_type == "new":
+            self._refuse_to_replace()
         if clean_stale:
             self._remove_stale_temporaries()
         try:
@@ -555,6 +557,35 @@ class Outputs:
             probe = posixpath.dirname(probe)
         os.makedirs(folder, exist_ok=True)
         self.created += [m for m in reversed(missing) if m not in self.created]
+
+    def _refuse_to_replace(self) -> None:
+        """Stop before anything is written if today's files are already there (load_type new).
+
+        A whole lake run's target is today's partition of each source (any part);
+        a shard's or a flat file's target is its own file.
+        """
+        plan = self.plan
+        whole_lake = plan.config.layout == "lake" and plan.config.parts == 1
+        for source in plan.sources:
+            for fmt in plan.config.formats:
+                path = final_path(plan, self.root, source, fmt)
+                if whole_lake:
+                    folder = posixpath.dirname(path)
+                    found = self.fs.exists(folder) and any(
+                        _PART.match(posixpath.basename(e.rstrip("/")))
+                        for e in self.fs.ls(folder, detail=False)
+                    )
+                    where = folder
+                else:
+                    found = self.fs.exists(path)
+                    where = path
+                if found:
+                    msg = (
+                        f"'{where}' already holds {source} files of {plan.run_date}; "
+                        "choose --load-type truncate (or --overwrite) to replace today's files, "
+                        "--load-type append to add a part, or another --out or --date"
+                    )
+                    raise OutputError(msg)
 
     def _next_part(self, folder: str) -> int:
         """Return the first part number after every part already in ``folder``."""
@@ -676,7 +707,7 @@ class Outputs:
         """
         config = self.plan.config
         # A shard replaces only its own file; a whole run replaces today's partition.
-        stale = config.layout == "lake" and config.load_type == "truncate" and config.parts == 1
+        stale = config.layout == "lake" and config.load_type != "append" and config.parts == 1
         entry: dict[str, object] = {
             "out": config.out,
             "renames": [[s.tmp, s.path] for s in self.sinks.values()],

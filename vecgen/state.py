@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
-import fcntl
 import json
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import filelock
 
 from vecgen.errors import VecgenError
 
 STATE_FILE = "state.json"
 LOCK_FILE = "lock"
+OWNER_FILE = "lock.pid"
 JOURNAL_FILE = "publish.json"
 STATE_VERSION = 1
 
@@ -74,6 +74,11 @@ def write_state(folder: Path, state: State) -> None:
 
 def write_journal(folder: Path, journal: dict[str, object]) -> None:
     """Save the publish journal (the renames a committed run still has to make)."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"cannot create the folder of the publish journal {folder} ({exc.strerror})"
+        raise StateError(msg) from None
     _replace(folder / JOURNAL_FILE, json.dumps(journal, indent=2) + "\n", "publish journal")
 
 
@@ -82,7 +87,7 @@ def read_journal(folder: Path) -> dict[str, object] | None:
     path = folder / JOURNAL_FILE
     try:
         raw = json.loads(path.read_text())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no journal (or no folder for one)
         return None
     except (OSError, ValueError) as exc:
         msg = f"publish journal {path} cannot be read ({exc}); remove it and rerun the day"
@@ -94,9 +99,14 @@ def read_journal(folder: Path) -> dict[str, object] | None:
 
 
 def remove_journal(folder: Path) -> None:
-    """Remove the journal: every rename it lists is done."""
+    """Remove the journal: every rename it lists is done (and the folder, if now empty).
+
+    A stateless run journals its renames in ``OUT/_vecgen`` and leaves no trace.
+    """
     with contextlib.suppress(FileNotFoundError):
         (folder / JOURNAL_FILE).unlink()
+    with contextlib.suppress(OSError):  # holds counters or a lock: stays
+        folder.rmdir()
 
 
 def _replace(path: Path, data: str, what: str) -> None:
@@ -116,33 +126,47 @@ def _replace(path: Path, data: str, what: str) -> None:
 
 
 @contextlib.contextmanager
-def locked(folder: Path, wait_seconds: float = 0.0) -> Iterator[None]:
-    """Hold the folder's exclusive lock; another run waits up to ``wait_seconds``, then fails."""
+def locked(folder: Path, wait_seconds: float = 0.0, unusable: str = "") -> Iterator[None]:
+    """Hold the folder's exclusive lock; another run waits up to ``wait_seconds``, then fails.
+
+    The lock is ``filelock``'s (an OS lock, released when the process dies, on
+    every platform); the holder's process id is kept beside it in ``lock.pid``
+    for the message another run shows, and removed when the lock is released.
+    ``unusable`` is the error when the folder cannot be made (``{reason}`` is
+    replaced by the system's reason); by default it names ``--state-dir``.
+    """
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        lock = filelock.FileLock(folder / LOCK_FILE, mode=0o600)
     except OSError as exc:
-        msg = f"cannot create state folder {folder} ({exc.strerror}); choose another --state-dir"
+        reason = exc.strerror or str(exc)
+        msg = (
+            unusable.replace("{reason}", reason)
+            if unusable
+            else f"cannot create state folder {folder} ({reason}); choose another --state-dir"
+        )
         raise StateError(msg) from None
-    deadline = time.monotonic() + wait_seconds
+    owner = folder / OWNER_FILE
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-                    msg = (
-                        f"another vecgen run (pid {holder}) holds the lock on {folder}; "
-                        "wait for it to finish or use --lock-wait SECONDS"
-                    )
-                    raise StateError(msg) from None
-                time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        lock.acquire(timeout=wait_seconds, poll_interval=0.2)
+    except filelock.Timeout:
+        try:
+            holder = owner.read_text().strip() or "unknown"
+        except OSError:
+            holder = "unknown"
+        msg = (
+            f"another vecgen run (pid {holder}) holds the lock on {folder}; "
+            "wait for it to finish or use --lock-wait SECONDS"
+        )
+        raise StateError(msg) from None
+    except OSError as exc:
+        msg = f"cannot lock state folder {folder} ({exc.strerror}); choose another --state-dir"
+        raise StateError(msg) from None
+    try:
+        with contextlib.suppress(OSError):
+            owner.write_text(str(os.getpid()))
         yield
     finally:
-        os.close(fd)  # closing releases the lock
+        with contextlib.suppress(OSError):
+            owner.unlink()
+        lock.release()
