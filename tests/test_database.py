@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 
@@ -91,9 +92,16 @@ def test_load_into_postgres_and_the_foreign_keys_hold(a_run: Path) -> None:
                 "SELECT count(*) FROM truth WHERE is_duplicate AND duplicate_of IS NOT NULL"
             ).fetchone()
             assert dupes is not None and dupes[0] > 0
-        # Loading the same run again collides with the tables: a one-line, named error.
-        with pytest.raises(DatabaseError, match=r"PostgreSQL refused the load: .*already exists"):
+        # Loading the same run again: a one-line, named error; nothing changes.
+        with pytest.raises(DatabaseError, match=r'table "customers" already exists; nothing'):
             load(small_config(a_run), dsn)
+        # Appending the same day again breaks the keys: the whole load is rolled back.
+        with pytest.raises(DatabaseError, match=r"PostgreSQL refused the load: .*duplicate key"):
+            load(small_config(a_run), dsn, if_exists="append")
+        assert load(small_config(a_run), dsn, if_exists="replace") == rows
+        with psycopg.connect(dsn) as con:
+            counted = con.execute("SELECT count(*) FROM customers").fetchone()
+            assert counted == (rows["customers"],)
 
 
 def test_load_cli_errors_are_one_line(tmp_path: Path) -> None:
@@ -121,3 +129,66 @@ def test_a_column_type_without_sql_is_a_clear_error() -> None:
         DatabaseError, match=r"source x, column y: no duckdb type for List\(Int64\); cast it"
     ):
         _sql_type(pl.List(pl.Int64), "duckdb", "source x, column y")
+
+
+def test_a_three_day_lake_with_appends_loads_with_every_key_enforced(tmp_path: Path) -> None:
+    """Truth keys (custom_object's row-<n> included) never repeat across days and parts."""
+    common = ("--customers", "400", "--quiet", "--state", "--formats", "parquet")
+    for date, extra in (
+        ("2026-11-27", ()),
+        ("2026-11-28", ()),
+        ("2026-11-28", ("--load-type", "append")),
+        ("2026-11-29", ()),
+    ):
+        r = run_cli(*common, "--date", date, *extra, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+    db = f"duckdb:///{tmp_path / 'lake.db'}"
+    totals: dict[str, int] = {}
+    for i, date in enumerate(("2026-11-27", "2026-11-28", "2026-11-29")):
+        cfg = small_config(tmp_path / "output", customers=400, date=dt.date.fromisoformat(date))
+        rows = load(cfg, db, if_exists="fail" if i == 0 else "append")
+        for table, n in rows.items():
+            totals[table] = totals.get(table, 0) + n
+    con = duckdb.connect(str(tmp_path / "lake.db"))
+    custom = con.execute(
+        "SELECT count(*), count(DISTINCT record_id) FROM truth WHERE source = 'custom_object'"
+    ).fetchone()
+    assert custom == (4 * 400, 4 * 400)  # four runs, one row per clean customer each
+    assert con.execute("SELECT count(*) FROM customers").fetchone() == (totals["customers"],)
+    con.close()
+
+
+def test_a_failed_load_leaves_the_database_as_it_was(a_run: Path, tmp_path: Path) -> None:
+    db = tmp_path / "d.db"
+    # A day without files creates nothing (no empty tables).
+    with pytest.raises(
+        DatabaseError, match=r"no customers files of 2020-01-01.*nothing was loaded"
+    ):
+        load(small_config(a_run, date=dt.date(2020, 1, 1)), f"duckdb:///{db}")
+    if db.exists():
+        con = duckdb.connect(str(db))
+        assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone() == (0,)
+        con.close()
+    rows = load(small_config(a_run), f"duckdb:///{db}")
+    with pytest.raises(DatabaseError, match=r'table "customers" already exists'):
+        load(small_config(a_run), f"duckdb:///{db}")
+    # The same day appended again: a key collides half-way; the transaction is rolled back.
+    with pytest.raises(DatabaseError, match="DuckDB refused the load"):
+        load(small_config(a_run), f"duckdb:///{db}", if_exists="append")
+    con = duckdb.connect(str(db))
+    assert con.execute("SELECT count(*) FROM truth").fetchone() == (rows["truth"],)
+    con.close()
+    assert load(small_config(a_run), f"duckdb:///{db}", if_exists="replace") == rows
+    r = run_cli(
+        "load",
+        "--dsn",
+        f"duckdb:///{db}",
+        "--out",
+        str(a_run),
+        "--date",
+        str(DATE),
+        "--if-exists",
+        "append",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 1 and "DuckDB refused the load" in r.stderr, r.stderr

@@ -216,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="duckdb:///run.db (a file here) or postgresql://user@host:port/db",
     )
+    ld.add_argument(
+        "--if-exists",
+        choices=("fail", "replace", "append"),
+        default="fail",
+        help="tables already in the database: fail (default; nothing is loaded), replace "
+        "(drop and reload them), append (add this day's rows; a day already loaded is refused)",
+    )
     hd = sub.add_parser("head", help="show the first rows of a source without writing files")
     _add_settings(hd)
     hd.add_argument("source", metavar="SOURCE", help=f"one of: {', '.join(FLAT_NAMES)}")
@@ -622,7 +629,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if ns.command == "load":
             from vecgen.database import load
 
-            for table, n in load(config, ns.dsn).items():
+            for table, n in load(config, ns.dsn, ns.if_exists).items():
                 print(f"{table:<18} {n:>12,} rows")
             return 0
         if ns.command == "head":

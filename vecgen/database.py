@@ -208,35 +208,82 @@ def read_typed(path: str, schema: pl.Schema, date_format: str) -> pl.DataFrame:
     return raw.select(exprs)
 
 
-def _frames(config: Config, schema: dict[str, pl.Schema]) -> Iterator[tuple[str, pl.DataFrame]]:
+IF_EXISTS = ("fail", "replace", "append")
+
+
+def _files(config: Config, schema: dict[str, pl.Schema]) -> dict[str, list[str]]:
+    """Every source's files of the day, found before the database is touched."""
+    found = {source: list(run_files(config, source)) for source in schema}
+    missing = [source for source, files in found.items() if not files]
+    if missing:
+        raise DatabaseError(
+            f"no {missing[0]} files of {config.run_date} under {config.out}; "
+            "check --out and --date (nothing was loaded)"
+        )
+    return found
+
+
+def _frames(
+    config: Config, schema: dict[str, pl.Schema], files: dict[str, list[str]]
+) -> Iterator[tuple[str, pl.DataFrame]]:
     from vecgen.sources import source_for
 
     for source, columns in schema.items():
-        files = run_files(config, source)
-        if not files:
-            raise DatabaseError(
-                f"no {source} files of {config.run_date} under {config.out}; check --out and --date"
-            )
-        for path in files:
-            date_format = source_for(config, source).write_options.date_format
+        date_format = source_for(config, source).write_options.date_format
+        for path in files[source]:
             yield source, read_typed(path, columns, date_format)
 
 
-def load(config: Config, dsn: str) -> dict[str, int]:
-    """Create the tables of ``config``'s sources in ``dsn`` and copy today's files in; rows per table."""
+def _statements(config: Config, dialect: str, existing: set[str], if_exists: str) -> str:
+    """Return the DDL of a load: fail on existing tables, drop them first, or keep them."""
+    tables = list(schemas(config))
+    clash = [t for t in tables if t in existing]
+    if clash and if_exists == "fail":
+        raise DatabaseError(
+            f"table {_quote(clash[0])} already exists; nothing was loaded. Use --if-exists "
+            "append to add this day's rows, or --if-exists replace to drop and reload the tables"
+        )
+    sql = ddl(config, dialect)
+    if if_exists == "append":
+        return sql.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ")
+    drops = [f"DROP TABLE IF EXISTS {_quote(t)};" for t in reversed(tables) if t in existing]
+    return "\n".join(drops) + ("\n" if drops else "") + sql
+
+
+def load(config: Config, dsn: str, if_exists: str = "fail") -> dict[str, int]:
+    """Create the tables of ``config``'s sources in ``dsn`` and copy today's files in; rows per table.
+
+    One transaction: a failure leaves the database as it was. ``if_exists``
+    says what to do with tables that are already there: ``fail`` (stop,
+    nothing loaded), ``replace`` (drop and reload them) or ``append`` (add
+    this day's rows; keys that are already there are refused).
+    """
+    if if_exists not in IF_EXISTS:
+        raise DatabaseError(f"--if-exists must be one of {', '.join(IF_EXISTS)}, got '{if_exists}'")
+    if not dsn.startswith(("duckdb://", "postgresql://", "postgres://")):
+        raise DatabaseError(
+            f"unknown database '{dsn.split(':', 1)[0]}'; use duckdb:///path.db or postgresql://..."
+        )
     schema = schemas(config)
+    files = _files(config, schema)
     if dsn.startswith("duckdb://"):
         # duckdb:///run.db is run.db here; duckdb:////tmp/run.db is absolute (as in SQLAlchemy).
         path = dsn[len("duckdb:///") :] if dsn.startswith("duckdb:///") else dsn[len("duckdb://") :]
-        return _load_duckdb(config, path or ":memory:", schema)
+        return _load_duckdb(config, path or ":memory:", schema, files, if_exists)
     if dsn.startswith(("postgresql://", "postgres://")):
-        return _load_postgres(config, dsn, schema)
+        return _load_postgres(config, dsn, schema, files, if_exists)
     raise DatabaseError(
         f"unknown database '{dsn.split(':', 1)[0]}'; use duckdb:///path.db or postgresql://..."
     )
 
 
-def _load_duckdb(config: Config, path: str, schema: dict[str, pl.Schema]) -> dict[str, int]:
+def _load_duckdb(
+    config: Config,
+    path: str,
+    schema: dict[str, pl.Schema],
+    files: dict[str, list[str]],
+    if_exists: str,
+) -> dict[str, int]:
     try:
         import duckdb
     except ImportError as exc:
@@ -247,12 +294,25 @@ def _load_duckdb(config: Config, path: str, schema: dict[str, pl.Schema]) -> dic
     try:
         con = duckdb.connect(path)
         try:
-            con.execute(ddl(config, "duckdb")).fetchall()
-            for source, frame in _frames(config, schema):
-                con.register("__frame", frame.to_arrow())
-                con.execute(f"INSERT INTO {_quote(source)} SELECT * FROM __frame").fetchall()
-                con.unregister("__frame")
-                rows[source] = rows.get(source, 0) + frame.height
+            existing = {
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = current_schema()"
+                ).fetchall()
+            }
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(_statements(config, "duckdb", existing, if_exists)).fetchall()
+                for source, frame in _frames(config, schema, files):
+                    con.register("__frame", frame.to_arrow())
+                    con.execute(f"INSERT INTO {_quote(source)} SELECT * FROM __frame").fetchall()
+                    con.unregister("__frame")
+                    rows[source] = rows.get(source, 0) + frame.height
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
         finally:
             con.close()
     except duckdb.Error as exc:
@@ -262,7 +322,13 @@ def _load_duckdb(config: Config, path: str, schema: dict[str, pl.Schema]) -> dic
     return rows
 
 
-def _load_postgres(config: Config, dsn: str, schema: dict[str, pl.Schema]) -> dict[str, int]:
+def _load_postgres(
+    config: Config,
+    dsn: str,
+    schema: dict[str, pl.Schema],
+    files: dict[str, list[str]],
+    if_exists: str,
+) -> dict[str, int]:
     try:
         import psycopg
     except ImportError as exc:
@@ -271,10 +337,16 @@ def _load_postgres(config: Config, dsn: str, schema: dict[str, pl.Schema]) -> di
         ) from exc
     rows: dict[str, int] = {}
     try:
+        # One transaction (psycopg commits when the block ends, rolls back on an error).
         with psycopg.connect(dsn, connect_timeout=10) as con:
             with con.cursor() as cur:
-                cur.execute(ddl(config, "postgres"))
-                for source, frame in _frames(config, schema):
+                cur.execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = current_schema()"
+                )
+                existing = {r[0] for r in cur.fetchall()}
+                cur.execute(_statements(config, "postgres", existing, if_exists))
+                for source, frame in _frames(config, schema, files):
                     names = ", ".join(_quote(c) for c in frame.columns)
                     sql = f"COPY {_quote(source)} ({names}) FROM STDIN WITH (FORMAT csv)"
                     with cur.copy(sql) as copy:

@@ -60,6 +60,8 @@ class Plan:
     transaction_id_start: int = TRANSACTION_ID_START
     email_event_id_start: int = EMAIL_EVENT_ID_START
     clickstream_start: int = 0
+    # custom_object has no ID column: its truth record_id row-<n> counts on from the state.
+    custom_object_row_start: int = 0
 
     @property
     def n_customer_rows(self) -> int:
@@ -276,6 +278,7 @@ def resolve(config: Config, state: State | None = None) -> Plan:
         transaction_id_start=state.last_transaction_id,
         email_event_id_start=state.last_email_event_id,
         clickstream_start=state.last_clickstream_id,
+        custom_object_row_start=state.last_custom_object_row,
     )
 
 
@@ -290,5 +293,6 @@ def next_state(plan: Plan, state: State, rows: dict[str, int], extra_customers: 
         last_transaction_id=last_order,
         last_email_event_id=plan.email_event_id_start + rows.get("email_campaign", 0),
         last_clickstream_id=plan.clickstream_start + rows.get("clickstream", 0),
+        last_custom_object_row=plan.custom_object_row_start + rows.get("custom_object", 0),
         runs=state.runs + 1,
     )

@@ -42,6 +42,7 @@ class State:
     last_transaction_id: int = 100_000_000_000
     last_email_event_id: int = 5_000_000_000
     last_clickstream_id: int = 0
+    last_custom_object_row: int = 0
     runs: int = 0
 
 

@@ -1,7 +1,9 @@
 """A custom CRM object (``CustomerscustomObject``): one per clean customer.
 
-The file has no ID column; its truth ``record_id`` is ``row-<n>``, the 1-based
-data row number in the file.
+The file has no ID column; its truth ``record_id`` is ``row-<n>``: the 1-based
+data row number of a first run's file. With state, ``n`` counts on across runs
+(``last_custom_object_row``), so a lake's days and appended parts never repeat
+a truth key.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class CustomObject:
             pl.col("postal_code").alias("PostalCode"),
             pl.lit("USA").alias("Country"),
         )
-        row = "row-" + (clean["__person"] + 1).cast(pl.String)
+        row = "row-" + (clean["__person"] + 1 + plan.custom_object_row_start).cast(pl.String)
         truth = truth_rows(
             self.name,
             record_id=row,
