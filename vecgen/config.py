@@ -840,9 +840,12 @@ def load_config(
     # Paths in vecgen.toml are relative to it (else to the working directory).
     base = path.parent if (explicit is not None or path.exists()) else cwd
     # State only when asked for: state = true, a state_dir, or appending; --no-state wins.
+    # An output that already keeps counters goes on keeping them (a job that forgot --state).
+    out = str(merged.get("out", SETTINGS_BY_NAME["out"].default))
+    kept = "://" not in out and (cwd / out / STATE_SUBDIR / "state.json").exists()
     if merged.get("state") is False:
         merged["state_dir"] = ""
-    elif merged.get("load_type") == "append" or merged.get("state_dir"):
+    elif merged.get("load_type") == "append" or merged.get("state_dir") or kept:
         merged["state"] = True
     state_dir = merged.get("state_dir", "")
     merged["state_dir"] = str((base / state_dir).resolve()) if state_dir else ""
