@@ -453,6 +453,12 @@ def test_state_lives_in_the_output_so_any_folder_continues_its_ids(tmp_path: Pat
         not (tmp_path / "cron" / ".vecgen").exists()
         and not (tmp_path / "home" / ".vecgen").exists()
     )
+    # An output that keeps counters goes on keeping them, though the next command forgot --state.
+    r = run_cli(*SMALL[:-3], "--date", "2026-01-16", "--quiet", "--out", str(shared), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    after = json.loads((shared / "_vecgen" / "state.json").read_text())
+    assert after["runs"] == state["runs"] + 1
+    assert after["last_customer_id"] > state["last_customer_id"]
 
 
 def test_appending_to_a_stateless_day_would_repeat_ids_and_stops(tmp_path: Path) -> None:
