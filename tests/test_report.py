@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -57,9 +58,10 @@ def test_report_has_every_section_and_pngs(page: Path) -> None:
 
 def test_report_renders_in_headless_chromium(page: Path, tmp_path: Path) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, (
-        "Chromium is needed for this test (apt-get install chromium; .ci/run installs it)"
-    )
+    if not chromium:
+        why = "Chromium is needed for this test (apt-get install chromium; .ci/run installs it)"
+        assert not os.environ.get("CI"), why  # CI must run it, never skip it
+        pytest.skip(why)
     shot = tmp_path / "shot.png"
     r = subprocess.run(
         [
