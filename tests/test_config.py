@@ -148,9 +148,9 @@ def test_a_saved_config_pins_neither_today_nor_this_folder(tmp_path: Path) -> No
     r = run_cli("config", "--seed", "4", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     table = tomllib.loads(r.stdout)
-    # Unset date and default folders are comments: a daily job built from it moves on.
-    assert "date" not in table and "state_dir" not in table and "tracer_dir" not in table
-    assert f'# date = "{dt.datetime.now(dt.UTC).date().isoformat()}"' in r.stdout
+    # Only what was set: no date, no folders, nothing at its default (a daily job moves on).
+    assert table == {"seed": 4}
+    assert "# date is not set: each run uses its own day (UTC)" in r.stdout
     (tmp_path / "job").mkdir()
     (tmp_path / "job" / "vecgen.toml").write_text(r.stdout)
     loaded = load_config(cwd=tmp_path / "job", environ={})
@@ -159,3 +159,18 @@ def test_a_saved_config_pins_neither_today_nor_this_folder(tmp_path: Path) -> No
     # An explicit folder is printed as set.
     r = run_cli("config", "--state-dir", "elsewhere", cwd=tmp_path)
     assert tomllib.loads(r.stdout)["state_dir"] == str((tmp_path / "elsewhere").resolve())
+
+
+def test_a_printed_config_with_declared_sources_and_fuzz_edits_loads_back_the_same(
+    tmp_path: Path,
+) -> None:
+    example = Path(__file__).parent.parent / "examples" / "support_tickets.toml"
+    text = example.read_text() + "\n[fuzz]\nhouseholds = {1 = 80, 2 = 20}\n"
+    (tmp_path / "vecgen.toml").write_text(text)
+    first = load_config(cwd=tmp_path, environ={})
+    printed = config_toml(first)
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "vecgen.toml").write_text(printed)
+    again = load_config(cwd=tmp_path / "again", environ={})
+    assert again.replace(tracer_dir=first.tracer_dir) == first
+    assert tomllib.loads(printed)["fuzz"] == {"households": {"1": 80, "2": 20}}

@@ -309,96 +309,50 @@ def _resolve(ns: argparse.Namespace) -> Config:
     return load_config(_flags(ns), config_path=ns.config)
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if v is None:
-        return '"" # not set'
-    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def config_toml(config: Config) -> str:
     """Render a config as TOML (``vecgen config``), ready to save as ``vecgen.toml``.
 
-    Settings that follow the day or the folder are printed as comments when
-    they were not set: an unset ``date`` (each run uses its own day) and the
-    default ``tracer_dir`` beside ``vecgen.toml``, so a saved
-    file does not pin today's date or this machine's absolute paths.
+    Only what differs from the defaults is written (by ``tomli_w``), so a daily
+    job built from it neither pins today's date nor this machine's default
+    folders; a secret that is set is named in a comment, never written.
+
+    Examples
+    --------
+    >>> import tomllib
+    >>> from vecgen.config import Config
+    >>> tomllib.loads(config_toml(Config(customers=7, sources=(("truth", False),))))
+    {'customers': 7, 'sources': {'truth': False}}
+
     """
+    import tomli_w
+
     d = config.to_dict()
+    base = Config().to_dict()
     secrets = {s.name for s in SETTINGS if s.kind == "secret"}
-    here = Path.cwd()
-    defaults = {
-        "tracer_dir": (str((here / "tracer").resolve()), "tracer"),
-    }
-    lines = []
+    folder_defaults = {"tracer_dir": {"tracer", str((Path.cwd() / "tracer").resolve())}}
+    table: dict[str, Any] = {}
+    notes = ["# vecgen.toml (vecgen config): the settings that differ from the defaults;"]
+    notes.append("# vecgen --help lists every setting with its default.")
     for key, value in d.items():
-        if key in (SOURCES_KEY, "fuzz", "completeness"):
+        if key in (SOURCES_KEY, "fuzz", "completeness") or value is None or value == base[key]:
             continue
-        if key in secrets and value:
-            lines.append(f'{key} = "***"  # set, not shown')
+        if key in folder_defaults and value in folder_defaults[key]:
             continue
-        if key == "date" and value is None:
-            lines.append(
-                f'# date = "{config.run_date.isoformat()}"  # not set: each run uses its own day (UTC)'
-            )
+        if key in secrets:
+            notes.append(f"# {key} is set (not shown): keep it in the environment or Vault")
             continue
-        if key == "state_dir" and not value:
-            lines.append('# state_dir = ""  # not set: kept state lives in OUT/_vecgen')
-            continue
-        if key in defaults and value == defaults[key][0]:
-            lines.append(f'# {key} = "{defaults[key][1]}"  # the default: beside vecgen.toml')
-            continue
-        lines.append(f"{key} = {_toml_value(value)}")
-    lines.append("")
-    lines.append(f"[{SOURCES_KEY}]")
-    declared = {k: v for k, v in d[SOURCES_KEY].items() if isinstance(v, dict)}
-    lines += [f"{k} = {_toml_value(v)}" for k, v in d[SOURCES_KEY].items() if k not in declared]
-    for name, table in declared.items():
-        lines += ["", f"[{SOURCES_KEY}.{name}]"]
-        lines += [f"{_toml_key(k)} = {_inline(v)}" for k, v in table.items() if k != "columns"]
-        lines += ["", f"[{SOURCES_KEY}.{name}.columns]"]
-        lines += [f"{_toml_key(k)} = {_inline(v)}" for k, v in table["columns"].items()]
-    if "fuzz" in d:
-        lines += _toml_tables("fuzz", d["fuzz"])
-    for source, rates in d.get("completeness", {}).items():
-        lines += _toml_tables(f"completeness.{source}", rates)
-    return "\n".join(lines) + "\n"
-
-
-def _inline(v: Any) -> str:
-    """Render a TOML value, tables inline (``{kind = "int", min = 1}``)."""
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{_toml_key(str(k))} = {_inline(x)}" for k, x in v.items()) + "}"
-    return _toml_value(v)
-
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() else f'"{key}"'
-
-
-def _toml_tables(name: str, table: dict[str, Any]) -> list[str]:
-    """Render a nested table: scalars first, then sub-tables ``[name.key]``."""
-    lines = ["", f"[{name}]"]
-    for key, value in table.items():
-        if (
-            isinstance(value, dict)
-            and all(not isinstance(v, dict) for v in value.values())
-            and key != "fields"
-        ):
-            inline = ", ".join(f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in value.items())
-            lines.append(f"{_toml_key(key)} = {{{inline}}}")
-        elif not isinstance(value, dict):
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    for key, value in table.items():
-        if isinstance(value, dict) and key == "fields":
-            for field, spec in value.items():
-                lines += _toml_tables(f"{name}.fields.{field}", spec)
-    return lines
+        table[key] = value
+    if config.date is None:
+        notes.append("# date is not set: each run uses its own day (UTC)")
+    sources = {
+        k: v for k, v in d[SOURCES_KEY].items() if isinstance(v, dict) or v != base[SOURCES_KEY][k]
+    }
+    if sources:
+        table[SOURCES_KEY] = sources
+    for key in ("fuzz", "completeness"):
+        if d.get(key):
+            table[key] = d[key]
+    return "\n".join(notes) + "\n" + (("\n" + tomli_w.dumps(table)) if table else "")
 
 
 def _human_bytes(n: int) -> str:
