@@ -180,3 +180,42 @@ def test_the_command_tunes_polars_allocator_before_polars_loads() -> None:
     env["_RJEM_MALLOC_CONF"] = "narenas:1"  # the user's own setting wins
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip().splitlines()[-1].endswith(",narenas:1")
+
+
+def test_the_progress_bar_moves_at_least_once_a_second_between_batches() -> None:
+    import io
+    import time
+
+    from vecgen.engine import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    bar = Progress(1_000_000, screen)
+    bar.update(100_000)
+    before = screen.getvalue().count("\r")
+    time.sleep(1.6)  # no batch finished meanwhile: the clock and time left still move
+    redrawn = screen.getvalue().count("\r") - before
+    bar.close()
+    assert redrawn >= 2, screen.getvalue()
+    last = screen.getvalue().rstrip("\n").split("\r")[-1]
+    assert "100,000/1,000,000 customers" in last and "customers/s" in last and "<" in last
+    assert Progress(10, io.StringIO()).enabled is False  # piped: silent
+
+
+def test_help_is_grouped_with_examples_and_each_command_shows_its_own_options(
+    tmp_path: Path,
+) -> None:
+    g = run_cli("generate", "--help", cwd=tmp_path).stdout
+    for group in ("size and output:", "daily operation:", "S3 and Vault:", "scale:", "Parquet:"):
+        assert f"\n{group}\n" in g, group
+    assert "examples:" in g and "--overwrite" in g
+    for command in ("head", "sources", "ddl"):
+        h = run_cli(command, *(["customers"] if command == "head" else []), "--help", cwd=tmp_path)
+        assert h.returncode == 0 and "--customers" in h.stdout
+        for flag in ("--s3-endpoint-url", "--vault-token", "--workers", "--state", "--lock-wait"):
+            assert flag not in h.stdout, (command, flag)
+    load = run_cli("load", "--help", cwd=tmp_path).stdout
+    assert "--s3-endpoint-url" in load and "--if-exists" in load and "--workers" not in load

@@ -63,7 +63,8 @@ def _on_sigterm(signum: int, frame: object) -> None:
 _EPILOG = """\
 Settings come from defaults < vecgen.toml in the working directory (or --config,
 or $VECGEN_CONFIG) < VECGEN_* environment variables < these flags.
-Same seed + same settings (including --date) = byte-identical files.
+Same seed + same settings (including --date) = byte-identical files, unless
+state is kept (--state, load_type append): then each run continues the IDs.
 """
 
 
@@ -116,17 +117,93 @@ class _NoAbbrevParser(_Parser):
         super().__init__(*args, **kwargs)
 
 
-def _add_settings(p: argparse.ArgumentParser) -> None:
+# Option groups of --help; a command shows only the groups it uses.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "size and output": (
+        "customers",
+        "seed",
+        "date",
+        "out",
+        "formats",
+        "layout",
+        "date_prefix",
+        "quiet",
+        "locale",
+        "csv_formula_guard",
+        "disk_check",
+    ),
+    "what the files hold": (
+        "dupe_rate",
+        "dupe_rate_variance",
+        "fuzz_profile",
+        "trans_type",
+        "max_trans_per_customer",
+        "points_earned",
+        "alpha_key",
+    ),
+    "daily operation": (
+        "load_type",
+        "state",
+        "state_dir",
+        "lock_wait",
+        "tracer",
+        "tracer_dir",
+        "archival",
+        "archival_count",
+    ),
+    "S3 and Vault": (
+        "s3_endpoint_url",
+        "s3_sse",
+        "s3_kms_key_id",
+        "vault_addr",
+        "vault_token",
+        "vault_secret",
+        "vault_aws_role",
+        "vault_aws_mount",
+        "publish_to",
+    ),
+    "scale": ("batch_size", "max_memory", "workers", "parts", "part", "engine", "scheduler"),
+    "Parquet": (
+        "parquet_compression",
+        "parquet_row_group_rows",
+        "parquet_dictionary",
+        "parquet_statistics",
+    ),
+}
+GROUP_OF = {name: group for group, names in GROUPS.items() for name in names}
+# What each command leaves out: generating in memory needs neither S3, nor state, nor scale.
+IN_MEMORY = ("daily operation", "S3 and Vault", "scale", "Parquet")
+
+EXAMPLES = """\
+examples:
+  vecgen --customers 100000                          a landscape in ./output (CSV)
+  vecgen --customers 1000000 --format parquet --fuzz-profile hard --out lake
+  vecgen --customers 20000 --state --load-type append   a daily job: IDs continue
+  vecgen --customers 100000 --overwrite              replace today's files
+"""
+
+
+def _add_settings(p: argparse.ArgumentParser, leave_out: tuple[str, ...] = ()) -> None:
+    """Add the settings' flags in option groups, without the groups in ``leave_out``.
+
+    A setting a command does not show keeps its value from vecgen.toml and the
+    environment (its flag is simply not offered).
+    """
     p.add_argument(
         "--config",
         type=Path,
         metavar="FILE",
         help="settings file (default: ./vecgen.toml if present)",
     )
+    groups = {name: p.add_argument_group(name) for name in GROUPS if name not in leave_out}
     for s in SETTINGS:
+        group = GROUP_OF[s.name]
+        if group in leave_out:
+            continue
+        g = groups[group]
         flag = "--" + s.name.replace("_", "-")
         if s.kind == "bool":
-            p.add_argument(
+            g.add_argument(
                 flag,
                 dest=s.name,
                 action=argparse.BooleanOptionalAction,
@@ -138,7 +215,7 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
             if s.kind == "choice":
                 metavar = "{" + ",".join(s.choices) + "}"
             aliases = ["--format"] if s.name == "formats" else []
-            p.add_argument(
+            g.add_argument(
                 flag,
                 *aliases,
                 dest=s.name,
@@ -146,13 +223,14 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
                 metavar=metavar or "VALUE",
                 help=describe_setting(s),
             )
-    p.add_argument(
-        "--overwrite",
-        dest="load_type",
-        action="store_const",
-        const="truncate",
-        help="replace today's files if they are there (the same as --load-type truncate)",
-    )
+    if "daily operation" not in leave_out:
+        groups["daily operation"].add_argument(
+            "--overwrite",
+            dest="load_type",
+            action="store_const",
+            const="truncate",
+            help="replace today's files if they are there (the same as --load-type truncate)",
+        )
     names = ",".join(FLAT_NAMES)
     p.add_argument(
         "--disable",
@@ -180,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser(
         "generate",
         help="generate the files (the default command)",
-        epilog=_EPILOG,
+        epilog=EXAMPLES + "\n" + _EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_settings(gen)
@@ -194,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="print the resolved settings as TOML")
     _add_settings(cfg)
     src = sub.add_parser("sources", help="list the sources, their files and rows per customer")
-    _add_settings(src)
+    _add_settings(src, IN_MEMORY)
     sub.add_parser("schema", help="print the JSON Schema of vecgen.toml (for editors)")
     rp = sub.add_parser("report", help="write an HTML page (plus PNG charts) describing a run")
     rp.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
@@ -207,10 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     dd = sub.add_parser(
         "ddl", help="print CREATE TABLE statements (types, primary and foreign keys)"
     )
-    _add_settings(dd)
+    _add_settings(dd, IN_MEMORY)
     dd.add_argument("--dialect", default="postgres", choices=("postgres", "duckdb"))
     ld = sub.add_parser("load", help="load today's files of --out into DuckDB or PostgreSQL")
-    _add_settings(ld)
+    _add_settings(ld, ("daily operation", "scale", "Parquet"))
     ld.add_argument(
         "--dsn",
         required=True,
@@ -224,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(drop and reload them), append (add this day's rows; a day already loaded is refused)",
     )
     hd = sub.add_parser("head", help="show the first rows of a source without writing files")
-    _add_settings(hd)
+    _add_settings(hd, IN_MEMORY)
     hd.add_argument("source", metavar="SOURCE", help=f"one of: {', '.join(FLAT_NAMES)}")
     hd.add_argument("-n", "--rows", type=int, default=10, help="rows to show (default: 10)")
     sc = sub.add_parser(
@@ -295,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _flags(ns: argparse.Namespace) -> dict[str, Any]:
-    flags = {s.name: getattr(ns, s.name) for s in SETTINGS}
+    flags = {s.name: getattr(ns, s.name, None) for s in SETTINGS}
     switches: dict[str, bool] = {}
     for attr, value in (("enable", True), ("disable", False)):
         for name in filter(None, (getattr(ns, attr) or "").split(",")):

@@ -10,6 +10,7 @@ import collections
 import contextlib
 import datetime as dt
 import functools
+import shutil
 import sys
 import threading
 import time
@@ -57,51 +58,67 @@ class RunResult:
 
 
 class Progress:
-    """A one-line progress bar on a terminal; silent when not a terminal or quiet."""
+    """A progress bar (tqdm) on a terminal: customers done, rate and time left.
+
+    Redrawn at least twice a second (elapsed time and time left move between
+    batches too); silent when the output is not a terminal, or with ``--quiet``.
+    """
 
     def __init__(
         self, total: int, stream: TextIO | None = None, enabled: bool | None = None
     ) -> None:
+        from tqdm import tqdm
+
         self.total = max(total, 1)
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.start = time.perf_counter()
-        self._last = 0.0
+        self.bar = tqdm(
+            total=self.total,
+            file=self.stream,
+            disable=not self.enabled,
+            unit=" customers",
+            unit_scale=True,  # the rate as 76.1k customers/s (counts are printed with commas)
+            mininterval=0.1,
+            # A terminal that reports no size (a bare pty, some CI logs) still gets a bar:
+            # tqdm hides bars below the last row, and a height of 0 hides them all.
+            ncols=shutil.get_terminal_size((100, 20)).columns or 100,
+            nrows=shutil.get_terminal_size((100, 20)).lines or 20,
+            bar_format="{l_bar}{bar}| {n:,}/{total:,} customers [{elapsed}<{remaining}, "
+            "{rate_noinv_fmt}]",
+        )
+        self._done = 0
+        self._stop = threading.Event()
+        if self.enabled:
+            threading.Thread(target=self._tick, daemon=True, name="vecgen-progress").start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.5):
+            self.bar.refresh()
 
     def update(self, done: int) -> None:
-        """Show ``done`` of ``total`` customers, the rate and the time left (10 times a second).
+        """Show ``done`` of ``total`` customers.
 
         Examples
         --------
         >>> import io
         >>> p = Progress(4000, io.StringIO(), enabled=True)
-        >>> p.start -= 2.0  # two seconds ago
+        >>> p.bar.start_t -= 2.0  # two seconds ago
         >>> p.update(1000)
+        >>> p.close()
         >>> line = p.stream.getvalue()
-        >>> "1,000/4,000 customers" in line, "500/s" in line, "6s left" in line
+        >>> "1,000/4,000 customers" in line, "customers/s" in line, "00:02<" in line
         (True, True, True)
 
         """
-        now = time.perf_counter()
-        if not self.enabled or (now - self._last < 0.1 and done < self.total):
-            return
-        self._last = now
-        frac = done / self.total
-        bar = "#" * int(frac * 30)
-        elapsed = max(now - self.start, 1e-9)
-        rate = done / elapsed
-        left = f"{(self.total - done) / rate:,.0f}s left" if 0 < done < self.total else ""
-        self.stream.write(
-            f"\r[{bar:<30}] {frac:6.1%}  {done:,}/{self.total:,} customers  {elapsed:6.1f}s"
-            f"  {rate:,.0f}/s  {left:<12}"
-        )
-        self.stream.flush()
+        done = min(done, self.total)
+        if done > self._done:
+            self.bar.update(done - self._done)
+            self._done = done
 
     def close(self) -> None:
-        """End the line."""
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+        """Stop redrawing and end the line."""
+        self._stop.set()
+        self.bar.close()
 
 
 def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
