@@ -92,6 +92,9 @@ def test_unknown_ids_and_bad_files_are_clear_errors(tmp_path: Path) -> None:
         score(*files(tmp_path, pl.DataFrame({"record_id": ["1", "1"], "cluster_id": ["a", "b"]})))
 
 
+SOURCES_OF_TRUTH = ("customers,pos_customers,loyalty,clickstream,mobile,wifi,custom_object",)
+
+
 def test_score_a_run_end_to_end_with_the_cli(tmp_path: Path) -> None:
     result = run(small_config(tmp_path / "out", customers=3000, formats=("csv", "parquet")))
     truth = next(f.path for f in result.files if f.source == "truth" and f.fmt == "parquet")
@@ -103,13 +106,31 @@ def test_score_a_run_end_to_end_with_the_cli(tmp_path: Path) -> None:
     r = run_cli("score", truth, str(tmp_path / "pred.csv"), "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    assert (
-        data["pairwise"]["precision"] == 1.0 and 0 < data["pairwise"]["recall"] < 1
-    )  # other sources unlinked
-    assert (
-        data["duplicates_found"]["recall"] < 1
-        and "name_last:replace" in data["recall_by_corruption"]
+    # By default the customers' records are scored: this matcher found all of them.
+    assert data["pairwise"]["precision"] == 1.0 and data["pairwise"]["recall"] == 1.0
+    assert data["records"] == customers.height
+    assert "name_last:replace" in data["recall_by_corruption"]
+    # Every source's records: the other sources' duplicates are unlinked.
+    every = run_cli(
+        "score",
+        truth,
+        str(tmp_path / "pred.csv"),
+        "--source",
+        *SOURCES_OF_TRUTH,
+        "--json",
+        cwd=tmp_path,
     )
+    data = json.loads(every.stdout)
+    assert data["pairwise"]["precision"] == 1.0 and 0 < data["pairwise"]["recall"] < 1
+    assert data["duplicates_found"]["recall"] < 1
+    # The run's folder is a truth too (its newest day, every part); 'all': a row per source.
+    rows = run_cli(
+        "score", str(tmp_path / "out"), str(tmp_path / "pred.csv"), "--source", "all", cwd=tmp_path
+    )
+    assert rows.returncode == 0, rows.stderr
+    lines = {line.split()[0]: line.split() for line in rows.stdout.splitlines()[1:]}
+    assert lines["customers"][-1] == "1.0000" and lines["pos_customers"][-2] == "0.0000"
+    assert set(lines) == set(frame["source"].unique())
     text = run_cli("score", truth, str(tmp_path / "pred.csv"), cwd=tmp_path)
     assert "B-cubed" in text.stdout and "weakest corruptions first" in text.stdout
     bad = run_cli("score", truth, str(tmp_path / "nope.csv"), cwd=tmp_path)

@@ -309,7 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
         "score", help="score a matcher's pairs or clusters against a run's truth file"
     )
     sc.add_argument(
-        "truth", metavar="TRUTH", help="the truth file of a vecgen run (CSV or Parquet)"
+        "truth",
+        metavar="TRUTH",
+        help="a vecgen run's --out folder (its newest day's truth, every part) or a truth "
+        "file (CSV, Parquet or JSON lines)",
     )
     sc.add_argument(
         "predictions",
@@ -319,10 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--json", action="store_true", help="print JSON instead of tables")
     sc.add_argument(
         "--source",
-        default="",
+        default="customers",
         metavar="NAMES",
-        help="score only these sources' records, comma separated (e.g. customers); "
-        "default: every source in the truth file",
+        help="score these sources' records, comma separated (default: customers; "
+        "predictions about other sources' records are left out); 'all': one row per source",
     )
     sc.add_argument(
         "--level",
@@ -620,6 +623,14 @@ def _main(argv: Sequence[str] | None) -> int:
             from vecgen.score import render as render_score
             from vecgen.score import score
 
+            if ns.source.strip() == "all":
+                from vecgen.score import render_each, score_each_source
+
+                each = score_each_source(ns.truth, ns.predictions, ns.level)
+                sys.stdout.write(
+                    json.dumps(each, indent=2) + "\n" if ns.json else render_each(each)
+                )
+                return 0
             chosen = tuple(s.strip() for s in ns.source.split(",") if s.strip())
             result = score(ns.truth, ns.predictions, ns.level, chosen)
             sys.stdout.write(

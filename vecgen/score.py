@@ -42,6 +42,15 @@ def _read(path: str) -> pl.DataFrame:
     p = Path(path)
     if not p.exists():
         raise ScoreError(f"{path} does not exist")
+    if p.is_dir():  # a run's --out folder: its newest day's truth (every part)
+        from vecgen.stats import StatsError, day_files
+
+        try:
+            files = day_files(path, "truth")
+        except StatsError as exc:
+            raise ScoreError(str(exc)) from None
+        frames = [_read(f) for f in files]
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
     try:
         if p.suffix == ".parquet":
             return pl.read_parquet(p).cast(pl.String)
@@ -98,6 +107,7 @@ def load_inputs(
     household (``household``: people who live together, and all their records).
     """
     truth = _read(truth_path)
+    everyone = truth
     if sources:
         present: list[str] = (
             sorted(set(truth["source"].unique().drop_nulls())) if "source" in truth.columns else []
@@ -126,6 +136,9 @@ def load_inputs(
         raise ScoreError(msg)
     by_source = "source" in pred.columns or "source_l" in pred.columns
     keys = truth.select(_key(truth, "record_id", "source" if by_source else None).alias("key"))
+    if sources:  # predictions about other sources' records are not this score's business
+        pred = _within(pred, everyone, keys, by_source, pairs_given)
+
     n = keys.height
     if keys["key"].n_unique() != n:
         dup = keys.filter(pl.col("key").is_duplicated())["key"][0]
@@ -202,6 +215,21 @@ def load_inputs(
     )  # singletons
     cluster[rows] = given
     return Inputs(entity, cluster, source_of_dupe, dupe_rows, corruptions, None)
+
+
+def _within(
+    pred: pl.DataFrame, everyone: pl.DataFrame, kept: pl.DataFrame, by_source: bool, pairs: bool
+) -> pl.DataFrame:
+    """Drop predictions naming records of sources left out (unknown records stay: an error)."""
+    source = "source" if by_source else None
+    outside = everyone.select(_key(everyone, "record_id", source).alias("key")).join(
+        kept, on="key", how="anti"
+    )["key"]
+    if pairs:
+        left = _key(pred, "record_id_l", "source_l" if by_source else None)
+        right = _key(pred, "record_id_r", "source_r" if by_source else None)
+        return pred.filter(~left.is_in(outside) & ~right.is_in(outside))
+    return pred.filter(~_key(pred, "record_id", source).is_in(outside))
 
 
 def _components(pairs: np.ndarray, n: int) -> np.ndarray:
@@ -296,6 +324,42 @@ def _f1(p: float | None, r: float | None) -> float | None:
     if p is None or r is None:
         return None
     return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+
+
+def truth_sources(truth_path: str) -> list[str]:
+    """Return the sources a truth file (or a run's folder) holds records of, in file order."""
+    truth = _read(truth_path)
+    if "source" not in truth.columns:
+        return []
+    return truth["source"].drop_nulls().unique(maintain_order=True).to_list()
+
+
+def score_each_source(
+    truth_path: str, predictions_path: str, level: str = "entity"
+) -> dict[str, dict[str, Any]]:
+    """Score the predictions once per source of the truth (``vecgen score --source all``)."""
+    return {
+        source: score(truth_path, predictions_path, level, (source,))
+        for source in truth_sources(truth_path)
+    }
+
+
+def render_each(results: dict[str, dict[str, Any]]) -> str:
+    """Format :func:`score_each_source` output: one row per source."""
+
+    def fmt(x: float | None) -> str:
+        return "   n/a" if x is None else f"{x:6.4f}"
+
+    lines = [
+        f"{'source':<18} {'records':>10} {'true pairs':>11}  precision  recall      F1",
+    ]
+    for source, r in results.items():
+        pw = r["pairwise"]
+        lines.append(
+            f"{source:<18} {r['records']:>10,} {int(r['true_pairs']):>11,}     "
+            f"{fmt(pw['precision'])}  {fmt(pw['recall'])}  {fmt(pw['f1'])}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def render(result: dict[str, Any]) -> str:
