@@ -107,17 +107,6 @@ def test_refake_rebuilds_identical_vocabularies(tmp_path: Path) -> None:
     assert set(built["files"]) == set(shipped["files"])
 
 
-def test_readme_documents_every_setting_and_source() -> None:
-    from vecgen.catalog import SOURCE_NAMES
-
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    for s in SETTINGS:
-        assert f"| `{s.name}` | `--{s.name.replace('_', '-')}" in readme, s.name
-        assert f"VECGEN_{s.name.upper()}" in readme
-    for name in SOURCE_NAMES:
-        assert f"| `{name}` |" in readme
-
-
 def test_ctrl_c_at_any_moment_of_start_up_is_one_line(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the process group) while Python still imports vecgen's dependencies."""
     import os

@@ -183,6 +183,69 @@ examples:
 """
 
 
+SETTINGS_BEGIN = (
+    "<!-- settings: generated from vecgen's settings table (python docs/settings.py) -->"
+)
+SETTINGS_END = "<!-- settings: end -->"
+
+
+def settings_markdown() -> str:
+    """Return the settings reference of ``docs/configuration.md``, grouped as in ``--help``.
+
+    Examples
+    --------
+    >>> "| `customers` | `--customers N` | `VECGEN_CUSTOMERS` | 1000 |" in settings_markdown()
+    True
+
+    """
+    from vecgen.config import ENV_PREFIX
+
+    out = [SETTINGS_BEGIN]
+    by_name = {s.name: s for s in SETTINGS}
+    for group, names in GROUPS.items():
+        out += ["", f"### {group[0].upper()}{group[1:]}", ""]
+        out += ["| key | flag | environment | default | meaning |", "|---|---|---|---|---|"]
+        for name in names:
+            s = by_name[name]
+            flag = "--" + name.replace("_", "-")
+            if s.kind == "bool":
+                shown = f"`{flag}` / `--no-{flag[2:]}`"
+            elif s.kind == "choice":
+                shown = f"`{flag} {{{','.join(s.choices)}}}`"
+            else:
+                metavar = {"int": "N", "float": "X", "date": "YYYY-MM-DD", "list": "LIST"}
+                shown = f"`{flag} {metavar.get(s.kind, 'VALUE')}`"
+            if name == "load_type":
+                shown += " / `--overwrite`"
+            default = s.default
+            if isinstance(default, tuple):
+                default = ",".join(default)
+            elif isinstance(default, bool):
+                default = str(default).lower()
+            elif default in ("", None):
+                default = "(none)"
+            meaning = s.help.replace("|", "\\|")
+            out.append(
+                f"| `{name}` | {shown} | `{ENV_PREFIX}{name.upper()}` | {default} | {meaning} |"
+            )
+    out += [
+        "",
+        "### Tables",
+        "",
+        "| table | what it holds |",
+        "|---|---|",
+        "| `[sources]` | switch sources on or off (`--disable`, `--enable`, "
+        f"`{ENV_PREFIX}SOURCES_<NAME>`); a declared source is a `[sources.<name>]` table |",
+        "| `[fuzz]` | edits of the preset: field rates and kernels, events, clusters, "
+        "`households` (see Duplicates and The population) |",
+        "| `[completeness.<source>]` | percent of records holding each person column "
+        "(see The population) |",
+        "",
+        SETTINGS_END,
+    ]
+    return "\n".join(out) + "\n"
+
+
 def _add_settings(p: argparse.ArgumentParser, leave_out: tuple[str, ...] = ()) -> None:
     """Add the settings' flags in option groups, without the groups in ``leave_out``.
 
@@ -244,7 +307,7 @@ def _add_settings(p: argparse.ArgumentParser, leave_out: tuple[str, ...] = ()) -
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser (also used to document the options in the README)."""
+    """Build the argument parser."""
     root = _Parser(
         prog="vecgen",
         allow_abbrev=False,
@@ -357,7 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
     ps.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ref = sub.add_parser(
-        "refake", help="rebuild the vocabularies from mimesis and the frequency lists (see README)"
+        "refake",
+        help="rebuild the vocabularies from mimesis and the frequency lists (docs/vocabularies.md)",
     )
     ref.add_argument(
         "--out",

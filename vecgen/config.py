@@ -854,7 +854,7 @@ def load_config(
 
 
 def describe_setting(s: Setting) -> str:
-    """Help text with the default, for ``--help`` and the README."""
+    """Help text with the default, for ``--help``."""
     text = s.help.replace("%", "%%")  # argparse %-formats help strings
     if s.default is None or s.default == "":
         return text

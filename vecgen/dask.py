@@ -9,7 +9,7 @@ K`` would, so the files are the same whichever machine made them.
 transform before they write.
 
 Needs the optional extra: ``pip install 'vecgen[dask]'``. Usage (a running
-cluster; see README "Many machines")::
+cluster; see docs/scaling.md)::
 
     from distributed import Client
     import vecgen, vecgen.dask

@@ -57,7 +57,7 @@ def json_schema() -> dict[str, Any]:
     from vecgen.sources.declared import KINDS, ROW_PARENTS, TABLE_KEYS
 
     declared = {
-        "description": "a declared source (see the README's Declared sources section)",
+        "description": "a declared source (see docs/declared.md)",
         "type": "object",
         "properties": {
             **{k: {} for k in sorted(TABLE_KEYS)},
@@ -86,7 +86,7 @@ def json_schema() -> dict[str, Any]:
         "additionalProperties": declared,
     }
     properties["fuzz"] = {
-        "description": "edits of the fuzz profile (see the README's Duplicates section)",
+        "description": "edits of the fuzz profile (see docs/duplicates.md)",
         "type": "object",
         "properties": {
             "fields_changed": {
