@@ -268,3 +268,18 @@ def test_unwritable_output_fails_before_generating(tmp_path: Path) -> None:
         OutputError, match=r"cannot write to output location .*choose another --out"
     ):
         run(small_config(tmp_path / "file" / "sub"))
+
+
+def test_parquet_money_is_decimal_12_2_and_the_same_cents_as_csv(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    result = run(small_config(tmp_path, customers=2000, formats=("csv", "parquet")))
+    for source in ("transactions", "pos_transactions"):
+        paths = {f.fmt: f.path for f in result.files if f.source == source}
+        table = pq.read_table(paths["parquet"])
+        csv = pl.read_csv(paths["csv"], infer_schema=False)
+        for column in ("transactiontotal", "avgitemprice"):
+            assert table.schema.field(column).type == pa.decimal128(12, 2), (source, column)
+            cents = pl.from_arrow(table.column(column)).cast(pl.String)
+            assert cents.to_list() == csv[column].to_list(), (source, column)

@@ -199,25 +199,30 @@ def encode(frame: pl.DataFrame, fmt: str, opts: WriteOptions, formula_guard: boo
         _write_csv(frame, body, opts, header=False)
         return header.getvalue(), body.getvalue()
     if fmt == "parquet":
-        return arrow_table(frame)
+        return arrow_table(frame, opts.money)
     body = io.BytesIO()
     _text_ready(frame, opts).write_ndjson(body)
     return body.getvalue()
 
 
-def arrow_table(frame: pl.DataFrame) -> Any:
+def arrow_table(frame: pl.DataFrame, money: tuple[str, ...] = ()) -> Any:
     """``frame`` as an Arrow table for the Parquet writer, without copying text.
 
     Text stays in Polars' string-view layout (``string_view``): converting it to
     ``large_string`` copied every string once more (about an eighth of a Parquet
-    run's CPU). Parquet stores either as the same UTF-8 byte arrays.
+    run's CPU). Parquet stores either as the same UTF-8 byte arrays. ``money``
+    columns become ``decimal(12,2)`` (amounts already rounded to cents).
 
     Examples
     --------
     >>> arrow_table(pl.DataFrame({"a": ["x"], "n": [1]})).schema.types
     [DataType(string_view), DataType(int64)]
+    >>> arrow_table(pl.DataFrame({"total": [12.5]}), ("total",)).schema.types
+    [Decimal128Type(decimal128(12, 2))]
 
     """
+    if money:
+        frame = frame.with_columns(pl.col(*money).round(2).cast(pl.Decimal(12, 2)))
     return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
 

@@ -58,6 +58,9 @@ class WriteOptions:
     date_format: str = "%Y-%m-%d"
     datetime_format: str = "%Y-%m-%d %H:%M:%S"
     float_precision: int | None = None
+    # Money columns: decimal(12,2) in Parquet (as tpchgen-cli writes TPC-H's), two
+    # decimals in CSV and JSON lines.
+    money: tuple[str, ...] = ()
 
 
 class Source(Protocol):

@@ -177,7 +177,9 @@ class PosTransactions:
 
     name: ClassVar[str] = "pos_transactions"
     parents: ClassVar[tuple[str, ...]] = ("pos_customers",)
-    write_options: ClassVar[WriteOptions] = WriteOptions(float_precision=2)
+    write_options: ClassVar[WriteOptions] = WriteOptions(
+        float_precision=2, money=("transactiontotal", "avgitemprice")
+    )
 
     def describe(self, plan: Plan) -> str:
         """Rows per customer."""

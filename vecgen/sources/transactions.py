@@ -88,7 +88,9 @@ class Transactions:
 
     name: ClassVar[str] = "transactions"
     parents: ClassVar[tuple[str, ...]] = ("customers",)
-    write_options: ClassVar[WriteOptions] = WriteOptions(float_precision=2)
+    write_options: ClassVar[WriteOptions] = WriteOptions(
+        float_precision=2, money=("transactiontotal", "avgitemprice")
+    )
 
     def describe(self, plan: Plan) -> str:
         """Rows per customer."""
