@@ -131,6 +131,9 @@ def main() -> None:
     p.add_argument("--formats", default="csv,parquet")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--workers", type=int, default=1, help="vecgen --workers")
+    p.add_argument(
+        "--fuzz-profile", default="", help="vecgen --fuzz-profile (default: vecgen's default)"
+    )
     p.add_argument("--baseline-rows", type=int, default=20_000, help="0: skip Faker/mimesis")
     p.add_argument("--per-source", type=int, default=200_000, help="customers; 0: skip")
     p.add_argument("--no-tpch", action="store_true", help="skip tpchgen-cli")
@@ -154,6 +157,8 @@ def main() -> None:
             for fmt in formats:
                 args = ["--customers", str(n), "--format", fmt, "--no-state"]
                 args += ["--workers", str(a.workers)]
+                if a.fuzz_profile:
+                    args += ["--fuzz-profile", a.fuzz_profile]
                 # Each vecgen run is paired with a tpchgen-cli run just before it, so a
                 # ratio compares two runs made seconds apart (the machine's speed drifts).
                 runs, ratios = [], []
@@ -167,7 +172,8 @@ def main() -> None:
                 secs = statistics.median(r[0] for r in runs)
                 ratio = f"{statistics.median(ratios):.2f}" if ratios else "-"
                 row = (
-                    f"| vecgen {n:,} customers {fmt} | {secs:.2f} "
+                    f"| vecgen {n:,} customers {fmt}{' ' + a.fuzz_profile if a.fuzz_profile else ''}"
+                    f" | {secs:.2f} "
                     f"({', '.join(f'{r[0]:.2f}' for r in runs)}) | {runs[0][1]:,} | "
                     f"{runs[0][1] / secs:,.0f} | {max(r[2] for r in runs):,.0f} | {ratio} |"
                 )

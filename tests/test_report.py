@@ -120,3 +120,33 @@ def pq_rows(path: Path) -> int:
     import pyarrow.parquet as pq
 
     return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def test_the_tools_read_the_day_asked_for_or_every_day(tmp_path: Path) -> None:
+    import json
+
+    common = ("--quiet", "--state", "--formats", "parquet", "--fuzz-profile", "medium")
+    for date, n in (("2026-11-27", "1000"), ("2026-11-28", "2000")):
+        assert run_cli("--customers", n, "--date", date, *common, cwd=tmp_path).returncode == 0
+
+    def population(*date: str) -> int:
+        r = run_cli("population-stats", "output", "--json", *date, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        return int(json.loads(r.stdout)["customers"])
+
+    assert population() == 2000  # the newest day
+    assert population("--date", "2026-11-27") == 1000
+    assert population("--date", "all") == 3000
+    older = json.loads(
+        run_cli("fuzz-stats", "output", "--json", "--date", "2026-11-27", cwd=tmp_path).stdout
+    )
+    newest = json.loads(run_cli("fuzz-stats", "output", "--json", cwd=tmp_path).stdout)
+    assert sum(older["cluster_sizes"].values()) < sum(newest["cluster_sizes"].values())
+    r = run_cli("report", "output", "--date", "all", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path / "output" / "_report" / "index.html").read_text()
+    assert "dt=2026-11-27" in page and "dt=2026-11-28" in page
+    missing = run_cli("fuzz-stats", "output", "--date", "2026-01-01", cwd=tmp_path)
+    assert missing.returncode != 0 and "days there: 2026-11-27, 2026-11-28" in missing.stderr
+    bad = run_cli("population-stats", "output", "--date", "yesterday", cwd=tmp_path)
+    assert bad.returncode == 2 and "--date must be a date YYYY-MM-DD or all" in bad.stderr

@@ -25,7 +25,7 @@ from vecgen.config import (
     describe_setting,
     load_config,
 )
-from vecgen.errors import VecgenError
+from vecgen.errors import ConfigError, VecgenError
 
 COMMANDS = (
     "generate",
@@ -340,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write an HTML page (plus PNG charts) describing a run")
     rp.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
     rp.add_argument(
+        "--date",
+        dest="day",
+        default=None,
+        metavar="YYYY-MM-DD|all",
+        help="which day of the run to read (default: the newest; all: every day)",
+    )
+    rp.add_argument(
         "--to",
         default=None,
         metavar="DIR",
@@ -407,6 +414,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fs.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
     fs.add_argument(
+        "--date",
+        dest="day",
+        default=None,
+        metavar="YYYY-MM-DD|all",
+        help="which day of the run to read (default: the newest; all: every day)",
+    )
+    fs.add_argument(
         "--source",
         default="customers",
         help="customers (default), pos_customers, or a declared source with duplicates "
@@ -418,6 +432,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="name frequencies, places, households, shared identifiers and fill rates of a run",
     )
     ps.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
+    ps.add_argument(
+        "--date",
+        dest="day",
+        default=None,
+        metavar="YYYY-MM-DD|all",
+        help="which day of the run to read (default: the newest; all: every day)",
+    )
     ps.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ref = sub.add_parser(
         "refake",
@@ -448,6 +469,19 @@ def _flags(ns: argparse.Namespace) -> dict[str, Any]:
     if switches:
         flags[SOURCES_KEY] = switches
     return flags
+
+
+def _day(value: str | None) -> str | None:
+    """Check a --date of report, fuzz-stats or population-stats: YYYY-MM-DD or all."""
+    if value is None or value == "all":
+        return value
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        msg = f"--date must be a date YYYY-MM-DD or all, got '{value}'"
+        raise ConfigError(msg) from None
 
 
 def _resolve(ns: argparse.Namespace) -> Config:
@@ -673,7 +707,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if ns.command == "report":
             from vecgen.report import report
 
-            done = report(ns.out, ns.to)
+            done = report(ns.out, ns.to, _day(ns.day))
             extra = (
                 f" and {len(done['pngs'])} PNG charts"
                 if done["pngs"]
@@ -707,7 +741,7 @@ def _main(argv: Sequence[str] | None) -> int:
             from vecgen.population import population_stats
             from vecgen.population import render as render_population
 
-            found = population_stats(ns.out)
+            found = population_stats(ns.out, day=_day(ns.day))
             sys.stdout.write(
                 json.dumps(found, indent=2) + "\n" if ns.json else render_population(found)
             )
@@ -717,7 +751,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
             from vecgen.stats import fuzz_stats, render
 
-            stats = fuzz_stats(ns.out, ns.source)
+            stats = fuzz_stats(ns.out, ns.source, _day(ns.day))
             sys.stdout.write(json.dumps(stats, indent=2) + "\n" if ns.json else render(stats))
             return 0
         config = _resolve(ns)

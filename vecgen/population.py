@@ -46,12 +46,16 @@ def _shared(clean: pl.DataFrame, columns: list[str]) -> float:
 
 
 def population_stats(
-    out: str, customers: pl.DataFrame | None = None, truth: pl.DataFrame | None = None
+    out: str,
+    customers: pl.DataFrame | None = None,
+    truth: pl.DataFrame | None = None,
+    day: str | None = None,
 ) -> dict[str, Any]:
     """Measure the clean people of the run under ``out`` (see the module docstring).
 
-    ``customers`` and ``truth`` are the newest day's files when the caller has
-    read them already (:func:`~vecgen.stats.read_day`).
+    ``customers`` and ``truth`` are the day's files when the caller has read
+    them already (:func:`~vecgen.stats.read_day`); ``day`` is ``None`` (the
+    newest day), ``YYYY-MM-DD`` or ``"all"``.
 
     Raises
     ------
@@ -59,8 +63,8 @@ def population_stats(
         When ``out`` holds no customers or truth file.
 
     """
-    customers = read_day(out, "customers") if customers is None else customers
-    truth = read_day(out, "truth") if truth is None else truth
+    customers = read_day(out, "customers", day) if customers is None else customers
+    truth = read_day(out, "truth", day) if truth is None else truth
     if "household_id" not in truth.columns:
         truth = truth.with_columns(pl.col("entity_id").alias("household_id"))
     clean_truth = truth.filter(
@@ -84,7 +88,7 @@ def population_stats(
     fill: dict[str, dict[str, float]] = {}
     for source, columns in PERSON_FILE_COLUMNS.items():
         try:
-            frame = customers if source == "customers" else read_day(out, source)
+            frame = customers if source == "customers" else read_day(out, source, day)
         except StatsError:
             continue
         fill[source] = {

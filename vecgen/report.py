@@ -71,7 +71,7 @@ def _png(path: str, title: str, labels: Sequence[str], values: Sequence[float]) 
     return True
 
 
-def _file_rows(out: str) -> list[tuple[str, str, int]]:
+def _file_rows(out: str, day: str | None = None) -> list[tuple[str, str, int]]:
     rows = []
     # Built-in sources first, then any other source folder of the lake layout (declared ones).
     others = sorted(
@@ -81,7 +81,7 @@ def _file_rows(out: str) -> list[tuple[str, str, int]]:
     )
     for source in (*SOURCE_NAMES, *others):
         try:
-            paths = day_files(out, source)  # every part of the newest day
+            paths = day_files(out, source, day)  # every part of the day
         except Exception:  # a source that is switched off has no file
             continue
         for path in paths:
@@ -132,7 +132,9 @@ def _clusters(customers: pl.DataFrame, every: pl.DataFrame) -> str:
     return "\n".join(blocks)
 
 
-def _distributions(out: str, customers: pl.DataFrame) -> list[tuple[str, list[str], list[float]]]:
+def _distributions(
+    out: str, customers: pl.DataFrame, day: str | None = None
+) -> list[tuple[str, list[str], list[float]]]:
     charts = []
     states = (
         customers["state"]
@@ -155,7 +157,7 @@ def _distributions(out: str, customers: pl.DataFrame) -> list[tuple[str, list[st
     dec = decades["d"].value_counts().sort("d")
     charts.append(("Birth decade", [f"{d}s" for d in dec["d"]], [float(v) for v in dec["count"]]))
     try:
-        loyalty = read_day(out, "loyalty")
+        loyalty = read_day(out, "loyalty", day)
         tiers = loyalty["current_tier"].value_counts().sort("count", descending=True)
         charts.append(
             ("Loyalty tiers", tiers["current_tier"].to_list(), [float(v) for v in tiers["count"]])
@@ -163,7 +165,7 @@ def _distributions(out: str, customers: pl.DataFrame) -> list[tuple[str, list[st
     except Exception:  # loyalty switched off
         pass
     try:
-        tx = read_day(out, "transactions")
+        tx = read_day(out, "transactions", day)
         amounts = tx.select(
             (pl.col("transactiontotal").cast(pl.Float64) // 200 * 200).cast(pl.Int64).alias("b")
         )
@@ -181,12 +183,12 @@ def _distributions(out: str, customers: pl.DataFrame) -> list[tuple[str, list[st
 
 
 def _population(
-    out: str, customers: pl.DataFrame, truth: pl.DataFrame
+    out: str, customers: pl.DataFrame, truth: pl.DataFrame, day: str | None = None
 ) -> list[tuple[str, list[str], list[float]]]:
     """Charts of ``vecgen population-stats``: names, households, shared identifiers, fill rates."""
     from vecgen.population import population_stats
 
-    p = population_stats(out, customers, truth)
+    p = population_stats(out, customers, truth, day)
     charts = [
         (
             f"Surnames: % of people ({p['surnames']['distinct']:,} distinct)",
@@ -229,18 +231,20 @@ th{background:#f2f2f2} td.changed{background:#ffe08a;font-weight:bold} td.log{co
 """
 
 
-def report(out: str, target: str | None = None) -> dict[str, Any]:
+def report(out: str, target: str | None = None, day: str | None = None) -> dict[str, Any]:
     """Write the report of the run under ``out`` into ``target`` (default ``OUT/_report``).
+
+    ``day`` is ``None`` (the newest day), ``YYYY-MM-DD`` or ``"all"``.
 
     The default folder starts with ``_``, which lake readers (pyarrow datasets,
     Spark, Hive) skip, so the charts do not break a reader of ``OUT``.
     """
     target = target or os.path.join(out, "_report")
     os.makedirs(target, exist_ok=True)
-    stats = fuzz_stats(out)
-    files = _file_rows(out)
+    stats = fuzz_stats(out, day=day)
+    files = _file_rows(out, day)
     # Read once for the clusters, the distributions and the population.
-    customers, truth = read_day(out, "customers"), read_day(out, "truth")
+    customers, truth = read_day(out, "customers", day), read_day(out, "truth", day)
     charts: list[tuple[str, list[str], list[float]]] = [
         ("Rows per file", [s for s, _, _ in files], [float(n) for _, _, n in files]),
         (
@@ -263,8 +267,8 @@ def report(out: str, target: str | None = None) -> dict[str, Any]:
             list(stats["kernel_mix"])[:20],
             [float(v) for v in list(stats["kernel_mix"].values())[:20]],
         ),
-        *_distributions(out, customers),
-        *_population(out, customers, truth),
+        *_distributions(out, customers, day),
+        *_population(out, customers, truth, day),
     ]
     pngs = []
     for i, (title, labels, values) in enumerate(charts):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections import Counter
 from typing import Any
 
@@ -48,24 +49,45 @@ def find_file(out: str, source: str) -> str:
     return max(candidates, key=lambda p: (os.path.dirname(p), os.path.basename(p)))
 
 
-def day_files(out: str, source: str) -> list[str]:
-    """Every file of ``source``'s newest day under ``out`` (appended parts included).
+def day_files(out: str, source: str, day: str | None = None) -> list[str]:
+    """Every file of one day of ``source`` under ``out`` (appended parts included).
 
-    In the lake layout that is each ``part-*`` file of the newest ``dt=``
-    partition, in the format of the newest file; in the flat layout the newest
+    ``day`` is ``None`` (the newest day), a date ``YYYY-MM-DD`` or ``"all"``
+    (every day). In the lake layout a day is each ``part-*`` file of its
+    ``dt=`` partition, in the format of the newest file; in the flat layout its
     file.
     """
     newest = find_file(out, source)
     folder = os.path.dirname(newest)
-    if not os.path.basename(folder).startswith("dt="):
-        return [newest]
     ext = os.path.splitext(newest)[1]
-    return sorted(glob.glob(os.path.join(folder, f"part-*{ext}")))
+    lake = os.path.basename(folder).startswith("dt=")
+    if day is None:
+        return sorted(glob.glob(os.path.join(folder, f"part-*{ext}"))) if lake else [newest]
+    if lake:
+        pattern = "dt=*" if day == "all" else f"dt={day}"
+        found = sorted(glob.glob(os.path.join(os.path.dirname(folder), pattern, f"part-*{ext}")))
+    else:
+        # Flat names: YYYY_MM_DD<Name>.<ext> (without --date-prefix, one undated file).
+        base = os.path.basename(newest)
+        dated = re.match(r"\d{4}_\d{2}_\d{2}", base) is not None
+        stem = base[10:] if dated else base
+        prefix = ("????_??_??" if day == "all" else day.replace("-", "_")) if dated else ""
+        found = sorted(glob.glob(os.path.join(os.path.dirname(newest), f"{prefix}{stem}")))
+    if not found:
+        days = sorted(
+            os.path.basename(d)[3:] for d in glob.glob(os.path.join(os.path.dirname(folder), "dt=*"))
+        )
+        msg = (
+            f"no '{source}' files of {day} under {out}; "
+            f"days there: {', '.join(days) or 'see the file names'} (or --date all)"
+        )
+        raise StatsError(msg)
+    return found
 
 
-def read_day(out: str, source: str) -> pl.DataFrame:
+def read_day(out: str, source: str, day: str | None = None) -> pl.DataFrame:
     """Read :func:`day_files` as one frame, every column as text."""
-    frames = [read_any(path) for path in day_files(out, source)]
+    frames = [read_any(path) for path in day_files(out, source, day)]
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
 
 
@@ -88,7 +110,7 @@ def _split_address(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(number, street)
 
 
-def fuzz_stats(out: str, source: str = "customers") -> dict[str, Any]:
+def fuzz_stats(out: str, source: str = "customers", day: str | None = None) -> dict[str, Any]:
     """Compute the corruption statistics of ``source``'s duplicates in the run under ``out``.
 
     Returns per-field change rates (percent of duplicates), the histogram of
@@ -96,8 +118,8 @@ def fuzz_stats(out: str, source: str = "customers") -> dict[str, Any]:
     person) and the kernel mix from the truth's corruption log.
     """
     # A person file is read first: a wrong folder is named by the file it lacks.
-    records = _split_address(read_day(out, source)) if source in ID_COLUMN else None
-    every = read_day(out, "truth")
+    records = _split_address(read_day(out, source, day)) if source in ID_COLUMN else None
+    every = read_day(out, "truth", day)
     truth = every.filter(pl.col("source") == source)
     dupes = truth.filter(pl.col("is_duplicate").str.to_lowercase() == "true")
     if dupes.height == 0:
