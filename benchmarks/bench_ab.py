@@ -28,9 +28,10 @@ def main() -> None:
     p.add_argument("a", help="first revision (e.g. HEAD~1)")
     p.add_argument("b", help="second revision (e.g. HEAD)")
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("args", nargs=argparse.REMAINDER, help="-- then vecgen's arguments")
-    a = p.parse_args()
-    args = [x for x in a.args if x != "--"]
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    a = p.parse_args(argv[:cut])
+    args = argv[cut + 1 :]  # vecgen's arguments, after --
     repo = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as tmp:
         trees = {}
