@@ -22,10 +22,10 @@ from typing import Any
 
 def rates(config: Any) -> dict[str, tuple[int, float]]:
     """Rows and seconds of each source's generation for ``config`` (in memory)."""
+    from vecgen.pipeline import batch_offsets
     from vecgen.plan import resolve
     from vecgen.sources import TRUTH_PREFIX, Batch, source_for
     from vecgen.vocab import load, vocab_dir
-    from vecgen.workers import batch_offsets
 
     plan = resolve(config)
     vocab = load(vocab_dir(config.locale))

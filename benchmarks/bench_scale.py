@@ -97,10 +97,10 @@ def faker_row_by_row(n: int) -> float:
 def per_source_rates(customers: int) -> dict[str, float]:
     """Rows/s of each source's generation (in memory, no writing), parents included once."""
     from vecgen.config import Config
+    from vecgen.pipeline import batch_offsets
     from vecgen.plan import resolve
     from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch
     from vecgen.vocab import load
-    from vecgen.workers import batch_offsets
 
     plan = resolve(Config(customers=customers, date=dt.date(2026, 11, 29)))
     vocab = load()

@@ -470,10 +470,9 @@ def test_the_report_lists_declared_files(kids: Path, tmp_path: Path) -> None:
 
 
 def test_sources_generated_at_once_give_the_frames_of_one_at_a_time(tmp_path: Path) -> None:
-    from vecgen.engine import batch_frames
+    from vecgen.pipeline import batch_frames, batch_offsets
     from vecgen.plan import resolve
     from vecgen.vocab import load, vocab_dir
-    from vecgen.workers import batch_offsets
 
     (tmp_path / "vecgen.toml").write_text(CHILDREN)
     config = load_config({"customers": 3000, "batch_size": 1000}, cwd=tmp_path, environ={})

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli, small_config, tree_bytes
-from vecgen.engine import batch_frames, run
+from vecgen.engine import run
+from vecgen.pipeline import batch_frames, batch_offsets
 from vecgen.plan import resolve
 from vecgen.vocab import load
-from vecgen.workers import batch_offsets, worker_count
+from vecgen.workers import worker_count
 
 
 @pytest.mark.parametrize(

@@ -83,3 +83,35 @@ PERSON_FILE_COLUMNS: dict[str, dict[str, str]] = {
 }
 # The house number and the street of addr_ln_1_txt, as fuzzing and fuzz-stats treat them.
 ADDRESS_PARTS: tuple[str, ...] = ("addr_number", "addr_street")
+
+# The columns of the built-in sources a declared source can hang off (its parent's fields).
+TRANSACTION_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "orderid",
+    "purchasedate",
+    "transactiontotal",
+    "pointsearned",
+    "numberofitems",
+    "avgitemprice",
+    "productcode",
+    "productcategory",
+    "storeorwebid",
+)
+EMAIL_COLUMNS: tuple[str, ...] = (
+    "EVENT_ID",
+    "EVENT_TYPE_ID",
+    "ACCOUNT_ID",
+    "LIST_ID",
+    "CUSTOMER_ID",
+    "EVENT_CAPTURED_DT",
+    "EVENT_STORED_DT",
+    "CAMPAIGN_ID",
+    "LAUNCH_ID",
+    "EMAIL",
+    "EMAIL_FORMAT",
+    "MESSAGE_SIZE",
+    "LAUNCH_DATE",
+    "dtUpdateDate",
+)
+
+SLOTS = 8  # a declared source's child rows per parent are keyed person * SLOTS + k (k < SLOTS)

@@ -647,7 +647,7 @@ def _head(config: Config, source: str, rows: int) -> int:
 
 def _publish(config: Config, to: str) -> int:
     from vecgen.errors import ConfigError
-    from vecgen.remote import publish
+    from vecgen.publish import publish
 
     if not to.startswith(("s3://", "s3a://")):
         raise ConfigError(f"publish needs --to s3://bucket/prefix (or publish_to), got {to!r}")

@@ -21,6 +21,7 @@ from typing import Any
 from vecgen.catalog import FORMATS, PARENTS, PERSON_FILE_COLUMNS, SOURCE_NAMES
 from vecgen.errors import ConfigError
 from vecgen.fuzz_vectorized.profiles import Profile
+from vecgen.spec import parse_declared
 
 CONFIG_FILE = "vecgen.toml"
 ENV_PREFIX = "VECGEN_"
@@ -386,8 +387,6 @@ class Config:
         object.__setattr__(self, COMPLETENESS_KEY, _canonical_completeness(self.completeness))
         object.__setattr__(self, "declared", _canonical_declared(self.declared))
         if self.declared:
-            from vecgen.sources.declared import parse_declared
-
             fields = tuple(m.field for m in profile.fields)
             specs = parse_declared(self.declared, fields)
             clash = [s.name for s in specs if s.name in SOURCE_NAMES]

@@ -117,7 +117,7 @@ def keys(config: Config) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, st
     (('line',), ('lines', 'order', 'transactions', 'orderid'))
 
     """
-    from vecgen.sources.declared import parse_declared
+    from vecgen.spec import parse_declared
 
     primary = dict(PRIMARY_KEYS)
     foreign = list(FOREIGN_KEYS)

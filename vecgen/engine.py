@@ -9,13 +9,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
-import functools
 import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -33,13 +32,13 @@ from vecgen.daily import (
 )
 from vecgen.errors import OutputError
 from vecgen.faults import checkpoint
+from vecgen.pipeline import batch_frames, batch_offsets
 from vecgen.plan import Plan, next_state, resolve
 from vecgen.sinks import Encoded, FileSink, Outputs, final_path, rows_of
-from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public, source_for
-from vecgen.sources.base import SourceBatch
+from vecgen.sources import SOURCES, source_for
 from vecgen.state import STATE_FILE, State, locked, read_state, write_state
-from vecgen.vocab import Vocab, load, vocab_dir
-from vecgen.workers import Pool, batch_offsets, worker_count
+from vecgen.vocab import load, vocab_dir
+from vecgen.workers import Pool, worker_count
 
 
 @dataclass(frozen=True)
@@ -133,92 +132,6 @@ def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
         if archived is not None:
             out.append(archived)
     return out
-
-
-GENERATE_THREADS = 2  # sources of one batch generated at once (never changes the output)
-
-
-def _needs(plan: Plan, name: str) -> list[str]:
-    """Return the earlier sources whose frames ``name`` reads, in plan order.
-
-    A built-in source reads its declared parents; truth (every source's truth
-    rows) and declared sources (a parent's lineage joins the people's truth)
-    read everything before them.
-    """
-    earlier = list(plan.sources[: plan.sources.index(name)])
-    source = source_for(plan.config, name)
-    if name == "truth" or name not in SOURCES:
-        return earlier
-    return [n for n in earlier if n in source.parents]
-
-
-def batch_frames(
-    plan: Plan,
-    vocab: Vocab,
-    index: int,
-    start: int,
-    stop: int,
-    offsets: dict[str, int],
-    threads: int = GENERATE_THREADS,
-) -> list[tuple[str, pl.DataFrame]]:
-    """Generate one batch of every enabled source, parents first: ``[(source, frame), ...]``.
-
-    ``offsets`` holds the rows earlier batches gave each source
-    (:func:`vecgen.workers.batch_offsets`); the frames hold the written columns only.
-    Sources whose parents are done are generated ``threads`` at a time (NumPy and
-    Polars release the GIL): each source draws from its own keyed streams and
-    sees only its parents' frames, so the frames do not depend on it.
-    """
-    results: dict[str, SourceBatch] = {}
-
-    def one(name: str) -> SourceBatch:
-        upstream: dict[str, pl.DataFrame] = {}
-        for parent in _needs(plan, name):
-            upstream[parent] = results[parent].frame
-            truth = results[parent].truth
-            if truth is not None:
-                upstream[TRUTH_PREFIX + parent] = truth
-        source = source_for(plan.config, name)
-        return source.generate(plan, vocab, Batch(index, start, stop, offsets, upstream))
-
-    if threads <= 1:
-        for name in plan.sources:
-            results[name] = one(name)
-    else:
-        _run_in_order(plan, one, results, threads)
-    return [(name, public(results[name].frame)) for name in plan.sources]
-
-
-@functools.cache
-def _generate_pool(threads: int) -> ThreadPoolExecutor:
-    """Return the threads that generate sources, kept for the life of the process.
-
-    New threads per batch would each get fresh allocator arenas (glibc's and
-    jemalloc's), whose freed memory other threads do not reuse: peak memory
-    then grows with the number of batches.
-    """
-    return ThreadPoolExecutor(threads, thread_name_prefix="vecgen-generate")
-
-
-def _run_in_order(
-    plan: Plan, one: Callable[[str], SourceBatch], results: dict[str, SourceBatch], threads: int
-) -> None:
-    """Fill ``results`` with ``one(name)`` for every source, each once its needs are done."""
-    waiting = list(plan.sources)
-    running: dict[Future[SourceBatch], str] = {}
-    pool = _generate_pool(threads)
-    try:
-        while waiting or running:
-            for name in [n for n in waiting if all(p in results for p in _needs(plan, n))]:
-                waiting.remove(name)
-                running[pool.submit(one, name)] = name
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:  # (one() reads its needs in plan order, not in this one)
-                results[running.pop(future)] = future.result()
-    finally:
-        # After a failure, let the sources already started finish before the caller
-        # goes on (it removes the run's files): none of them writes anything.
-        wait(running)
 
 
 def _generate(

@@ -9,7 +9,6 @@ AWS secrets engine's ``<mount>/creds/<role>``) or else from the usual AWS chain
 from __future__ import annotations
 
 import os
-import posixpath
 from typing import Any
 
 from vecgen.config import Config
@@ -156,43 +155,3 @@ def describe_remote_error(exc: BaseException, url: str, config: Config) -> str:
     if "NoCredentials" in text or "Unable to locate credentials" in text:
         return f"no AWS credentials for {url}: set them in the environment or configure Vault"
     return f"writing to {url} failed ({type(exc).__name__})"
-
-
-def publish(config: Config, to: str) -> list[tuple[str, str, int]]:
-    """Upload today's local files of ``config.out`` to ``to`` (an s3:// URL), encrypted.
-
-    Returns ``(local path, remote path, bytes)`` per file. Objects appear only
-    when complete (multipart uploads are aborted on failure).
-    """
-    from vecgen.plan import resolve
-    from vecgen.sinks import final_path
-
-    plan = resolve(config)
-    local_fs, local_root = filesystem(config.out, config)
-    files = []
-    for source in plan.sources:
-        for fmt in config.formats:
-            path = final_path(plan, local_root, source, fmt)
-            folder = posixpath.dirname(path)
-            if config.layout == "lake":
-                found = [
-                    p
-                    for p in local_fs.glob(posixpath.join(folder, "part-*"))
-                    if not posixpath.basename(p).startswith(".")
-                ]
-            else:
-                found = [path] if local_fs.exists(path) else []
-            files += [p for p in found if p.endswith("." + path.rsplit(".", 1)[1])]
-    if not files:
-        raise OutputError(f"nothing to publish: no files of {plan.run_date} under {config.out}")
-    remote_fs, remote_root = filesystem(to, config)
-    done = []
-    for path in sorted(set(files)):
-        rel = posixpath.relpath(path, local_root)
-        target = posixpath.join(remote_root, rel)
-        try:
-            remote_fs.put_file(path, target, chunksize=MULTIPART_CHUNK)
-        except Exception as exc:
-            raise OutputError(describe_remote_error(exc, to, config)) from None
-        done.append((path, target, os.path.getsize(path)))
-    return done

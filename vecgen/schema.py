@@ -54,7 +54,7 @@ def json_schema() -> dict[str, Any]:
 
     """
     properties = {s.name: _property(s) for s in SETTINGS}
-    from vecgen.sources.declared import KINDS, ROW_PARENTS, TABLE_KEYS
+    from vecgen.spec import KINDS, ROW_PARENTS, TABLE_KEYS
 
     declared = {
         "description": "a declared source (see docs/declared.md)",

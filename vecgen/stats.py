@@ -75,7 +75,8 @@ def day_files(out: str, source: str, day: str | None = None) -> list[str]:
         found = sorted(glob.glob(os.path.join(os.path.dirname(newest), f"{prefix}{stem}")))
     if not found:
         days = sorted(
-            os.path.basename(d)[3:] for d in glob.glob(os.path.join(os.path.dirname(folder), "dt=*"))
+            os.path.basename(d)[3:]
+            for d in glob.glob(os.path.join(os.path.dirname(folder), "dt=*"))
         )
         msg = (
             f"no '{source}' files of {day} under {out}; "

@@ -23,9 +23,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from vecgen.pipeline import batch_frames, batch_offsets
 from vecgen.plan import Plan
 from vecgen.sinks import Encoded, encode
-from vecgen.sources import source_for
 from vecgen.sources.base import WriteOptions
 
 _STATE: dict[str, Any] = {}
@@ -49,38 +49,6 @@ def worker_count(plan: Plan) -> int:
     batches = len(plan.batches)
     wanted = plan.config.workers or (os.cpu_count() or 1) - 1
     return max(1, min(wanted, batches))
-
-
-def batch_offsets(plan: Plan) -> list[dict[str, int]]:
-    """Per batch, the rows that earlier batches (and earlier shards) give each numbered source.
-
-    Only sources that number their rows sequentially need offsets; they say how
-    many rows a range of customers gives through ``rows_between``.
-
-    Examples
-    --------
-    >>> import datetime as dt
-    >>> from vecgen.config import Config
-    >>> from vecgen.plan import resolve
-    >>> plan = resolve(Config(customers=3000, batch_size=1000, date=dt.date(2026, 1, 1)))
-    >>> [o["transactions"] for o in batch_offsets(plan)]
-    [0, 2846, 5707]
-
-    """
-    sources = {name: source_for(plan.config, name) for name in plan.sources}
-    counted = {
-        name: source.rows_between
-        for name, source in sources.items()
-        if hasattr(source, "rows_between")
-    }
-    first = plan.batches[0][0]
-    running = {name: (rows(plan, 0, first) if first else 0) for name, rows in counted.items()}
-    out = []
-    for start, stop in plan.batches:
-        out.append({**dict.fromkeys(plan.sources, 0), **running})
-        for name, rows in counted.items():
-            running[name] += rows(plan, start, stop)
-    return out
 
 
 def _watch_parent(parent: int) -> None:
@@ -117,8 +85,6 @@ def _serve(conn: Any, plan: Plan, write_options: dict[str, WriteOptions], parent
 
 def _encode_batch(index: int, start: int, stop: int, offsets: dict[str, int]) -> list[Any]:
     """Generate one batch and encode it for every format: ``[(source, Encoded), ...]``."""
-    from vecgen.engine import batch_frames
-
     plan: Plan = _STATE["plan"]
     config = plan.config
     frames = batch_frames(plan, _STATE["vocab"], index, start, stop, offsets)

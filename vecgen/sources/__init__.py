@@ -67,9 +67,10 @@ def get_source(name: str) -> Source:
 
 @functools.lru_cache(maxsize=16)
 def _declared(text: str) -> dict[str, Source]:
-    from vecgen.sources.declared import declared_source, parse_declared
+    from vecgen.sources.declared import declared_source
+    from vecgen.spec import parse_declared
 
-    return {spec.name: declared_source(spec) for spec in parse_declared(text)}
+    return {spec.name: declared_source(spec, source_for) for spec in parse_declared(text)}
 
 
 def source_for(config: Config, name: str) -> Source:

@@ -14,10 +14,11 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
+from vecgen.catalog import SLOTS
 from vecgen.plan import Plan
 from vecgen.rng import U64
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, truth_rows
-from vecgen.sources.columns import SLOTS, fan_out, ipv4, pick, seconds_before, uuid4
+from vecgen.sources.columns import fan_out, ipv4, pick, seconds_before, uuid4
 from vecgen.sources.customers import batch_layout, clean_rows
 from vecgen.sources.people import person_frame
 from vecgen.vocab import Vocab

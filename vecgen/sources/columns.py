@@ -11,6 +11,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from vecgen.catalog import SLOTS
 from vecgen.rng import I64, U64, Stream
 
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -118,9 +119,6 @@ def seconds_before(stream: Stream, rows: U64, end: dt.datetime, window: dt.timed
 def epoch_seconds(ts: pl.Series) -> pl.Series:
     """Return the Unix seconds of a Datetime column (as clickstream files carry them)."""
     return ts.dt.epoch("s")
-
-
-SLOTS = 8  # child rows per parent are keyed person * SLOTS + k (k < SLOTS)
 
 
 def per_person(

@@ -26,312 +26,19 @@ known from the plan (``rows_between``), which numbers sequences.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 
-from vecgen.errors import ConfigError
+from vecgen.config import Config
 from vecgen.plan import Plan
 from vecgen.rng import U64, Stream, cumulative
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
-from vecgen.sources.columns import SLOTS, child_keys, hex_token, seconds_before, uuid4
-from vecgen.sources.email_campaign import COLUMNS as EMAIL_COLUMNS
-from vecgen.sources.transactions import COLUMNS as TRANSACTION_COLUMNS
+from vecgen.sources.columns import child_keys, hex_token, seconds_before, uuid4
+from vecgen.spec import FALLBACK_KERNEL, PATTERN, ColumnSpec, SourceSpec
 from vecgen.vocab import Vocab
-
-KINDS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required keys, optional keys)
-    "copy": ({"field"}, set()),
-    "choice": ({"values"}, {"weights"}),
-    "int": ({"min", "max"}, set()),
-    "decimal": ({"min", "max"}, {"places"}),
-    "triangular": ({"min", "mode", "max"}, {"places"}),
-    "timestamp": ({"days"}, set()),
-    "sequence": (set(), {"start"}),
-    "uuid": (set(), set()),
-    "sha256": (set(), set()),
-    "pattern": ({"pattern"}, set()),
-    "constant": ({"value"}, set()),
-    "expr": ({"sql"}, set()),
-}
-POOLED_KERNELS = ("replace",)  # need a profile field's pool of values
-FALLBACK_KERNEL = "fat_finger"  # changes any non-empty text: a duplicate must differ
-KEY_KINDS = ("sequence", "uuid", "sha256")  # unique per record: usable as a record id
-TABLE_KEYS = {"parent", "per_parent", "file", "key", "duplicates", "truth", "fuzz", "columns"}
-PARENT_FIELDS = (
-    "customer_id", "name_prefix", "name_first", "name_last", "gender", "email",
-    "account_status", "addr_ln_1_txt", "city", "state", "postal_code", "birth_dt",
-    "employment", "job_title", "phone",
-)  # fmt: skip
-# Built-in sources that can be a parent besides customers: their row counts are known
-# from the plan (``rows_between``), so a child's keys and numbers do not depend on batching.
-ROW_PARENTS: dict[str, tuple[str, ...]] = {
-    "transactions": TRANSACTION_COLUMNS,
-    "pos_transactions": TRANSACTION_COLUMNS,
-    "email_campaign": EMAIL_COLUMNS,
-}
-_PATTERN = re.compile(r"\{(\w+)(?:\[(\d*):(\d*)\])?\}")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """One declared column: its name, kind and the kind's parameters."""
-
-    name: str
-    kind: str
-    params: tuple[tuple[str, Any], ...]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Return the parameter ``key``."""
-        return dict(self.params).get(key, default)
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """A validated ``[sources.<name>]`` table."""
-
-    name: str
-    file: str
-    parent: str  # "customers", a built-in of ROW_PARENTS or an earlier declared source
-    parent_fields: tuple[str, ...]  # what ``copy``, ``expr`` and ``pattern`` can read
-    low: int  # rows per parent, low..high; or a share of parents
-    high: int
-    share: float | None
-    key: str | None
-    duplicates: bool
-    truth: bool
-    # column -> the profile field whose mix it gets, or its own kernel mix ((kernel, weight), ...)
-    fuzz: tuple[tuple[str, str | tuple[tuple[str, float], ...]], ...]
-    columns: tuple[ColumnSpec, ...]
-
-
-def _fail(source: str, where: str, problem: str, fix: str) -> ConfigError:
-    return ConfigError(f"[sources.{source}]{where}: {problem}; {fix}")
-
-
-def parse_spec(
-    name: str,
-    table: Mapping[str, Any],
-    profile_fields: tuple[str, ...],
-    earlier: Mapping[str, tuple[str, ...]] | None = None,
-) -> SourceSpec:
-    """Validate one ``[sources.<name>]`` table (errors name the source, the column and the fix).
-
-    ``earlier`` maps the declared sources before this one to their columns
-    (they can be its parent).
-
-    Examples
-    --------
-    >>> spec = parse_spec("tickets", {"per_parent": "1..3", "columns": {
-    ...     "id": {"kind": "sequence"}, "who": {"kind": "copy", "field": "email"}}}, ())
-    >>> spec.low, spec.high, [c.kind for c in spec.columns]
-    (1, 3, ['sequence', 'copy'])
-    >>> parse_spec("tickets", {"columns": {"id": {"kind": "serial"}}}, ())
-    Traceback (most recent call last):
-    ...
-    vecgen.errors.ConfigError: [sources.tickets] column 'id': unknown kind 'serial'; use one of copy, choice, int, decimal, triangular, timestamp, sequence, uuid, sha256, pattern, constant, expr
-
-    """
-    if not _NAME.match(name):
-        raise _fail(name, "", "a source name must be lower-case letters, digits and _", "rename it")
-    unknown = sorted(set(table) - TABLE_KEYS)
-    if unknown:
-        raise _fail(name, "", f"unknown key '{unknown[0]}'", "use " + ", ".join(sorted(TABLE_KEYS)))
-    parent = str(table.get("parent", "customers"))
-    parent_fields = _parent_fields(name, parent, earlier or {})
-    low, high, share = _per_parent(name, table.get("per_parent", 1))
-    columns_table = table.get("columns")
-    if not isinstance(columns_table, Mapping) or not columns_table:
-        raise _fail(name, "", "no columns", f"add a [sources.{name}.columns] table")
-    columns: list[ColumnSpec] = []
-    for col, raw in columns_table.items():
-        columns.append(_column(name, col, raw, [c.name for c in columns], parent, parent_fields))
-    names = [c.name for c in columns]
-    key = table.get("key")
-    if key is not None and key not in names:
-        raise _fail(name, " key", f"'{key}' is not a column", "name one of " + ", ".join(names))
-    if key is not None and next(c for c in columns if c.name == key).kind not in KEY_KINDS:
-        raise _fail(name, " key", f"'{key}' is not unique", "make it a sequence, uuid or sha256")
-    truth = bool(table.get("truth", key is not None))
-    duplicates = bool(table.get("duplicates", False))
-    if (truth or duplicates) and key is None:
-        raise _fail(name, "", "truth rows and duplicates need a record id", "set key = <column>")
-    fuzz_table = table.get("fuzz", {})
-    if not isinstance(fuzz_table, Mapping):
-        raise _fail(name, " fuzz", "must be a table of column = profile field", "fix it")
-    fuzz: dict[str, str | tuple[tuple[str, float], ...]] = {}
-    for col, field in fuzz_table.items():
-        if col not in names:
-            raise _fail(name, f" fuzz.{col}", "not a column", "name one of " + ", ".join(names))
-        if not isinstance(field, str):
-            fuzz[col] = _kernel_mix(name, col, field)
-            continue
-        if profile_fields and field not in profile_fields:
-            raise _fail(
-                name, f" fuzz.{col}", f"'{field}' is not a field of the fuzz profile",
-                "use one of " + ", ".join(profile_fields)
-                + ", or a list of kernels such as [\"fat_finger\", \"swap_adjacent\"]",
-            )  # fmt: skip
-        if field in fuzz.values():
-            raise _fail(
-                name, f" fuzz.{col}", f"'{field}' is already the field of another column",
-                "map each column to its own field, or give it a list of kernels",
-            )  # fmt: skip
-        fuzz[col] = field
-    if duplicates and not fuzz:
-        raise _fail(name, "", "duplicates need fuzzed columns", "add a fuzz table")
-    default_file = "Customers" + "".join(p.title() for p in name.split("_"))
-    return SourceSpec(
-        name, str(table.get("file", default_file)), parent, parent_fields, low, high, share, key,
-        duplicates, truth, tuple(sorted(fuzz.items())), tuple(columns),
-    )  # fmt: skip
-
-
-def _parent_fields(
-    name: str, parent: str, earlier: Mapping[str, tuple[str, ...]]
-) -> tuple[str, ...]:
-    if parent == "customers":
-        return PARENT_FIELDS
-    if parent in ROW_PARENTS:
-        return ROW_PARENTS[parent]
-    if parent in earlier:
-        return earlier[parent]
-    options = ", ".join(["customers", *ROW_PARENTS, *earlier])
-    where = "declared later" if parent == name else "not a source that can be a parent"
-    raise _fail(
-        name, " parent", f"'{parent}' is {where}",
-        f"use one of {options} (a declared parent must come before its children)",
-    )  # fmt: skip
-
-
-def _kernel_mix(source: str, col: str, value: Any) -> tuple[tuple[str, float], ...]:
-    """Validate a column's own kernel mix: a list of kernels or a table of kernel = weight."""
-    from vecgen.fuzz_vectorized import KERNELS
-    from vecgen.fuzz_vectorized.profiles import KEEP
-
-    where = f" fuzz.{col}"
-    items = [(k, 1.0) for k in value] if isinstance(value, list) else None
-    if isinstance(value, Mapping):
-        items = list(value.items())
-    usable = [k for k in KERNELS if k not in POOLED_KERNELS]
-    if not items or any(not isinstance(k, str) for k, _ in items):
-        raise _fail(
-            source, where, "must name a profile field or list kernels",
-            'write "email", ["fat_finger", "swap_adjacent"] or { fat_finger = 3, keep = 1 }',
-        )  # fmt: skip
-    for kernel, weight in items:
-        if kernel in POOLED_KERNELS:
-            raise _fail(
-                source, where, f"kernel '{kernel}' draws from a profile field's values",
-                "map the column to that profile field instead (e.g. \"name_last\")",
-            )  # fmt: skip
-        if kernel not in KERNELS and kernel != KEEP:
-            raise _fail(
-                source, where, f"unknown kernel '{kernel}'", "use one of " + ", ".join(usable)
-            )  # fmt: skip
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-            raise _fail(source, where, f"weight of {kernel} must be a number >= 0", "fix it")
-    if sum(w for k, w in items if k != KEEP) <= 0:
-        raise _fail(source, where, "no kernel with a positive weight", "give one a weight > 0")
-    return tuple((k, float(w)) for k, w in items)
-
-
-def _per_parent(name: str, value: Any) -> tuple[int, int, float | None]:
-    text = str(value).strip()
-    if text.endswith("%"):
-        try:
-            share = float(text[:-1])
-        except ValueError:
-            share = -1.0
-        if not 0 < share <= 100:
-            raise _fail(name, " per_parent", f"bad share {value!r}", 'use e.g. "30%"')
-        return 1, 1, share / 100
-    low_text, _, high_text = text.partition("..")
-    try:
-        low, high = int(low_text), int(high_text or low_text)
-    except ValueError:
-        raise _fail(name, " per_parent", f"bad count {value!r}", 'use 2, "1..3" or "30%"') from None
-    if not 0 <= low <= high < SLOTS or high == 0:
-        raise _fail(
-            name, " per_parent", f"{value!r} out of range", f"use counts from 0 up to {SLOTS - 1}"
-        )  # fmt: skip
-    return low, high, None
-
-
-def _column(
-    source: str, col: str, raw: Any, earlier: list[str], parent: str, parent_fields: tuple[str, ...]
-) -> ColumnSpec:
-    where = f" column '{col}'"
-    if not _NAME.match(col) and not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", col):
-        raise _fail(source, where, "not a valid column name", "use letters, digits and _")
-    if not isinstance(raw, Mapping) or "kind" not in raw:
-        raise _fail(source, where, "needs a kind", 'write { kind = "..." , ... }')
-    kind = raw["kind"]
-    if kind not in KINDS:
-        raise _fail(source, where, f"unknown kind '{kind}'", "use one of " + ", ".join(KINDS))
-    required, optional = KINDS[kind]
-    params = {k: v for k, v in raw.items() if k != "kind"}
-    missing = sorted(required - set(params))
-    if missing:
-        raise _fail(source, where, f"kind {kind} needs '{missing[0]}'", "add it")
-    extra = sorted(set(params) - required - optional)
-    if extra:
-        raise _fail(source, where, f"kind {kind} takes no '{extra[0]}'", "remove it")
-    if kind == "copy" and params["field"] not in parent_fields:
-        raise _fail(
-            source, where, f"'{params['field']}' is not a field of the parent {parent}",
-            "use one of " + ", ".join(parent_fields),
-        )  # fmt: skip
-    if kind == "choice":
-        values, weights = params["values"], params.get("weights")
-        if not isinstance(values, list) or not values:
-            raise _fail(source, where, "values must be a non-empty list", "fix it")
-        if weights is not None and (
-            not isinstance(weights, list)
-            or len(weights) != len(values)
-            or any(not isinstance(w, (int, float)) or w < 0 for w in weights)
-            or sum(weights) <= 0
-        ):
-            raise _fail(source, where, "weights must be one number >= 0 per value", "fix it")
-    if kind in ("int", "decimal", "triangular"):
-        lo, hi = params["min"], params["max"]
-        mode = params.get("mode", lo)
-        if not all(isinstance(v, (int, float)) for v in (lo, hi, mode)) or not lo <= mode <= hi:
-            raise _fail(
-                source, where, "needs numbers min <= max (and min <= mode <= max)", "fix it"
-            )
-    if kind == "timestamp" and not (isinstance(params["days"], int) and params["days"] > 0):
-        raise _fail(source, where, "days must be a positive integer", "fix it")
-    if kind == "pattern":
-        for ref, _, _ in _PATTERN.findall(params["pattern"]):
-            if ref not in earlier and ref not in parent_fields:
-                raise _fail(
-                    source, where,
-                    f"pattern refers to '{ref}', not an earlier column or a field of {parent}",
-                    "reorder the columns or fix the name",
-                )  # fmt: skip
-    if kind == "expr":
-        try:
-            pl.sql_expr(params["sql"])
-        except Exception as exc:  # polars' SQL parser: any failure is the user's expression
-            raise _fail(source, where, f"cannot parse sql ({exc})", "fix the expression") from None
-    return ColumnSpec(col, kind, tuple(sorted(params.items(), key=lambda kv: kv[0])))
-
-
-def parse_declared(text: str, profile_fields: tuple[str, ...] = ()) -> tuple[SourceSpec, ...]:
-    """Parse the canonical JSON of every declared source (``Config.declared``)."""
-    if not text:
-        return ()
-    specs: list[SourceSpec] = []
-    for name, table in json.loads(text).items():
-        earlier = {s.name: tuple(c.name for c in s.columns) for s in specs}
-        specs.append(parse_spec(name, table, profile_fields, earlier))
-    return tuple(specs)
 
 
 class Declared:
@@ -349,7 +56,9 @@ class Declared:
     name: ClassVar[str] = ""  # set per declared source by :func:`declared_source`
     spec: ClassVar[SourceSpec]
 
-    def __init__(self) -> None:
+    def __init__(self, lookup: Callable[[Config, str], Any]) -> None:
+        # The registry's lookup of the parent source (passed in: the registry builds us).
+        self._lookup = lookup
         # Rows the parent gives the clean customers before a clean index, per plan (the
         # last plan only): batch offsets ask for consecutive ranges, so each is cheap.
         self._before: tuple[Plan | None, dict[int, int]] = (None, {0: 0})
@@ -385,18 +94,14 @@ class Declared:
 
     def _parent_rows_before(self, plan: Plan, clean_index: int) -> int:
         """Rows of the parent file that the clean customers before ``clean_index`` give."""
-        from vecgen.sources import source_for
-
         memo_plan, memo = self._before
         if memo_plan is not plan:
             memo = {0: 0}
             self._before = (plan, memo)
         if clean_index not in memo:
             known = max(k for k in memo if k <= clean_index)
-            parent = source_for(plan.config, self.spec.parent)
-            memo[clean_index] = memo[known] + parent.rows_between(  # type: ignore[attr-defined]
-                plan, known, clean_index
-            )
+            parent = self._lookup(plan.config, self.spec.parent)
+            memo[clean_index] = memo[known] + parent.rows_between(plan, known, clean_index)
         return memo[clean_index]
 
     def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
@@ -556,7 +261,7 @@ def _one(
     pattern: str = col.get("pattern")
     parts: list[pl.Expr] = []
     pos = 0
-    for m in _PATTERN.finditer(pattern):
+    for m in PATTERN.finditer(pattern):
         if m.start() > pos:
             parts.append(pl.lit(pattern[pos : m.start()]))
         ref = pl.col(m.group(1)).cast(pl.String)
@@ -624,8 +329,11 @@ def _fuzz(
     return values.with_columns(updates), corruptions
 
 
-def declared_source(spec: SourceSpec) -> Declared:
-    """Return the source object of one declaration (a subclass named after it)."""
+def declared_source(spec: SourceSpec, lookup: Callable[[Config, str], Any]) -> Declared:
+    """Return the source object of one declaration (a subclass named after it).
+
+    ``lookup(config, name)`` finds its parent source (the registry's ``source_for``).
+    """
     attributes = {"name": spec.name, "spec": spec, "parents": (spec.parent,)}
     cls = type(f"Declared_{spec.name}", (Declared,), attributes)
-    return cls()  # type: ignore[no-any-return]
+    return cls(lookup)  # type: ignore[no-any-return]

@@ -8,6 +8,7 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
+from vecgen.catalog import EMAIL_COLUMNS
 from vecgen.plan import Plan
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions
 from vecgen.sources.columns import per_person, seconds_before, weighted
@@ -15,22 +16,7 @@ from vecgen.sources.customers import clean_rows
 from vecgen.vocab import Vocab
 from vecgen.vocab.static import CAMPAIGN_NAMES, EMAIL_FORMAT_WEIGHTS, EMAIL_FORMATS
 
-COLUMNS = (
-    "EVENT_ID",
-    "EVENT_TYPE_ID",
-    "ACCOUNT_ID",
-    "LIST_ID",
-    "CUSTOMER_ID",
-    "EVENT_CAPTURED_DT",
-    "EVENT_STORED_DT",
-    "CAMPAIGN_ID",
-    "LAUNCH_ID",
-    "EMAIL",
-    "EMAIL_FORMAT",
-    "MESSAGE_SIZE",
-    "LAUNCH_DATE",
-    "dtUpdateDate",
-)
+COLUMNS = EMAIL_COLUMNS
 MAX_EVENTS = 3
 WINDOW = dt.timedelta(days=90)
 

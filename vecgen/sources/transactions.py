@@ -13,22 +13,12 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
+from vecgen.catalog import TRANSACTION_COLUMNS
 from vecgen.plan import Plan
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions
 from vecgen.vocab import Vocab
 
-COLUMNS = (
-    "customer_id",
-    "orderid",
-    "purchasedate",
-    "transactiontotal",
-    "pointsearned",
-    "numberofitems",
-    "avgitemprice",
-    "productcode",
-    "productcategory",
-    "storeorwebid",
-)
+COLUMNS = TRANSACTION_COLUMNS
 FULL_WINDOW = dt.timedelta(days=5 * 365)
 DAILY_WINDOW = dt.timedelta(hours=24)
 

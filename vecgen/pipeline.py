@@ -1,0 +1,137 @@
+"""One batch of the landscape: which sources read which, in what order, from which row.
+
+The layer between the sources and the engine (and the worker processes): it
+knows the plan and the sources, never files. :func:`batch_frames` generates
+one batch of every enabled source, parents first; :func:`batch_offsets` says
+where each numbered source's rows of a batch start.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+import polars as pl
+
+from vecgen.plan import Plan
+from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public, source_for
+from vecgen.sources.base import SourceBatch
+from vecgen.vocab import Vocab
+
+GENERATE_THREADS = 2  # sources of one batch generated at once (never changes the output)
+
+
+def needs(plan: Plan, name: str) -> list[str]:
+    """Return the earlier sources whose frames ``name`` reads, in plan order.
+
+    A built-in source reads its declared parents; truth (every source's truth
+    rows) and declared sources (a parent's lineage joins the people's truth)
+    read everything before them.
+    """
+    earlier = list(plan.sources[: plan.sources.index(name)])
+    source = source_for(plan.config, name)
+    if name == "truth" or name not in SOURCES:
+        return earlier
+    return [n for n in earlier if n in source.parents]
+
+
+def batch_frames(
+    plan: Plan,
+    vocab: Vocab,
+    index: int,
+    start: int,
+    stop: int,
+    offsets: dict[str, int],
+    threads: int = GENERATE_THREADS,
+) -> list[tuple[str, pl.DataFrame]]:
+    """Generate one batch of every enabled source, parents first: ``[(source, frame), ...]``.
+
+    ``offsets`` holds the rows earlier batches gave each source
+    (:func:`batch_offsets`); the frames hold the written columns only.
+    Sources whose parents are done are generated ``threads`` at a time (NumPy and
+    Polars release the GIL): each source draws from its own keyed streams and
+    sees only its parents' frames, so the frames do not depend on it.
+    """
+    results: dict[str, SourceBatch] = {}
+
+    def one(name: str) -> SourceBatch:
+        upstream: dict[str, pl.DataFrame] = {}
+        for parent in needs(plan, name):
+            upstream[parent] = results[parent].frame
+            truth = results[parent].truth
+            if truth is not None:
+                upstream[TRUTH_PREFIX + parent] = truth
+        source = source_for(plan.config, name)
+        return source.generate(plan, vocab, Batch(index, start, stop, offsets, upstream))
+
+    if threads <= 1:
+        for name in plan.sources:
+            results[name] = one(name)
+    else:
+        _run_in_order(plan, one, results, threads)
+    return [(name, public(results[name].frame)) for name in plan.sources]
+
+
+@functools.cache
+def _generate_pool(threads: int) -> ThreadPoolExecutor:
+    """Return the threads that generate sources, kept for the life of the process.
+
+    New threads per batch would each get fresh allocator arenas (glibc's and
+    jemalloc's), whose freed memory other threads do not reuse: peak memory
+    then grows with the number of batches.
+    """
+    return ThreadPoolExecutor(threads, thread_name_prefix="vecgen-generate")
+
+
+def _run_in_order(
+    plan: Plan, one: Callable[[str], SourceBatch], results: dict[str, SourceBatch], threads: int
+) -> None:
+    """Fill ``results`` with ``one(name)`` for every source, each once its needs are done."""
+    waiting = list(plan.sources)
+    running: dict[Future[SourceBatch], str] = {}
+    pool = _generate_pool(threads)
+    try:
+        while waiting or running:
+            for name in [n for n in waiting if all(p in results for p in needs(plan, n))]:
+                waiting.remove(name)
+                running[pool.submit(one, name)] = name
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:  # (one() reads its needs in plan order, not in this one)
+                results[running.pop(future)] = future.result()
+    finally:
+        # After a failure, let the sources already started finish before the caller
+        # goes on (it removes the run's files): none of them writes anything.
+        wait(running)
+
+
+def batch_offsets(plan: Plan) -> list[dict[str, int]]:
+    """Per batch, the rows that earlier batches (and earlier shards) give each numbered source.
+
+    Only sources that number their rows sequentially need offsets; they say how
+    many rows a range of customers gives through ``rows_between``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from vecgen.config import Config
+    >>> from vecgen.plan import resolve
+    >>> plan = resolve(Config(customers=3000, batch_size=1000, date=dt.date(2026, 1, 1)))
+    >>> [o["transactions"] for o in batch_offsets(plan)]
+    [0, 2846, 5707]
+
+    """
+    sources = {name: source_for(plan.config, name) for name in plan.sources}
+    counted = {
+        name: source.rows_between
+        for name, source in sources.items()
+        if hasattr(source, "rows_between")
+    }
+    first = plan.batches[0][0]
+    running = {name: (rows(plan, 0, first) if first else 0) for name, rows in counted.items()}
+    out = []
+    for start, stop in plan.batches:
+        out.append({**dict.fromkeys(plan.sources, 0), **running})
+        for name, rows in counted.items():
+            running[name] += rows(plan, start, stop)
+    return out
