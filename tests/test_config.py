@@ -174,3 +174,23 @@ def test_a_printed_config_with_declared_sources_and_fuzz_edits_loads_back_the_sa
     again = load_config(cwd=tmp_path / "again", environ={})
     assert again.replace(tracer_dir=first.tracer_dir) == first
     assert tomllib.loads(printed)["fuzz"] == {"households": {"1": 80, "2": 20}}
+
+
+def test_the_settings_table_and_config_agree_on_every_default() -> None:
+    import dataclasses
+
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    for s in SETTINGS:
+        assert s.name in fields, s.name
+        f = fields[s.name]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        assert default == s.default, (s.name, default, s.default)
+
+
+def test_a_mistyped_config_argument_gets_a_suggestion() -> None:
+    with pytest.raises(
+        ConfigError, match=r"unknown setting 'customer'; did you mean 'customers'\?"
+    ):
+        Config(customer=10)  # type: ignore[call-arg]
+    with pytest.raises(ConfigError, match=r"did you mean 'seed'"):
+        Config().replace(sed=3)

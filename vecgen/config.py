@@ -306,8 +306,19 @@ COMPLETENESS_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+class _CheckedFields(type):
+    """Make ``Config(customer=10)`` a one-line error with a suggestion, not a TypeError."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        valid = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        for name in kwargs:
+            if name not in valid:
+                raise ConfigError(f"unknown setting '{name}'; " + _suggest(name, valid))
+        return super().__call__(*args, **kwargs)
+
+
 @dataclass(frozen=True)
-class Config:
+class Config(metaclass=_CheckedFields):
     """A validated, immutable run configuration.
 
     Build it with :func:`load_config` (file, environment, flags) or directly:
