@@ -15,7 +15,7 @@ import vecgen
 from tests.conftest import run_cli
 from vecgen.catalog import SOURCE_NAMES
 from vecgen.config import SETTINGS
-from vecgen.schema import json_schema
+from vecgen.config_schema import json_schema
 
 
 def test_generate_returns_what_the_command_writes(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def client(cluster: Any) -> Iterator[Any]:
 
 
 def test_the_dask_engine_writes_the_files_of_every_part(tmp_path: Path, client: Any) -> None:
-    import vecgen.dask
+    import vecgen.dask_engine
 
     args = ("--customers", "9000", "--batch-size", "1000", "--formats", ",".join(FORMATS),
             "--fuzz-profile", "hard")  # fmt: skip
@@ -53,7 +53,7 @@ def test_the_dask_engine_writes_the_files_of_every_part(tmp_path: Path, client: 
         seed=0,
         fuzz_profile="hard",
     )
-    totals = vecgen.dask.generate(config, client, parts=4)
+    totals = vecgen.dask_engine.generate(config, client, parts=4)
     parts = tree_bytes(tmp_path / "parts")
     assert len(parts) == 13 * 3 * 4
     assert tree_bytes(tmp_path / "dask") == parts
@@ -62,10 +62,10 @@ def test_the_dask_engine_writes_the_files_of_every_part(tmp_path: Path, client: 
 
 
 def test_read_gives_the_single_run_lazily(client: Any) -> None:
-    import vecgen.dask
+    import vecgen.dask_engine
 
     config = Config(customers=5000, seed=4, date=DATE, batch_size=1000)
-    lazy = vecgen.dask.read(config, "transactions", parts=3)
+    lazy = vecgen.dask_engine.read(config, "transactions", parts=3)
     assert lazy.npartitions == 3
     got = pl.from_pandas(lazy.compute().reset_index(drop=True))
     want = generate_frames(config)["transactions"]
@@ -100,9 +100,9 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
 
 
 def test_unknown_or_disabled_sources_are_refused() -> None:
-    import vecgen.dask
+    import vecgen.dask_engine
 
     with pytest.raises(ConfigError, match="unknown source 'tickets'"):
-        vecgen.dask.read(Config(parts=2), "tickets")
+        vecgen.dask_engine.read(Config(parts=2), "tickets")
     with pytest.raises(ConfigError, match="switched off"):
-        vecgen.dask.read(Config(parts=2, sources=(("wifi", False),)), "wifi")
+        vecgen.dask_engine.read(Config(parts=2, sources=(("wifi", False),)), "wifi")

@@ -111,3 +111,12 @@ def test_an_unknown_locale_is_refused_with_the_choices(tmp_path: Path) -> None:
 
     r = run_cli("--locale", "xx", "--out", "o", cwd=tmp_path)
     assert r.returncode == 2 and "de, fr, es, pt-br, ja" in r.stderr
+
+
+def test_the_locale_list_is_written_once() -> None:
+    from vecgen import catalog
+    from vecgen.config import SETTINGS_BY_NAME
+    from vecgen.vocab.build import LOCALES as BUILT
+
+    assert SETTINGS_BY_NAME["locale"].choices == catalog.LOCALES == LOCALES
+    assert set(BUILT) == set(catalog.LOCALES) - {"en"}  # en is built from the US lists

@@ -115,3 +115,6 @@ EMAIL_COLUMNS: tuple[str, ...] = (
 )
 
 SLOTS = 8  # a declared source's child rows per parent are keyed person * SLOTS + k (k < SLOTS)
+
+# Vocabulary locales: en (US) is the package's data folder, the others vocab/data/locales/<name>.
+LOCALES: tuple[str, ...] = ("en", "de", "fr", "es", "pt-br", "ja")

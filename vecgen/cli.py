@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgen import __version__
-from vecgen.catalog import FLAT_NAMES
+from vecgen.catalog import FLAT_NAMES, LOCALES
 from vecgen.config import (
     SETTINGS,
     SOURCES_KEY,
@@ -454,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     ref.add_argument(
         "--locale",
         default="en",
-        choices=("en", "de", "fr", "es", "pt-br", "ja"),
+        choices=LOCALES,
         help="which locale's vocabularies (default: en; the others come from mimesis alone)",
     )
     return root
@@ -581,7 +581,7 @@ def _generate(config: Config, transactions_only: bool = False) -> int:
 def _generate_dask(config: Config) -> int:
     import time
 
-    from vecgen import dask as vdask
+    from vecgen import dask_engine as vdask
 
     started = time.perf_counter()
     client = vdask.cluster_client(config.scheduler)
@@ -700,7 +700,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if ns.command == "schema":
             import json
 
-            from vecgen.schema import json_schema
+            from vecgen.config_schema import json_schema
 
             sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
             return 0

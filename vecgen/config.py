@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vecgen.catalog import FORMATS, PARENTS, PERSON_FILE_COLUMNS, SOURCE_NAMES
+from vecgen.catalog import FORMATS, LOCALES, PARENTS, PERSON_FILE_COLUMNS, SOURCE_NAMES
 from vecgen.errors import ConfigError
 from vecgen.fuzz_vectorized.profiles import Profile
 from vecgen.spec import parse_declared
@@ -244,7 +244,7 @@ SETTINGS: tuple[Setting, ...] = (
         "en",
         "language and country of names, streets, cities, regions, postal codes and phone "
         "area codes: en (US), de, fr, es, pt-br, ja",
-        choices=("en", "de", "fr", "es", "pt-br", "ja"),
+        choices=LOCALES,
     ),
     Setting(
         "engine",

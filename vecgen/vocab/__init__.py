@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from vecgen.catalog import LOCALES as LOCALES  # en: DATA_DIR; the others under locales/
 from vecgen.errors import VocabularyError
 
 DATA_DIR = Path(__file__).parent / "data"
-LOCALES = ("en", "de", "fr", "es", "pt-br", "ja")  # en: DATA_DIR; the others under locales/
 
 
 def vocab_dir(locale: str = "en") -> Path:

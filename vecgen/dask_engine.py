@@ -12,11 +12,11 @@ Needs the optional extra: ``pip install 'vecgen[dask]'``. Usage (a running
 cluster; see docs/scaling.md)::
 
     from distributed import Client
-    import vecgen, vecgen.dask
+    import vecgen, vecgen.dask_engine
 
     client = Client("tcp://scheduler:8786")
     config = vecgen.Config(customers=10**8, parts=64, out="s3://bucket/run")
-    vecgen.dask.generate(config, client)  # source -> rows written
+    vecgen.dask_engine.generate(config, client)  # source -> rows written
 """
 
 from __future__ import annotations
