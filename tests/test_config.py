@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vecgen.cli import config_toml
-from vecgen.config import SETTINGS, Config, load_config
+from vecgen.config import SETTINGS, Config, config_toml, load_config
 from vecgen.errors import ConfigError
 
 

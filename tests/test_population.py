@@ -215,8 +215,7 @@ def test_score_at_household_level(hard_run: dict[str, pl.DataFrame], tmp_path: P
 
 
 def test_completeness_tables_print_back_as_toml(tmp_path: Path) -> None:
-    from vecgen.cli import config_toml
-    from vecgen.config import load_config
+    from vecgen.config import config_toml, load_config
 
     (tmp_path / "vecgen.toml").write_text("[completeness.pos_customers]\nbirth_dt = 5\n")
     first = load_config(cwd=tmp_path, environ={})

@@ -870,3 +870,49 @@ def describe_setting(s: Setting) -> str:
         return text
     default = ",".join(s.default) if isinstance(s.default, tuple) else s.default
     return f"{text} (default: {default})"
+
+
+def config_toml(config: Config) -> str:
+    """Render a config as TOML (``vecgen config``), ready to save as ``vecgen.toml``.
+
+    Only what differs from the defaults is written (by ``tomli_w``), so a daily
+    job built from it neither pins today's date nor this machine's default
+    folders; a secret that is set is named in a comment, never written.
+
+    Examples
+    --------
+    >>> import tomllib
+    >>> from vecgen.config import Config
+    >>> tomllib.loads(config_toml(Config(customers=7, sources=(("truth", False),))))
+    {'customers': 7, 'sources': {'truth': False}}
+
+    """
+    import tomli_w
+
+    d = config.to_dict()
+    base = Config().to_dict()
+    secrets = {s.name for s in SETTINGS if s.kind == "secret"}
+    folder_defaults = {"tracer_dir": {"tracer", str((Path.cwd() / "tracer").resolve())}}
+    table: dict[str, Any] = {}
+    notes = ["# vecgen.toml (vecgen config): the settings that differ from the defaults;"]
+    notes.append("# vecgen --help lists every setting with its default.")
+    for key, value in d.items():
+        if key in (SOURCES_KEY, "fuzz", "completeness") or value is None or value == base[key]:
+            continue
+        if key in folder_defaults and value in folder_defaults[key]:
+            continue
+        if key in secrets:
+            notes.append(f"# {key} is set (not shown): keep it in the environment or Vault")
+            continue
+        table[key] = value
+    if config.date is None:
+        notes.append("# date is not set: each run uses its own day (UTC)")
+    sources = {
+        k: v for k, v in d[SOURCES_KEY].items() if isinstance(v, dict) or v != base[SOURCES_KEY][k]
+    }
+    if sources:
+        table[SOURCES_KEY] = sources
+    for key in ("fuzz", "completeness"):
+        if d.get(key):
+            table[key] = d[key]
+    return "\n".join(notes) + "\n" + (("\n" + tomli_w.dumps(table)) if table else "")

@@ -98,7 +98,20 @@ __all__ = [
     "fuzz_field",
     "fuzz_frame",
     "get_profile",
+    "null_strings",
 ]
+
+
+def null_strings(n: int) -> pl.Series:
+    """Return ``n`` null strings, built natively (an empty label column, a missing value).
+
+    Examples
+    --------
+    >>> null_strings(2).to_list()
+    [None, None]
+
+    """
+    return pl.Series(dtype=pl.String).clear(n)
 
 
 def get_kernel(name: str) -> Kernel:
@@ -214,7 +227,7 @@ def _join_address(number: pl.Series, street: pl.Series) -> pl.Series:
         .alias("addr_ln_1_txt")
         .zip_with(
             number.is_not_null() | street.is_not_null(),
-            pl.Series(dtype=pl.String).clear(len(number)),
+            null_strings(len(number)),
         )
     )
 
@@ -293,7 +306,7 @@ def fuzz_frame(
         for column in changed.columns:
             if not changed[column].equals(work[column].gather(idx)):
                 updates.append(work[column].clone().scatter(idx, changed[column]))
-                before = event_label.get(column, pl.Series(dtype=pl.String).clear(n))
+                before = event_label.get(column, null_strings(n))
                 event_label[column] = before.clone().scatter(idx, f"{column}:{event}")
         work = work.with_columns(updates)
     # 2. Field kernels, on the address parts where the profile asks for them.
@@ -333,7 +346,7 @@ def fuzz_frame(
             )
             sub_new, sub_label = force_change(sub_new, sub_label, stay, mix.fallback, ctx)
         new = values.clone().scatter(idx, sub_new) if len(idx) else values
-        label = pl.Series(dtype=pl.String).clear(n)
+        label = null_strings(n)
         return new, label.scatter(idx, sub_label) if len(idx) else label
 
     # Fields are independent: fuzz them on both cores (Polars and NumPy release the GIL);
@@ -361,7 +374,7 @@ def fuzz_frame(
         ctx = KernelContext(stream.child("fallback"), rows[idx], vocab, pools.get(f_field), f_field)
         forced = get_kernel(f_kernel)(work[f_field].gather(idx), ctx)
         work = work.with_columns(work[f_field].clone().scatter(idx, forced))
-        base = labels.get(f_field, pl.Series(dtype=pl.String).clear(n))
+        base = labels.get(f_field, null_strings(n))
         labels[f_field] = base.clone().scatter(idx, f"{f_field}:{f_kernel}")
         if split and f_field in ADDRESS_PARTS:
             work = work.with_columns(_join_address(work["addr_number"], work["addr_street"]))
@@ -370,11 +383,7 @@ def fuzz_frame(
         parts = [labels[m.field].alias(m.field) for m in profile.fields if m.field in labels]
         if f_field not in {m.field for m in profile.fields} and f_field in labels:
             parts.append(labels[f_field].alias(f_field))
-        log_frame = (
-            pl.DataFrame(parts)
-            if parts
-            else pl.DataFrame({"_": pl.Series(dtype=pl.String).clear(n)})
-        )
+        log_frame = pl.DataFrame(parts) if parts else pl.DataFrame({"_": null_strings(n)})
         log = log_frame.select(
             pl.concat_str(pl.all(), separator="|", ignore_nulls=True)
         ).to_series()
@@ -402,10 +411,6 @@ def fuzz_frame(
         if tag is None:
             continue
         columns.append(tag.zip_with(differs, tag.clear(n)).alias(f))
-    log_frame = (
-        pl.DataFrame(columns)
-        if columns
-        else pl.DataFrame({"_": pl.Series(dtype=pl.String).clear(n)})
-    )
+    log_frame = pl.DataFrame(columns) if columns else pl.DataFrame({"_": null_strings(n)})
     log = log_frame.select(pl.concat_str(pl.all(), separator="|", ignore_nulls=True)).to_series()
     return work.select(frame.columns), log.alias("corruptions")

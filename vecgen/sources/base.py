@@ -14,6 +14,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 import polars as pl
 
+from vecgen.fuzz_vectorized import null_strings as null_strings  # shared by the sources
 from vecgen.plan import Plan
 from vecgen.vocab import Vocab
 
@@ -77,11 +78,6 @@ class Source(Protocol):
     def describe(self, plan: Plan) -> str:
         """Rows per customer, in words, for ``vecgen sources``."""
         ...
-
-
-def null_strings(n: int) -> pl.Series:
-    """Return ``n`` null strings (built natively, not from a Python list)."""
-    return pl.Series(dtype=pl.String).clear(n)
 
 
 def truth_rows(
