@@ -175,7 +175,7 @@ def test_the_progress_bar_moves_at_least_once_a_second_between_batches() -> None
     import io
     import time
 
-    from vecgen.engine import Progress
+    from vecgen.progress import Progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -508,12 +508,19 @@ def _display_path(path: str) -> str:
 
 
 def _generate(config: Config, transactions_only: bool = False) -> int:
-    from vecgen.engine import Progress, run, run_transactions
+    from vecgen.engine import run, run_transactions
+    from vecgen.progress import Progress
 
     if config.engine == "dask" and not transactions_only:
         return _generate_dask(config)
-    progress = None if config.quiet else Progress(config.customers)
-    result = (run_transactions if transactions_only else run)(config, progress)
+    bar = None if config.quiet else Progress(config.customers)
+    try:
+        result = (run_transactions if transactions_only else run)(
+            config, bar.update if bar is not None else None
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     if config.quiet:
         return 0
     paths = [_display_path(f.path) for f in result.files]

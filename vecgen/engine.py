@@ -9,15 +9,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
-import shutil
-import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 import polars as pl
 
@@ -56,70 +53,6 @@ class RunResult:
         return sum(f.rows for f in self.files if f.fmt == first)
 
 
-class Progress:
-    """A progress bar (tqdm) on a terminal: customers done, rate and time left.
-
-    Redrawn at least twice a second (elapsed time and time left move between
-    batches too); silent when the output is not a terminal, or with ``--quiet``.
-    """
-
-    def __init__(
-        self, total: int, stream: TextIO | None = None, enabled: bool | None = None
-    ) -> None:
-        from tqdm import tqdm
-
-        self.total = max(total, 1)
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.bar = tqdm(
-            total=self.total,
-            file=self.stream,
-            disable=not self.enabled,
-            unit=" customers",
-            unit_scale=True,  # the rate as 76.1k customers/s (counts are printed with commas)
-            mininterval=0.1,
-            # A terminal that reports no size (a bare pty, some CI logs) still gets a bar:
-            # tqdm hides bars below the last row, and a height of 0 hides them all.
-            ncols=shutil.get_terminal_size((100, 20)).columns or 100,
-            nrows=shutil.get_terminal_size((100, 20)).lines or 20,
-            bar_format="{l_bar}{bar}| {n:,}/{total:,} customers [{elapsed}<{remaining}, "
-            "{rate_noinv_fmt}]",
-        )
-        self._done = 0
-        self._stop = threading.Event()
-        if self.enabled:
-            threading.Thread(target=self._tick, daemon=True, name="vecgen-progress").start()
-
-    def _tick(self) -> None:
-        while not self._stop.wait(0.5):
-            self.bar.refresh()
-
-    def update(self, done: int) -> None:
-        """Show ``done`` of ``total`` customers.
-
-        Examples
-        --------
-        >>> import io
-        >>> p = Progress(4000, io.StringIO(), enabled=True)
-        >>> p.bar.start_t -= 2.0  # two seconds ago
-        >>> p.update(1000)
-        >>> p.close()
-        >>> line = p.stream.getvalue()
-        >>> "1,000/4,000 customers" in line, "customers/s" in line, "00:02<" in line
-        (True, True, True)
-
-        """
-        done = min(done, self.total)
-        if done > self._done:
-            self.bar.update(done - self._done)
-            self._done = done
-
-    def close(self) -> None:
-        """Stop redrawing and end the line."""
-        self._stop.set()
-        self.bar.close()
-
-
 def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
     """Tracer and archival customers, numbered after every generated customer."""
     out = []
@@ -136,7 +69,7 @@ def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
 
 def _generate(
     plan: Plan,
-    progress: Progress | None,
+    progress: Callable[[int], None] | None,
     clean_stale: bool,
     state: State,
     folder: Path | None,
@@ -181,7 +114,7 @@ def _generate(
             # Drop this batch's frames now: only the writer holds them from here on.
             del items
             if progress is not None:
-                progress.update(plan.batches[index][1])
+                progress(plan.batches[index][1])
         if pool is not None:
             pool.close()
         extra_customers = 0
@@ -206,9 +139,6 @@ def _generate(
             writer.abort()
         outputs.abort()
         raise
-    finally:
-        if progress is not None:
-            progress.close()
 
 
 class _Writer:
@@ -295,7 +225,7 @@ class _Writer:
         self.pool.shutdown(wait=True)
 
 
-def run(config: Config, progress: Progress | None = None) -> RunResult:
+def run(config: Config, progress: Callable[[int], None] | None = None) -> RunResult:
     """Generate every enabled source of ``config`` and write it to ``config.out``.
 
     Examples
@@ -387,7 +317,7 @@ def generate_frames(config: Config) -> dict[str, pl.DataFrame]:
     return {name: pl.concat(frames) for name, frames in parts.items()}
 
 
-def run_transactions(config: Config, progress: Progress | None = None) -> RunResult:
+def run_transactions(config: Config, progress: Callable[[int], None] | None = None) -> RunResult:
     """Write only new transactions for customers of earlier days (``vecgen transactions``).
 
     ``customers`` of the people found in earlier days' customer files get
@@ -449,6 +379,5 @@ def run_transactions(config: Config, progress: Progress | None = None) -> RunRes
             outputs.abort()
             raise
     if progress is not None:
-        progress.update(config.customers)
-        progress.close()
+        progress(config.customers)
     return RunResult(plan, tuple(written), time.perf_counter() - started)
