@@ -126,12 +126,8 @@ def _generate(
             offsets["customers"] += extra.frame.height
             extra_customers += extra.frame.height
         writer.close()
-        outputs.finish()
-        checkpoint("outputs.finished")
-        if folder is not None:
-            write_state(folder, next_state(plan, state, offsets, extra_customers))
-            checkpoint("state.written")
-        return outputs.publish(control)
+        after = next_state(plan, state, offsets, extra_customers) if folder else None
+        return _commit(outputs, folder, after, control)
     except BaseException:
         if pool is not None:
             pool.kill()
@@ -139,6 +135,23 @@ def _generate(
             writer.abort()
         outputs.abort()
         raise
+
+
+def _commit(
+    outputs: Outputs, folder: Path | None, after: State | None, control: Path | None
+) -> list[FileSink]:
+    """Commit a run (every run the same way): finish the files, save the counters, publish.
+
+    Counters are saved (with state) once every file is complete and before any
+    is renamed into place: a run killed in between leaves a gap in the IDs,
+    never IDs handed out twice. ``control`` holds the publish journal.
+    """
+    outputs.finish()
+    checkpoint("outputs.finished")
+    if folder is not None and after is not None:
+        write_state(folder, after)
+        checkpoint("state.written")
+    return outputs.publish(control)
 
 
 class _Writer:
@@ -366,15 +379,12 @@ def run_transactions(config: Config, progress: Callable[[int], None] | None = No
         )
         try:
             outputs.write("transactions", frame)
-            outputs.finish()
-            if folder is not None:
-                after = dataclasses.replace(
-                    state,
-                    last_transaction_id=plan.transaction_id_start + frame.height,
-                    runs=state.runs + 1,
-                )
-                write_state(folder, after)
-            written = outputs.publish(control)
+            after = dataclasses.replace(
+                state,
+                last_transaction_id=plan.transaction_id_start + frame.height,
+                runs=state.runs + 1,
+            )
+            written = _commit(outputs, folder, after, control)
         except BaseException:
             outputs.abort()
             raise
