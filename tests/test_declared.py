@@ -487,3 +487,18 @@ def test_sources_generated_at_once_give_the_frames_of_one_at_a_time(tmp_path: Pa
         assert {"order_lines", "line_notes", "pos_returns", "truth"} <= set(plan.sources)
         for (name, a), (_, b) in zip(one, many, strict=True):
             assert a.equals(b), name
+
+
+def test_a_declared_source_works_out_its_record_from_its_spec(tmp_path: Path) -> None:
+    from vecgen.config import load_config
+    from vecgen.plan import source_info
+
+    example = Path(__file__).parent.parent / "examples" / "support_tickets.toml"
+    (tmp_path / "vecgen.toml").write_text(example.read_text())
+    config = load_config(cwd=tmp_path, environ={})
+    name = config.declared_names()[0]
+    info = source_info(config, name)
+    assert info.parents and info.parents[0] in ("customers", "transactions")
+    assert info.csv_bytes > 0 and info.parquet_rows > 0 and info.parquet_row_bytes > 0
+    with pytest.raises(KeyError, match="unknown source 'nope'"):
+        source_info(config, "nope")

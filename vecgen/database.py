@@ -15,32 +15,19 @@ from collections.abc import Iterator
 
 import polars as pl
 
+from vecgen.catalog import SOURCE_INFO
 from vecgen.config import Config
 from vecgen.errors import MissingDependencyError, VecgenError
 
 DIALECTS = ("postgres", "duckdb")
 
-# source -> primary key columns
-PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
-    "customers": ("customer_id",),
-    "transactions": ("orderid",),
-    "pos_customers": ("customer_id",),
-    "pos_transactions": ("orderid",),
-    "loyalty": ("lm_id",),
-    "email_campaign": ("EVENT_ID",),
-    "clickstream": ("uuid",),
-    "mobile": ("sha",),
-    "wifi": ("sha",),
-    "truth": ("source", "record_id"),
-}
-# (child source, child column, parent source, parent column): hold in every run
-FOREIGN_KEYS: tuple[tuple[str, str, str, str], ...] = (
-    ("transactions", "customer_id", "customers", "customer_id"),
-    ("pos_transactions", "customer_id", "pos_customers", "customer_id"),
-    ("email_campaign", "CUSTOMER_ID", "customers", "customer_id"),
-    ("safety_reports", "customer_id", "customers", "customer_id"),
-    ("locations", "customer_id", "customers", "customer_id"),
-)
+# Views of the catalog's source records: primary keys, and foreign keys that hold in every run.
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {n: i.key for n, i in SOURCE_INFO.items() if i.key}
+FOREIGN_KEYS: tuple[tuple[str, str, str, str], ...] = tuple(
+    (name, column, parent, parent_column)
+    for name, info in SOURCE_INFO.items()
+    for column, parent, parent_column in info.references
+)  # (child source, child column, parent source, parent column)
 _TYPES = {
     "postgres": {
         pl.Int64: "BIGINT",

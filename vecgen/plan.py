@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecgen.catalog import SOURCE_NAMES
+from vecgen.catalog import SOURCE_INFO, SOURCE_NAMES, SourceInfo
 from vecgen.config import Config
 from vecgen.errors import ConfigError
 from vecgen.fuzz_vectorized.profiles import Profile
 from vecgen.rng import I64, U64, Stream, derive_key
+from vecgen.spec import parse_declared
 from vecgen.state import State
 
 BLOCK = 1000
@@ -155,23 +156,43 @@ ROW_KIB_ALL_SOURCES = 14.0
 # source, rows per customer and bytes per row in memory (from a 1M-customer run), and
 # a fixed part for the writers' buffers. Set 25 % above measured peaks: 100k customers
 # with --max-memory 450 held 358 MiB of row groups at 262,144 rows, 195 at 65,536.
-PARQUET_ROWS = {
-    "customers": (1.15, 220),
-    "transactions": (2.87, 105),
-    "pos_customers": (1.13, 220),
-    "pos_transactions": (2.13, 105),
-    "loyalty": (1.15, 220),
-    "email_campaign": (2.0, 195),
-    "clickstream": (1.73, 400),
-    "mobile": (1.5, 220),
-    "wifi": (1.15, 235),
-    "safety_reports": (1.5, 90),
-    "locations": (2.0, 65),
-    "custom_object": (1.0, 110),
-    "truth": (8.8, 80),
-}
 PARQUET_MARGIN = 1.25
 PARQUET_WRITERS_MIB = 100
+
+
+def source_info(config: Config, name: str) -> SourceInfo:
+    """Return the record of a built-in source, or work one out from a declared source's spec.
+
+    A declared source's size comes from its rows per parent and its columns
+    (about 24 bytes a value in CSV, 40 in memory), its parent's rows per customer
+    and its duplicates.
+
+    Examples
+    --------
+    >>> source_info(Config(), "wifi").stem
+    'CustomersWifi'
+
+    """
+    if name in SOURCE_INFO:
+        return SOURCE_INFO[name]
+    for spec in parse_declared(config.declared):
+        if spec.name != name:
+            continue
+        parent = source_info(config, spec.parent)
+        per_parent = spec.share if spec.share is not None else (spec.low + spec.high) / 2
+        rows = parent.parquet_rows * per_parent * (1.15 if spec.duplicates else 1.0)
+        width = len(spec.columns)
+        return SourceInfo(
+            name,
+            spec.file,
+            (spec.parent,),
+            (spec.key,) if spec.key else (),
+            csv_bytes=round(rows * width * 24),
+            parquet_rows=rows,
+            parquet_row_bytes=width * 40,
+        )
+    msg = f"unknown source '{name}'"
+    raise KeyError(msg)
 
 
 def parquet_pending_mib(config: Config, sources: tuple[str, ...]) -> int:
@@ -195,8 +216,9 @@ def parquet_pending_mib(config: Config, sources: tuple[str, ...]) -> int:
     customers = config.customers / config.parts
     held = 0.0
     for name in sources:
-        per_customer, row_bytes = PARQUET_ROWS.get(name, (1.0, 300))
-        held += min(config.parquet_row_group_rows, customers * per_customer) * row_bytes
+        info = source_info(config, name)
+        rows = customers * info.parquet_rows
+        held += min(config.parquet_row_group_rows, rows) * info.parquet_row_bytes
     return round(held * PARQUET_MARGIN / 2**20 + PARQUET_WRITERS_MIB)
 
 

@@ -25,7 +25,7 @@ import polars as pl
 from vecgen.catalog import FLAT_NAMES, FORMATS
 from vecgen.errors import OutputError
 from vecgen.faults import checkpoint
-from vecgen.plan import Plan
+from vecgen.plan import Plan, source_info
 from vecgen.sources import flat_name
 from vecgen.sources.base import WriteOptions
 from vecgen.state import read_journal, remove_journal, write_journal
@@ -72,23 +72,7 @@ def final_path(plan: Plan, root: str, source: str, fmt: str, part: int | None = 
     return posixpath.join(root, f"{prefix}{flat_name(plan.config, source)}{suffix}.{ext}")
 
 
-# CSV bytes per clean customer, per source (measured with the default settings), and the
-# size of the other formats relative to CSV: for the free-space check before a run.
-CSV_BYTES_PER_CUSTOMER = {
-    "customers": 250,
-    "transactions": 300,
-    "pos_customers": 245,
-    "pos_transactions": 225,
-    "loyalty": 250,
-    "email_campaign": 390,
-    "clickstream": 690,
-    "mobile": 325,
-    "wifi": 270,
-    "safety_reports": 130,
-    "locations": 130,
-    "custom_object": 110,
-    "truth": 710,
-}
+# The size of the other formats relative to CSV: for the free-space check before a run.
 FORMAT_FACTOR = {"csv": 1.0, "jsonl": 1.7, "parquet": 0.45}
 DISK_MARGIN = 1.2
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -116,7 +100,7 @@ def guard_formulas(frame: pl.DataFrame) -> pl.DataFrame:
 
 def estimated_bytes(plan: Plan) -> int:
     """About how many bytes this run writes (all formats), from the plan."""
-    per_customer = sum(CSV_BYTES_PER_CUSTOMER.get(s, 300) for s in plan.sources)
+    per_customer = sum(source_info(plan.config, s).csv_bytes for s in plan.sources)
     factor = sum(FORMAT_FACTOR[f] for f in plan.config.formats)
     customers = sum(stop - start for start, stop in plan.batches)
     return int(customers * per_customer * factor * (1 + plan.dupe_rate / 100))

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from vecgen.catalog import ADDRESS_PARTS, FLAT_NAMES, FORMATS, PERSON_COLUMNS
+from vecgen.catalog import ADDRESS_PARTS, FLAT_NAMES, FORMATS, PERSON_COLUMNS, SOURCE_INFO
 from vecgen.errors import VecgenError
 from vecgen.fuzz_vectorized import address_parts
 
@@ -24,7 +24,7 @@ COMPARED = tuple(
     for column in PERSON_COLUMNS
     for part in (ADDRESS_PARTS if column == "addr_ln_1_txt" else (column,))
 )
-ID_COLUMN = {"customers": "customer_id", "pos_customers": "customer_id"}
+ID_COLUMN = {n: i.person_id for n, i in SOURCE_INFO.items() if i.person_id}
 
 
 class StatsError(VecgenError, ValueError):
