@@ -16,7 +16,7 @@ import polars as pl
 
 from vecgen.plan import Plan
 from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public, source_for
-from vecgen.sources.base import SourceBatch
+from vecgen.sources.base import NumberedSource, SourceBatch
 from vecgen.vocab import Vocab
 
 GENERATE_THREADS = 2  # sources of one batch generated at once (never changes the output)
@@ -125,7 +125,7 @@ def batch_offsets(plan: Plan) -> list[dict[str, int]]:
     counted = {
         name: source.rows_between
         for name, source in sources.items()
-        if hasattr(source, "rows_between")
+        if isinstance(source, NumberedSource)
     }
     first = plan.batches[0][0]
     running = {name: (rows(plan, 0, first) if first else 0) for name, rows in counted.items()}

@@ -98,6 +98,7 @@ __all__ = [
     "fuzz_field",
     "fuzz_frame",
     "get_profile",
+    "join_log",
     "null_strings",
 ]
 
@@ -112,6 +113,22 @@ def null_strings(n: int) -> pl.Series:
 
     """
     return pl.Series(dtype=pl.String).clear(n)
+
+
+def join_log(labels: list[pl.Series], n: int) -> pl.Series:
+    """Join per-field labels (``field:kernel`` or null) into the corruption log, row by row.
+
+    A row without a label gets ``""`` (no labels at all: null).
+
+    Examples
+    --------
+    >>> join_log([pl.Series(["a:upper", None]), pl.Series(["b:digit", None])], 2).to_list()
+    ['a:upper|b:digit', '']
+
+    """
+    frame = pl.DataFrame(labels) if labels else pl.DataFrame({"_": null_strings(n)})
+    joined = frame.select(pl.concat_str(pl.all(), separator="|", ignore_nulls=True))
+    return joined.to_series().alias("corruptions")
 
 
 def get_kernel(name: str) -> Kernel:
@@ -383,11 +400,7 @@ def fuzz_frame(
         parts = [labels[m.field].alias(m.field) for m in profile.fields if m.field in labels]
         if f_field not in {m.field for m in profile.fields} and f_field in labels:
             parts.append(labels[f_field].alias(f_field))
-        log_frame = pl.DataFrame(parts) if parts else pl.DataFrame({"_": null_strings(n)})
-        log = log_frame.select(
-            pl.concat_str(pl.all(), separator="|", ignore_nulls=True)
-        ).to_series()
-        return work.select(frame.columns), log.alias("corruptions")
+        return work.select(frame.columns), join_log(parts, n)
     if split:
         orig_number, orig_street = address_parts(frame["addr_ln_1_txt"])
         originals = {
@@ -411,6 +424,4 @@ def fuzz_frame(
         if tag is None:
             continue
         columns.append(tag.zip_with(differs, tag.clear(n)).alias(f))
-    log_frame = pl.DataFrame(columns) if columns else pl.DataFrame({"_": null_strings(n)})
-    log = log_frame.select(pl.concat_str(pl.all(), separator="|", ignore_nulls=True)).to_series()
-    return work.select(frame.columns), log.alias("corruptions")
+    return work.select(frame.columns), join_log(columns, n)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import polars as pl
@@ -77,6 +77,19 @@ class Source(Protocol):
 
     def describe(self, plan: Plan) -> str:
         """Rows per customer, in words, for ``vecgen sources``."""
+        ...
+
+
+@runtime_checkable
+class NumberedSource(Source, Protocol):
+    """A source that numbers its rows in file order: it knows how many a range of customers gives.
+
+    Batches then know where their rows start from the plan alone
+    (:func:`vecgen.pipeline.batch_offsets`), so numbers never depend on batching.
+    """
+
+    def rows_between(self, plan: Plan, lo: int, hi: int) -> int:
+        """Rows the clean customers ``lo..hi`` give (their duplicates included)."""
         ...
 
 

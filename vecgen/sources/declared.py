@@ -286,7 +286,13 @@ def _fuzz(
     its pools, events and field budget); a column with its own kernel list gets
     one of those kernels per duplicate.
     """
-    from vecgen.fuzz_vectorized import KernelContext, force_change, fuzz_field, fuzz_frame
+    from vecgen.fuzz_vectorized import (
+        KernelContext,
+        force_change,
+        fuzz_field,
+        fuzz_frame,
+        join_log,
+    )
     from vecgen.fuzz_vectorized.profiles import FieldMix
     from vecgen.sources.people import replacement_pools
 
@@ -308,11 +314,7 @@ def _fuzz(
         before = values[col].gather(idx).cast(pl.String)
         new[col], label = fuzz_field(before, FieldMix(col, mix), stream.child(col), rows, vocab)
         logs.append(label)
-    log = (
-        pl.DataFrame(logs)
-        .select(pl.concat_str(pl.all(), separator="|", ignore_nulls=True).replace("", None))
-        .to_series()
-    )
+    log = join_log(logs, len(idx)).replace("", None)
     if not as_fields:  # own kernels may keep every value: then a text column gets a typo
         stay = np.flatnonzero(log.is_null().to_numpy())
         text = [c for c, _ in own if values[c].dtype == pl.String]
