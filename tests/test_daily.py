@@ -473,3 +473,26 @@ def test_appending_to_a_stateless_day_would_repeat_ids_and_stops(tmp_path: Path)
     assert tree_bytes(tmp_path / "output") == before
     r = run_cli(*SMALL, "--load-type", "append", "--no-state", cwd=tmp_path)
     assert r.returncode == 2 and "needs state (IDs would repeat)" in r.stderr
+
+
+def test_a_crafted_publish_journal_never_touches_files_outside_the_output(tmp_path: Path) -> None:
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me")
+    decoy = tmp_path / "output" / "customers" / "dt=2026-01-15" / ".part-00000.csv.vecgen-tmp-ab"
+    control = tmp_path / "output" / "_vecgen"
+    control.mkdir(parents=True)
+    for renames, why in (
+        ([[str(decoy), str(victim)]], "names a rename that vecgen does not make"),
+        ([[str(tmp_path / ".x.vecgen-tmp-ab"), str(tmp_path / "x")]], "outside the output"),
+        ([["a"]], "is damaged"),
+    ):
+        journal = {"out": "output", "renames": renames, "remove_other_parts": False}
+        (control / "publish.json").write_text(json.dumps(journal))
+        r = run_cli(*SMALL, "--state", cwd=tmp_path)
+        assert r.returncode == 1 and why in r.stderr and "remove it" in r.stderr, r.stderr
+        assert victim.read_text() == "keep me"
+    (control / "publish.json").write_text(
+        json.dumps({"out": str(tmp_path / "elsewhere"), "renames": []})
+    )
+    r = run_cli(*SMALL, "--state", cwd=tmp_path)
+    assert r.returncode == 1 and "belongs to another output" in r.stderr

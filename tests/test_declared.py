@@ -502,3 +502,18 @@ def test_a_declared_source_works_out_its_record_from_its_spec(tmp_path: Path) ->
     assert info.csv_bytes > 0 and info.parquet_rows > 0 and info.parquet_row_bytes > 0
     with pytest.raises(KeyError, match="unknown source 'nope'"):
         source_info(config, "nope")
+
+
+@pytest.mark.parametrize("name", ["../x", "/tmp/abs", "a/b", "..", "", "x" * 200, 5])
+def test_a_declared_file_name_cannot_leave_the_output(tmp_path: Path, name: object) -> None:
+    from vecgen.config import load_config
+    from vecgen.errors import ConfigError
+
+    table = {
+        "sources": {
+            "tickets": {"file": name, "columns": {"n": {"kind": "int", "min": 1, "max": 2}}}
+        }
+    }
+    (tmp_path / "t.json").write_text(json.dumps(table))
+    with pytest.raises(ConfigError, match=r"\[sources.tickets\] file: .* is not a plain file name"):
+        load_config(config_path=tmp_path / "t.json", cwd=tmp_path, environ={})

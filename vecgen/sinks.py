@@ -788,10 +788,50 @@ def _recover(folder: Path, plan: Plan) -> None:
     entry = read_journal(folder)
     if entry is None:
         return
-    out = entry.get("out")
-    fs, _ = filesystem(str(out), plan.config)
+    fs, root = filesystem(plan.config.out, plan.config)
+    if not isinstance(entry.get("out"), str):
+        msg = f"publish journal {folder / 'publish.json'} is damaged (no output); remove it"
+        raise OutputError(msg + " and rerun the day")
+    _, journal_root = filesystem(str(entry["out"]), plan.config)
+    _check_journal(entry, journal_root, root, folder)
     _apply(fs, entry)
     remove_journal(folder)
+
+
+def _check_journal(entry: dict[str, object], journal_root: str, root: str, folder: Path) -> None:
+    """Refuse a journal that is not this output's: every rename must stay inside ``root``.
+
+    A journal is a file on disk like any other: a damaged or crafted one must
+    never move or delete files elsewhere.
+    """
+    where = folder / "publish.json"
+
+    def bad(problem: str) -> OutputError:
+        return OutputError(f"publish journal {where} {problem}; remove it and rerun the day")
+
+    local = not root.startswith(("s3://",)) and "://" not in str(entry.get("out"))
+    norm = os.path.realpath if local else posixpath.normpath
+    top = norm(root)
+    if norm(journal_root) != top:
+        raise bad(f"belongs to another output ({entry.get('out')!r})")
+    if not isinstance(entry.get("remove_other_parts", False), bool):
+        raise bad("is damaged (remove_other_parts is not true or false)")
+    renames = entry["renames"]
+    assert isinstance(renames, list)  # read_journal checked it
+    for pair in renames:
+        if not (
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        ):
+            raise bad("is damaged (a rename is not a pair of paths)")
+        tmp, path = pair
+        if TMP_MARK not in posixpath.basename(tmp) or posixpath.dirname(tmp) != posixpath.dirname(
+            path
+        ):
+            raise bad(f"names a rename that vecgen does not make ({tmp!r} -> {path!r})")
+        for p in (tmp, path):
+            full = norm(p)
+            if not full.startswith(top.rstrip("/") + "/"):
+                raise bad(f"names a file outside the output ({p!r})")
 
 
 @contextlib.contextmanager

@@ -85,6 +85,30 @@ class SourceSpec:
     columns: tuple[ColumnSpec, ...]
 
 
+_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def _file_name(source: str, value: Any) -> str:
+    """Check a declared source's flat file stem: a plain name, so it stays inside --out.
+
+    Examples
+    --------
+    >>> _file_name("t", "CustomersTickets")
+    'CustomersTickets'
+    >>> _file_name("t", "../x")
+    Traceback (most recent call last):
+    ...
+    vecgen.errors.ConfigError: [sources.t] file: '../x' is not a plain file name; use letters, digits, _ . - (the file is written inside --out)
+
+    """
+    if not isinstance(value, str) or not _FILE.match(value) or ".." in value:
+        raise _fail(
+            source, " file", f"{value!r} is not a plain file name",
+            "use letters, digits, _ . - (the file is written inside --out)",
+        )  # fmt: skip
+    return value
+
+
 def _fail(source: str, where: str, problem: str, fix: str) -> ConfigError:
     return ConfigError(f"[sources.{source}]{where}: {problem}; {fix}")
 
@@ -162,7 +186,8 @@ def parse_spec(
         raise _fail(name, "", "duplicates need fuzzed columns", "add a fuzz table")
     default_file = "Customers" + "".join(p.title() for p in name.split("_"))
     return SourceSpec(
-        name, str(table.get("file", default_file)), parent, parent_fields, low, high, share, key,
+        name, _file_name(name, table.get("file", default_file)), parent, parent_fields, low, high,
+        share, key,
         duplicates, truth, tuple(sorted(fuzz.items())), tuple(columns),
     )  # fmt: skip
 
