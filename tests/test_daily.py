@@ -496,3 +496,41 @@ def test_a_crafted_publish_journal_never_touches_files_outside_the_output(tmp_pa
     )
     r = run_cli(*SMALL, "--state", cwd=tmp_path)
     assert r.returncode == 1 and "belongs to another output" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("{}", "holds no ID counters"),
+        ("[]", "holds no ID counters"),
+        ('{"version": 1}', "holds no ID counters"),
+        (
+            '{"last_customer_id": 9223372036854775807, "last_transaction_id": 1, '
+            '"last_email_event_id": 1, "last_clickstream_id": 1}',
+            "'last_customer_id' = '9223372036854775807' is not a counter",
+        ),
+        (
+            '{"last_customer_id": "12", "last_transaction_id": 1, '
+            '"last_email_event_id": 1, "last_clickstream_id": 1}',
+            "is not a counter",
+        ),
+        ("[" * 100_000 + "]" * 100_000, "cannot be read"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        ("fifo", "not a regular file"),
+    ],
+)
+def test_a_damaged_state_file_stops_the_run_and_never_restarts_ids(
+    tmp_path: Path, content: str | bytes, why: str
+) -> None:
+    folder = tmp_path / "output" / "_vecgen"
+    folder.mkdir(parents=True)
+    if content == "fifo":
+        os.mkfifo(folder / "state.json")
+    elif isinstance(content, bytes):
+        (folder / "state.json").write_bytes(content)
+    else:
+        (folder / "state.json").write_text(content)
+    r = run_cli(*SMALL, "--state", cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert "state file" in r.stderr and why in r.stderr and "Traceback" not in r.stderr
+    assert written(tmp_path) == []

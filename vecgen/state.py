@@ -28,6 +28,12 @@ LOCK_FILE = "lock"
 OWNER_FILE = "lock.pid"
 JOURNAL_FILE = "publish.json"
 STATE_VERSION = 1
+# The counters every state file has; a later run adds its IDs to them, so they stay far
+# below int64's limit (2^62: more than any run could hand out).
+REQUIRED = frozenset(
+    {"last_customer_id", "last_transaction_id", "last_email_event_id", "last_clickstream_id"}
+)
+MAX_COUNTER = 2**62
 
 
 class StateError(VecgenError, RuntimeError):
@@ -50,21 +56,55 @@ def read_state(folder: Path) -> State:
     """Read ``folder/state.json`` (a missing file means a first run)."""
     path = folder / STATE_FILE
     try:
-        raw = json.loads(path.read_text())
+        raw = _read_json(path)
     except FileNotFoundError:
         return State()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         msg = (
             f"state file {path} cannot be read ({exc}); restore it or remove it to start IDs afresh"
         )
         raise StateError(msg) from None
+    if not isinstance(raw, dict) or not REQUIRED <= set(raw):
+        msg = (
+            f"state file {path} holds no ID counters (an empty or foreign file would restart "
+            "IDs and repeat earlier days'); restore it from a backup, or remove it to start afresh"
+        )
+        raise StateError(msg)
     fields = {f.name for f in dataclasses.fields(State)}
-    try:
-        values = {k: int(raw[k]) for k in fields if k in raw}
-    except (TypeError, ValueError):
-        msg = f"state file {path} holds a non-integer counter; restore it from a backup"
-        raise StateError(msg) from None
+    values = {}
+    for key in fields & set(raw):
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_COUNTER:
+            msg = (
+                f"state file {path}: '{key}' = {str(value)[:40]!r} is not a counter "
+                f"(an integer from 0 to {MAX_COUNTER - 1}); restore it from a backup"
+            )
+            raise StateError(msg)
+        values[key] = value
     return State(**values)
+
+
+MAX_STATE_BYTES = 1 << 20
+
+
+def _read_json(path: Path) -> object:
+    """Read a small JSON file vecgen wrote, as untrusted input.
+
+    Only a regular file (a FIFO would block the run), at most 1 MiB, strict
+    UTF-8; too deep nesting raises RecursionError, which callers report.
+    """
+    import stat
+
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError("not a regular file")
+    if info.st_size > MAX_STATE_BYTES:
+        raise ValueError(f"{info.st_size:,} bytes, more than a vecgen state file holds")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    return json.loads(text)
 
 
 def write_state(folder: Path, state: State) -> None:
@@ -87,10 +127,10 @@ def read_journal(folder: Path) -> dict[str, object] | None:
     """Return the journal a killed run left, or ``None``."""
     path = folder / JOURNAL_FILE
     try:
-        raw = json.loads(path.read_text())
+        raw = _read_json(path)
     except (FileNotFoundError, NotADirectoryError):  # no journal (or no folder for one)
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         msg = f"publish journal {path} cannot be read ({exc}); remove it and rerun the day"
         raise StateError(msg) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("renames"), list):
