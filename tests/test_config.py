@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import tomllib
 from pathlib import Path
 
@@ -193,3 +194,37 @@ def test_a_mistyped_config_argument_gets_a_suggestion() -> None:
         Config(customer=10)  # type: ignore[call-arg]
     with pytest.raises(ConfigError, match=r"did you mean 'seed'"):
         Config().replace(sed=3)
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (
+            "customers = 5\nname = 'Jos\xe9'\n".encode("latin-1"),
+            "is not UTF-8 text (byte 0xe9 at offset",
+        ),
+        ("customers = 5\n".encode("utf-16"), "is not UTF-8 text"),
+        (("x = " + "[" * 500 + "]" * 500 + "\n").encode(), "nests tables or arrays"),
+        (b"\x00\x01\x02binary", "is not valid TOML"),
+        ("fifo", "is not a regular file"),
+    ],
+)
+def test_a_config_file_that_is_not_what_it_claims_is_one_line(
+    tmp_path: Path, content: bytes | str, why: str
+) -> None:
+    import os
+
+    from tests.conftest import run_cli
+
+    path = tmp_path / "vecgen.toml"
+    if content == "fifo":
+        os.mkfifo(path)
+    else:
+        assert isinstance(content, bytes)
+        path.write_bytes(content)
+    with pytest.raises(ConfigError, match=re.escape(why)):
+        load_config(config_path=path, cwd=tmp_path, environ={})
+    for how in (("--config", str(path)), ()):
+        env = {} if how else {"VECGEN_CONFIG": str(path)}
+        r = run_cli("--customers", "10", *how, cwd=tmp_path, env=env)
+        assert r.returncode == 2 and why in r.stderr and r.stderr.count("\n") == 1, r.stderr

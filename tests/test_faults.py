@@ -108,7 +108,8 @@ def test_a_run_killed_at_any_point_loses_nothing(
     committed = name.startswith(COMMITTED)
     handled = sig != "KILL"
 
-    assert day(tmp_path, "2026-11-29", {"VECGEN_FAULT": f"{point}:{sig}"}) == EXIT[sig]
+    armed = {"VECGEN_TEST_FAULTS": "1", "VECGEN_FAULT": f"{point}:{sig}"}
+    assert day(tmp_path, "2026-11-29", armed) == EXIT[sig]
 
     assert files_of(tmp_path, "2026-11-28") == earlier
     today = files_of(tmp_path, "2026-11-29")
@@ -172,7 +173,7 @@ def s3_faults() -> Any:
 
 def s3_day(cwd: Path, prefix: str, date: str, s3: Any, fault: str = "") -> int:
     endpoint, _, keys = s3
-    env = {**keys, **({"VECGEN_FAULT": fault} if fault else {})}
+    env = {**keys, **({"VECGEN_TEST_FAULTS": "1", "VECGEN_FAULT": fault} if fault else {})}
     out = ("--out", f"s3://faults/{prefix}/", "--s3-endpoint-url", endpoint)
     r = run_cli(*S3_ARGS, *out, "--date", date, cwd=cwd, env=env)
     assert "Traceback" not in r.stderr, r.stderr
@@ -308,3 +309,16 @@ def test_a_full_disk_midway_leaves_the_earlier_day_and_counters_intact(tmp_path:
     assert got["after"] == got["before"]  # yesterday's files and the counters, byte for byte
     assert got["left"] == []  # no temporary, no empty partition folder
     assert got["day3"] == 0
+
+
+def test_fault_injection_needs_its_test_switch_and_junk_is_one_line(tmp_path: Path) -> None:
+    small = ("--customers", "200", "--quiet", "--date", "2026-11-29")
+    # Without VECGEN_TEST_FAULTS a stray VECGEN_FAULT is ignored: the run completes.
+    r = run_cli(*small, cwd=tmp_path, env={"VECGEN_FAULT": "outputs.opened:1:KILL"})
+    assert r.returncode == 0, r.stderr
+    for junk in ("outputs.opened:x", "nowhere", "sink.write:1:HUP", "sink.write:0"):
+        env = {"VECGEN_TEST_FAULTS": "1", "VECGEN_FAULT": junk}
+        r = run_cli(*small, "--out", "junk", cwd=tmp_path, env=env)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr  # bad input
+        assert "is not POINT[:N[:SIGNAL]]" in r.stderr and "Traceback" not in r.stderr
+        assert not [p for p in (tmp_path / "junk").rglob("*") if p.is_file()]

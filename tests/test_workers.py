@@ -102,7 +102,7 @@ def test_a_killed_run_with_workers_leaves_no_file_and_no_orphan(tmp_path: Path, 
     r = run_cli(*args, "--date", "2026-11-29", cwd=tmp_path, env={name: "1"})
     assert r.returncode == 0, r.stderr
     before = tree_bytes(tmp_path / "output")
-    env = {name: "1", "VECGEN_FAULT": f"batch.generated:3:{sig}"}
+    env = {name: "1", "VECGEN_TEST_FAULTS": "1", "VECGEN_FAULT": f"batch.generated:3:{sig}"}
     r = run_cli(*args, "--date", "2026-11-30", cwd=tmp_path, env=env)
     assert r.returncode == {"KILL": -9, "TERM": 143}[sig], r.stderr
     assert "Traceback" not in r.stderr

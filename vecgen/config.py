@@ -769,24 +769,62 @@ def _merge(target: dict[str, Any], raw: Mapping[str, Any], origin: str) -> None:
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """Parse a ``vecgen.toml`` file into a raw table (errors name the file and line)."""
+    """Parse a ``vecgen.toml`` file into a raw table (errors name the file and line).
+
+    The file is untrusted: only a regular file (a FIFO would block), at most
+    1 MiB, strict UTF-8, tables and arrays nested at most 16 deep.
+    """
+    import stat
+
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"config file {path} is not a regular file; give a TOML file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {path} is {info.st_size:,} bytes; the limit is 1 MiB")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"{path} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}); save it as UTF-8"
+        raise ConfigError(msg) from None
+    raw: dict[str, Any]
     try:
         if path.suffix.lower() == ".json":  # the same tables, written as JSON
             try:
-                raw = json.loads(path.read_text(encoding="utf-8"))
+                raw = json.loads(text)
             except ValueError as exc:
                 raise ConfigError(f"{path} is not valid JSON: {exc}") from None
             if not isinstance(raw, dict):
                 raise ConfigError(f"{path} must hold a JSON object (the settings table)")
-            return raw
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
+        else:
+            raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    except RecursionError:
+        raise ConfigError(f"{path} nests tables or arrays too deep") from None
+    if _depth(raw) > MAX_DEPTH:
+        raise ConfigError(f"{path} nests tables or arrays more than {MAX_DEPTH} deep")
+    return raw
+
+
+MAX_CONFIG_BYTES = 1 << 20
+MAX_DEPTH = 16
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deep tables and arrays nest (stops counting past the limit)."""
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
 
 
 def env_settings(environ: Mapping[str, str]) -> dict[str, str | dict[str, str]]:
@@ -797,6 +835,7 @@ def env_settings(environ: Mapping[str, str]) -> dict[str, str | dict[str, str]]:
             "VECGEN_CONFIG",
             "VECGEN_DEBUG",
             "VECGEN_FAULT",
+            "VECGEN_TEST_FAULTS",
         ):
             continue
         key = var[len(ENV_PREFIX) :].lower()
