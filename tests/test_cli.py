@@ -208,3 +208,35 @@ def test_help_is_grouped_with_examples_and_each_command_shows_its_own_options(
             assert flag not in h.stdout, (command, flag)
     load = run_cli("load", "--help", cwd=tmp_path).stdout
     assert "--s3-endpoint-url" in load and "--if-exists" in load and "--workers" not in load
+
+
+def test_errors_echo_no_secret_and_stay_on_one_line(tmp_path: Path) -> None:
+    r = run_cli("--vault-tokn", "s3cr3t-token", cwd=tmp_path)
+    assert r.returncode == 2 and "s3cr3t-token" not in r.stderr and "--vault-tokn" in r.stderr
+    r = run_cli("--disable", "a\nb\x1b[31m", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "\x1b" not in r.stderr
+    assert "a\\nb" in r.stderr
+    assert run_cli("--customers", "50", "--quiet", cwd=tmp_path).returncode == 0
+    r = run_cli(
+        "load",
+        "--dsn",
+        "postgresql://me:hunter2@127.0.0.1:9/x",
+        "--customers",
+        "50",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 1 and "hunter2" not in r.stderr and r.stderr.count("\n") == 1
+    r = run_cli(
+        "--customers",
+        "10",
+        "--out",
+        "s3://b/p",
+        "--vault-addr",
+        "http://u:hunter2@127.0.0.1:9",
+        "--vault-token",
+        "t0k",
+        "--vault-secret",
+        "secret/x",
+        cwd=tmp_path,
+    )
+    assert r.returncode != 0 and "hunter2" not in r.stderr and "t0k" not in r.stderr

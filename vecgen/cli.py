@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -69,10 +70,37 @@ state is kept (--state, load_type append): then each run continues the IDs.
 """
 
 
+_URL_SECRET = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@\s]*@")
+_SECRET_FLAGS = ("--vault-token",)
+
+
+def safe_line(text: str) -> str:
+    r"""Make a message one printable line that echoes no secret.
+
+    Control characters are shown escaped, passwords inside URLs are masked.
+
+    Examples
+    --------
+    >>> print(safe_line("bad\x07name postgresql://me:hunter2@db/x"))
+    bad\x07name postgresql://me:***@db/x
+
+    """
+    text = _URL_SECRET.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # one line, no usage dump
+    def error(self, message: str) -> Any:  # one line, no usage dump, no value echoed
         hint = self._hint(message)
-        self.exit(EXIT_USAGE, f"vecgen: error: {message}{hint} (see '{self.prog} --help')\n")
+        if message.startswith("unrecognized arguments:"):
+            # Only the options: a mistyped --vault-tokn would echo the token after it.
+            words = message.split(":", 1)[1].split()
+            flags = [w.split("=", 1)[0] for w in words if w.startswith("-")]
+            message = "unrecognized arguments: " + (" ".join(flags) or f"{len(words)} value(s)")
+        line = safe_line(f"vecgen: error: {message}{hint} (see '{self.prog} --help')")
+        self.exit(EXIT_USAGE, line + "\n")
 
     def _hint(self, message: str) -> str:
         """Suggest the option or command a mistyped word was meant to be.
@@ -739,7 +767,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return _head(config, ns.source, ns.rows)
         return _generate(config, transactions_only=ns.command == "transactions")
     except VecgenError as exc:
-        print(f"vecgen: error: {exc}", file=sys.stderr)
+        print(safe_line(f"vecgen: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_ERROR
     except KeyboardInterrupt as exc:
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
@@ -751,14 +779,16 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     except OSError as exc:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-        print(f"vecgen: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(safe_line(f"vecgen: error: {exc.strerror or exc}{where}"), file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # a bug: one line unless VECGEN_DEBUG asks for the traceback
         if os.environ.get("VECGEN_DEBUG"):
             raise
         print(
-            f"vecgen: internal error: {type(exc).__name__}: {exc} "
-            "(this is a bug; rerun with VECGEN_DEBUG=1 for the traceback and report it)",
+            safe_line(
+                f"vecgen: internal error: {type(exc).__name__}: {exc} "
+                "(this is a bug; rerun with VECGEN_DEBUG=1 for the traceback and report it)"
+            ),
             file=sys.stderr,
         )
         return EXIT_ERROR
