@@ -534,3 +534,33 @@ def test_a_damaged_state_file_stops_the_run_and_never_restarts_ids(
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
     assert "state file" in r.stderr and why in r.stderr and "Traceback" not in r.stderr
     assert written(tmp_path) == []
+
+
+def test_the_tracer_is_never_lost_or_put_away_for_nothing(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from vecgen.daily import consume_tracer
+
+    tracer = tmp_path / "tracer"
+    tracer.mkdir()
+    # Two runs finishing in the same second keep both consumed files.
+    when = dt.datetime(2026, 11, 29, 8, 0, 0)
+    for rows in ("a\n", "b\n"):
+        (tracer / "tracer.csv").write_text(rows)
+        consume_tracer(tracer / "tracer.csv", when)
+    kept = sorted(p.read_text() for p in (tracer / "consumed").iterdir())
+    assert kept == ["a\n", "b\n"]
+    # A 'consumed' that is a file stops the run before anything is written or counted.
+    (tracer / "tracer.csv").write_text(TRACER_HEADER + TRACER_ROWS)
+    (tracer / "consumed").rename(tmp_path / "saved")
+    (tracer / "consumed").write_text("not a folder")
+    r = run_cli(*SMALL, "--state", "--tracer", cwd=tmp_path)
+    assert r.returncode == 2 and "is not a folder" in r.stderr, r.stderr
+    assert written(tmp_path) == [] and (tracer / "tracer.csv").exists()
+    assert not (tmp_path / "output" / "_vecgen" / "state.json").exists()
+    # A run without customers leaves the tracer file for a run that uses it.
+    (tracer / "consumed").unlink()
+    every = CORE_OFF + ",customers,transactions,truth"
+    r = run_cli(*SMALL, "--tracer", "--disable", every, cwd=tmp_path)
+    assert r.returncode == 0 and (tracer / "tracer.csv").exists(), r.stderr
+    assert not (tracer / "consumed").exists()

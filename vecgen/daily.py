@@ -329,9 +329,30 @@ def archival_extra(plan: Plan, vocab: Vocab, first_position: int) -> Extra | Non
     return Extra(customers, truth.drop("__block"))
 
 
+def consumed_folder(path: Path) -> Path:
+    """Check, before a run writes anything, that a used tracer file can be put away.
+
+    A ``consumed`` that is a file would otherwise fail after the run published,
+    and the same tracer records would be added again next time.
+    """
+    folder = path.parent / "consumed"
+    if folder.exists() and not folder.is_dir():
+        msg = f"{folder} is not a folder, so the tracer file could not be put away; move it aside"
+        raise InputFileError(msg)
+    return folder
+
+
 def consume_tracer(path: Path, when: dt.datetime) -> Path:
-    """Move a used tracer file to ``consumed/`` (kept, not deleted as the predecessor did)."""
-    target = path.parent / "consumed" / f"{when:%Y%m%dT%H%M%S}-{path.name}"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Move a used tracer file to ``consumed/`` (kept, not deleted as the predecessor did).
+
+    The name carries the time to the microsecond and never replaces an earlier
+    consumed file (two runs in one second once overwrote one).
+    """
+    folder = consumed_folder(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{when:%Y%m%dT%H%M%S.%f}-{path.name}"
+    target, n = folder / stem, 1
+    while target.exists():
+        target, n = folder / f"{stem}.{n}", n + 1
     os.replace(path, target)
     return target

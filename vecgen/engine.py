@@ -24,6 +24,7 @@ from vecgen.daily import (
     Extra,
     archival_extra,
     consume_tracer,
+    consumed_folder,
     read_tracer,
     tracer_extra,
 )
@@ -263,7 +264,11 @@ def run(config: Config, progress: Callable[[int], None] | None = None) -> RunRes
             _refuse_append_without_counters(plan, folder)
         # Inputs people hand us are read and validated before anything is written.
         tracer_path = Path(config.tracer_dir) / TRACER_FILE
-        tracer = read_tracer(tracer_path) if config.tracer and tracer_path.exists() else None
+        # Tracer records go into today's customers: without them the file stays for later.
+        wanted = config.tracer and "customers" in plan.sources and tracer_path.exists()
+        tracer = read_tracer(tracer_path) if wanted else None
+        if tracer is not None:
+            consumed_folder(tracer_path)  # refuse now, not after the files are published
         extras = _extras(plan, tracer) if "customers" in plan.sources else []
         files = _generate(
             plan,
