@@ -228,3 +228,21 @@ def test_a_config_file_that_is_not_what_it_claims_is_one_line(
         env = {} if how else {"VECGEN_CONFIG": str(path)}
         r = run_cli("--customers", "10", *how, cwd=tmp_path, env=env)
         assert r.returncode == 2 and why in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+@pytest.mark.parametrize(
+    ("fuzz", "why"),
+    [
+        ('fields_changed = {"²" = 1}', "keys must be field counts 1..16, got '²'"),
+        ("fields_changed = {1 = 0}", "'fuzz.fields_changed' weights must not all be 0"),
+        ("[fuzz.fields.birth_dt]\nkernels = {gender_flip = 1}", "birth_dt is a date"),
+        ("[fuzz.fields.city]\nkernels = {date_year = 1}", "date_year changes dates"),
+        ('[fuzz.fields.city]\nfallback = "date_jan1"', "date_jan1 changes dates"),
+    ],
+)
+def test_a_fuzz_table_that_would_fail_in_generation_is_refused_up_front(
+    tmp_path: Path, fuzz: str, why: str
+) -> None:
+    (tmp_path / "vecgen.toml").write_text(f'fuzz_profile = "medium"\n[fuzz]\n{fuzz}\n')
+    with pytest.raises(ConfigError, match=re.escape(why)):
+        load_config(cwd=tmp_path, environ={})

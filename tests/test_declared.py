@@ -517,3 +517,35 @@ def test_a_declared_file_name_cannot_leave_the_output(tmp_path: Path, name: obje
     (tmp_path / "t.json").write_text(json.dumps(table))
     with pytest.raises(ConfigError, match=r"\[sources.tickets\] file: .* is not a plain file name"):
         load_config(config_path=tmp_path / "t.json", cwd=tmp_path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("column", "why"),
+    [
+        ('{kind="sequence", start="abc"}', "start must be an integer"),
+        ('{kind="int", min=0, max=9223372036854775807}', "needs integers min <= max"),
+        ('{kind="decimal", min=0, max=inf}', "needs finite numbers"),
+        ('{kind="decimal", min=0, max=1, places=nan}', "places must be an integer from 0 to 9"),
+        ('{kind="constant", value=1e30}', "value must be text, a boolean or a finite number"),
+        ('{kind="constant", value=[1,2]}', "value must be text"),
+        ('{kind="choice", values=[1,"a"]}', "values must all be text, all integers"),
+        ('{kind=["int"]}', "unknown kind ['int']"),
+        ('{kind="pattern", pattern=5}', "pattern must be text"),
+        ('{kind="expr", sql="nope_col + 1"}', "sql names 'nope_col', not an earlier column"),
+    ],
+)
+def test_a_declared_column_that_would_fail_in_generation_is_refused_up_front(
+    tmp_path: Path, column: str, why: str
+) -> None:
+    (tmp_path / "vecgen.toml").write_text(
+        f'[sources.t]\nkey = "k"\n[sources.t.columns]\nk = {{kind="sequence"}}\nc = {column}\n'
+    )
+    r = run_cli("--customers", "50", "--quiet", "--format", "csv,parquet", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert f"[sources.t] column 'c': {why}" in r.stderr and "internal error" not in r.stderr
+    assert not (tmp_path / "output").exists()
+
+
+def test_head_refuses_an_absurd_row_count(tmp_path: Path) -> None:
+    r = run_cli("head", "customers", "--rows", str(10**30), cwd=tmp_path)
+    assert r.returncode == 2 and "--rows must be from 0 to 1,000" in r.stderr

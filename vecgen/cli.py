@@ -613,6 +613,9 @@ def _sources(config: Config) -> int:
     return 0
 
 
+MAX_HEAD_ROWS = 1000  # head shows the first rows of one block
+
+
 def _head(config: Config, source: str, rows: int) -> int:
     import polars as pl
 
@@ -624,6 +627,8 @@ def _head(config: Config, source: str, rows: int) -> int:
         raise ConfigError(f"unknown source '{source}'; valid sources: {', '.join(valid)}")
     if not config.enabled(source):
         raise ConfigError(f"source '{source}' is switched off in this config")
+    if not 0 <= rows <= MAX_HEAD_ROWS:
+        raise ConfigError(f"--rows must be from 0 to {MAX_HEAD_ROWS:,}, got {rows:,}"[:200])
     # The first block of the run is enough to show its first rows.
     frames = generate_frames(
         config.replace(

@@ -9,6 +9,7 @@ one-line errors naming the table, the key and the fix. Generation lives in
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -263,6 +264,23 @@ def _per_parent(name: str, value: Any) -> tuple[int, int, float | None]:
     return low, high, None
 
 
+# Numbers a declared column can hold: within int64 (Arrow, Parquet) and finite.
+INT_LIMIT = 2**53  # exact in a float too, so decimals and ints share the bound
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= INT_LIMIT
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= INT_LIMIT
+    )
+
+
 def _column(
     source: str, col: str, raw: Any, earlier: list[str], parent: str, parent_fields: tuple[str, ...]
 ) -> ColumnSpec:
@@ -272,8 +290,8 @@ def _column(
     if not isinstance(raw, Mapping) or "kind" not in raw:
         raise _fail(source, where, "needs a kind", 'write { kind = "..." , ... }')
     kind = raw["kind"]
-    if kind not in KINDS:
-        raise _fail(source, where, f"unknown kind '{kind}'", "use one of " + ", ".join(KINDS))
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise _fail(source, where, f"unknown kind {kind!r}", "use one of " + ", ".join(KINDS))
     required, optional = KINDS[kind]
     params = {k: v for k, v in raw.items() if k != "kind"}
     missing = sorted(required - set(params))
@@ -287,10 +305,22 @@ def _column(
             source, where, f"'{params['field']}' is not a field of the parent {parent}",
             "use one of " + ", ".join(parent_fields),
         )  # fmt: skip
+    if kind == "copy" and not isinstance(params["field"], str):
+        raise _fail(source, where, "field must be a field name", "fix it")
     if kind == "choice":
         values, weights = params["values"], params.get("weights")
         if not isinstance(values, list) or not values:
             raise _fail(source, where, "values must be a non-empty list", "fix it")
+        if not (
+            all(isinstance(v, str) for v in values)
+            or all(_is_int(v) for v in values)
+            or all(_is_number(v) for v in values)
+            or all(isinstance(v, bool) for v in values)
+        ):
+            raise _fail(
+                source, where, "values must all be text, all integers, all numbers or all "
+                "booleans (finite, within int64)", "fix them",
+            )  # fmt: skip
         if weights is not None and (
             not isinstance(weights, list)
             or len(weights) != len(values)
@@ -301,12 +331,31 @@ def _column(
     if kind in ("int", "decimal", "triangular"):
         lo, hi = params["min"], params["max"]
         mode = params.get("mode", lo)
-        if not all(isinstance(v, (int, float)) for v in (lo, hi, mode)) or not lo <= mode <= hi:
+        number = _is_int if kind == "int" else _is_number
+        if not all(number(v) for v in (lo, hi, mode)) or not lo <= mode <= hi:
+            what = "integers" if kind == "int" else "finite numbers"
             raise _fail(
-                source, where, "needs numbers min <= max (and min <= mode <= max)", "fix it"
-            )
+                source, where, f"needs {what} min <= max (and min <= mode <= max) within "
+                f"+-{INT_LIMIT:,}", "fix it",
+            )  # fmt: skip
+        places = params.get("places", 2)
+        if not (_is_int(places) and 0 <= places <= 9):
+            raise _fail(source, where, "places must be an integer from 0 to 9", "fix it")
+    if kind == "sequence" and not _is_int(params.get("start", 1)):
+        raise _fail(source, where, f"start must be an integer within +-{INT_LIMIT:,}", "fix it")
+    if kind == "constant":
+        value = params["value"]
+        if not (isinstance(value, (str, bool)) or _is_int(value) or _is_number(value)):
+            raise _fail(
+                source, where, "value must be text, a boolean or a finite number within "
+                f"+-{INT_LIMIT:,}", "fix it",
+            )  # fmt: skip
     if kind == "timestamp" and not (isinstance(params["days"], int) and params["days"] > 0):
         raise _fail(source, where, "days must be a positive integer", "fix it")
+    if kind == "pattern" and not isinstance(params["pattern"], str):
+        raise _fail(source, where, "pattern must be text", 'e.g. "T-{customer_id}"')
+    if kind == "expr" and not isinstance(params["sql"], str):
+        raise _fail(source, where, "sql must be text", "fix it")
     if kind == "pattern":
         for ref, _, _ in PATTERN.findall(params["pattern"]):
             if ref not in earlier and ref not in parent_fields:
@@ -317,9 +366,16 @@ def _column(
                 )  # fmt: skip
     if kind == "expr":
         try:
-            pl.sql_expr(params["sql"])
+            expr = pl.sql_expr(params["sql"])
         except Exception as exc:  # polars' SQL parser: any failure is the user's expression
             raise _fail(source, where, f"cannot parse sql ({exc})", "fix the expression") from None
+        known = {*earlier, *parent_fields}
+        unknown = sorted(set(expr.meta.root_names()) - known)
+        if unknown:
+            raise _fail(
+                source, where, f"sql names '{unknown[0]}', not an earlier column or a field of "
+                f"{parent}", "use one of " + ", ".join(sorted(known)),
+            )  # fmt: skip
     return ColumnSpec(col, kind, tuple(sorted(params.items(), key=lambda kv: kv[0])))
 
 

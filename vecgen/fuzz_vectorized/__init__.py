@@ -21,6 +21,7 @@ from vecgen.fuzz_vectorized import values as v
 from vecgen.fuzz_vectorized.events import EVENT_FUNCTIONS
 from vecgen.fuzz_vectorized.kernels import Kernel, KernelContext
 from vecgen.fuzz_vectorized.profiles import (
+    DATE_KERNELS,
     KEEP,
     PROFILES,
     FieldMix,
@@ -74,18 +75,6 @@ KERNELS: dict[str, Kernel] = {
     "gender_flip": k.gender_flip,
     "state_form": v.state_form,
 }
-# Kernels for Date columns (``blank`` works on any type); all others take text.
-DATE_KERNELS = frozenset(
-    {
-        "date_edit",
-        "date_year",
-        "date_shift_days",
-        "date_swap_day_month",
-        "date_jan1",
-        "date_1900",
-        "blank",
-    }
-)
 
 
 __all__ = [

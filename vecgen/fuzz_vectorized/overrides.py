@@ -7,6 +7,7 @@ name_first.kernels.nicknam``), what was wrong and the valid choices.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from vecgen.catalog import ADDRESS_PARTS, PERSON_COLUMNS
 from vecgen.fuzz_vectorized.profiles import (
     CLUSTER_KINDS,
+    DATE_FIELDS,
+    DATE_KERNELS,
     EVENT_FIELDS,
     KEEP,
     FieldMix,
@@ -58,6 +61,23 @@ def _table(path: str, value: Any) -> Mapping[str, Any]:
         msg = f"'{path}' must be a table, got {value!r}"
         raise OverrideError(msg)
     return value
+
+
+def _count(key: Any) -> bool:
+    """Whether a table key is a plain count (ASCII digits: '²' is a digit to str.isdigit)."""
+    return re.fullmatch(r"[0-9]{1,3}", str(key)) is not None
+
+
+def _fits(path: str, field: str, kernel: str) -> None:
+    """Refuse a kernel that cannot change this field's type (a date kernel on text, ...)."""
+    if kernel in (KEEP, "blank"):
+        return
+    if field in DATE_FIELDS and kernel not in DATE_KERNELS:
+        msg = f"'{path}': {field} is a date; use a date kernel: {', '.join(sorted(DATE_KERNELS))}"
+        raise OverrideError(msg)
+    if field not in DATE_FIELDS and kernel in DATE_KERNELS:
+        msg = f"'{path}': {kernel} changes dates, and {field} is text; use a text kernel"
+        raise OverrideError(msg)
 
 
 def _kernels(path: str, value: Any, kernel_names: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
@@ -105,12 +125,14 @@ def build_profile(preset: str, table: Mapping[str, Any], kernel_names: tuple[str
     if "fields_changed" in table:
         hist = []
         for k, w in _table("fuzz.fields_changed", table["fields_changed"]).items():
-            if not str(k).isdigit() or not 1 <= int(k) <= len(FUZZABLE):
+            if not _count(k) or not 1 <= int(k) <= len(FUZZABLE):
                 msg = (
                     f"'fuzz.fields_changed' keys must be field counts 1..{len(FUZZABLE)}, got {k!r}"
                 )
                 raise OverrideError(msg)
             hist.append((int(k), _number(f"fuzz.fields_changed.{k}", w, 0, 1e9)))
+        if hist and sum(w for _, w in hist) <= 0:
+            raise OverrideError("'fuzz.fields_changed' weights must not all be 0")
         changes["fields_changed"] = tuple(sorted(hist))
     clusters = profile.clusters
     if "cluster_size" in table:
@@ -144,7 +166,7 @@ def build_profile(preset: str, table: Mapping[str, Any], kernel_names: tuple[str
     if "households" in table:
         sizes: dict[int, float] = {}
         for k, w in _table("fuzz.households", table["households"]).items():
-            if not str(k).isdigit() or not 1 <= int(k) <= MAX_HOUSEHOLD:
+            if not _count(k) or not 1 <= int(k) <= MAX_HOUSEHOLD:
                 msg = (
                     f"'fuzz.households' keys must be household sizes 1..{MAX_HOUSEHOLD}, got {k!r}"
                 )
@@ -175,6 +197,8 @@ def build_profile(preset: str, table: Mapping[str, Any], kernel_names: tuple[str
         mix = mixes.get(field, FieldMix(field, (("replace", 1.0),), 0.0, "replace"))
         if "kernels" in spec:
             mix = replace(mix, kernels=_kernels(f"{path}.kernels", spec["kernels"], kernel_names))
+            for name, _ in mix.kernels:
+                _fits(f"{path}.kernels.{name}", field, name)
         if "rate" in spec:
             mix = replace(mix, rate=_number(f"{path}.rate", spec["rate"], 0, 100))
         if "fallback" in spec:
@@ -183,6 +207,7 @@ def build_profile(preset: str, table: Mapping[str, Any], kernel_names: tuple[str
                 raise OverrideError(
                     f"'{path}.fallback' is not a fuzz kernel; " + _hint(str(fb), kernel_names)
                 )
+            _fits(f"{path}.fallback", field, fb)
             mix = replace(mix, fallback=fb)
         mixes[field] = mix
     changes["fields"] = tuple(mixes.values())

@@ -22,6 +22,19 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 KEEP = "keep"
+# Kernels for Date columns (``blank`` works on any type); all others take text.
+DATE_KERNELS = frozenset(
+    {
+        "date_edit",
+        "date_year",
+        "date_shift_days",
+        "date_swap_day_month",
+        "date_jan1",
+        "date_1900",
+        "blank",
+    }
+)
+DATE_FIELDS = frozenset({"birth_dt"})  # the person fields that are dates
 
 CLUSTER_KINDS = ("fixed", "uniform", "poisson", "zipf")
 # Record-level events and the fields each needs.
