@@ -150,3 +150,30 @@ def test_the_tools_read_the_day_asked_for_or_every_day(tmp_path: Path) -> None:
     assert missing.returncode != 0 and "days there: 2026-11-27, 2026-11-28" in missing.stderr
     bad = run_cli("population-stats", "output", "--date", "yesterday", cwd=tmp_path)
     assert bad.returncode == 2 and "--date must be a date YYYY-MM-DD or all" in bad.stderr
+
+
+def test_damaged_run_files_are_one_line_errors_naming_the_file(tmp_path: Path) -> None:
+    assert (
+        run_cli("--customers", "300", "--quiet", "--date", "2026-01-15", cwd=tmp_path).returncode
+        == 0
+    )
+    day = tmp_path / "output" / "customers" / "dt=2026-01-15" / "part-00000.csv"
+    day.write_text(day.read_text().splitlines()[0] + "\n")  # header only
+    for command in ("fuzz-stats", "report"):
+        r = run_cli(command, "output", cwd=tmp_path)
+        assert r.returncode == 2 and "none of the duplicates its truth file names" in r.stderr
+    truth = tmp_path / "output" / "truth" / "dt=2026-01-15" / "part-00000.csv"
+    truth.write_bytes(b"garbage\x00\xff\n")
+    for command in ("fuzz-stats", "report", "population-stats"):
+        r = run_cli(command, "output", cwd=tmp_path)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+        assert "is not a vecgen truth file (no column 'source')" in r.stderr
+    (tmp_path / "pred.csv").write_text("record_id,cluster_id\n1000000001,\n")
+    r = run_cli("score", str(truth.parent.parent.parent), "pred.csv", cwd=tmp_path)
+    assert r.returncode == 2 and "internal error" not in r.stderr, r.stderr
+    assert (
+        run_cli("--customers", "300", "--quiet", "--date", "2026-01-16", cwd=tmp_path).returncode
+        == 0
+    )
+    r = run_cli("score", "output", "pred.csv", cwd=tmp_path)
+    assert r.returncode == 2 and "cluster_id is empty for 1 records" in r.stderr

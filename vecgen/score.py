@@ -209,6 +209,13 @@ def load_inputs(
         raise ScoreError(
             f"{predictions_path}: record {dup!r} is in more than one row; give one cluster per record"
         )
+    if pred["cluster_id"].null_count():
+        empty = pred.filter(pl.col("cluster_id").is_null())
+        example = empty["record_id"][0] if "record_id" in empty.columns else "?"
+        raise ScoreError(
+            f"{predictions_path}: cluster_id is empty for {empty.height:,} records "
+            f"(e.g. {example!r}); give every record a cluster"
+        )
     given = _codes(pred["cluster_id"])
     cluster = np.arange(n, dtype=np.int64) + (
         int(given.max()) + 1 if len(given) else 0

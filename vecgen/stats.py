@@ -86,9 +86,29 @@ def day_files(out: str, source: str, day: str | None = None) -> list[str]:
     return found
 
 
+# The columns a tool needs in a file it reads back (a damaged or foreign file lacks them).
+NEEDED = {
+    "truth": ("source", "record_id", "entity_id", "is_duplicate"),
+    "customers": ("customer_id",),
+    "pos_customers": ("customer_id",),
+}
+
+
 def read_day(out: str, source: str, day: str | None = None) -> pl.DataFrame:
-    """Read :func:`day_files` as one frame, every column as text."""
-    frames = [read_any(path) for path in day_files(out, source, day)]
+    """Read :func:`day_files` as one frame, every column as text (files read back are untrusted)."""
+    frames = []
+    for path in day_files(out, source, day):
+        try:
+            frame = read_any(path)
+        except Exception as exc:  # Polars and pyarrow raise many kinds: all mean "damaged"
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+            msg = f"{path} cannot be read as a vecgen {source} file ({first}); regenerate that day"
+            raise StatsError(msg) from None
+        missing = [c for c in NEEDED.get(source, ()) if c not in frame.columns]
+        if missing:
+            msg = f"{path} is not a vecgen {source} file (no column '{missing[0]}'); regenerate that day"
+            raise StatsError(msg)
+        frames.append(frame)
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
 
 
@@ -161,6 +181,12 @@ def _summary(
 ) -> dict[str, Any]:
     """Return the statistics of a source from ``differs`` (a boolean column per field compared)."""
     n = differs.height
+    if n == 0:
+        msg = (
+            f"the {source} file holds none of the duplicates its truth file names: the files "
+            "are not of one run, or one is damaged; regenerate that day"
+        )
+        raise StatsError(msg)
     per_field = {c: round(100.0 * int(differs[c].sum()) / n, 2) for c in differs.columns}
     changed = (
         differs.select(pl.sum_horizontal(pl.all())).to_series()
