@@ -246,3 +246,10 @@ def test_a_fuzz_table_that_would_fail_in_generation_is_refused_up_front(
     (tmp_path / "vecgen.toml").write_text(f'fuzz_profile = "medium"\n[fuzz]\n{fuzz}\n')
     with pytest.raises(ConfigError, match=re.escape(why)):
         load_config(cwd=tmp_path, environ={})
+
+
+def test_a_tilde_is_never_taken_for_the_home_folder(tmp_path: Path) -> None:
+    for key in ("out", "state_dir", "tracer_dir"):
+        with pytest.raises(ConfigError, match=rf"'{key}' starts with '~', which vecgen does not"):
+            load_config({key: "~/data"}, cwd=tmp_path, environ={})
+    assert load_config({"out": "./~"}, cwd=tmp_path, environ={}).out == "./~"

@@ -410,6 +410,15 @@ class Config(metaclass=_CheckedFields):
                         f"on ([sources] {spec.parent} = true) or choose another parent"
                     )
                     raise ConfigError(msg)
+        for key in ("out", "state_dir", "tracer_dir", "publish_to"):
+            value = str(getattr(self, key) or "")
+            if value.startswith("~"):
+                # fsspec would expand it to the home folder: a quoted '~' is not a request for that.
+                msg = (
+                    f"'{key}' starts with '~', which vecgen does not expand (the shell does, "
+                    f"unquoted); write the full path, or ./{value} for a folder named so"
+                )
+                raise ConfigError(msg)
         if self.part >= self.parts:
             raise ConfigError(f"'part' must be below 'parts' ({self.parts}), got {self.part}")
         if self.parts > 1:
