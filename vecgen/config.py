@@ -905,6 +905,13 @@ def load_config(
         merged["state_dir"] = ""
     elif merged.get("load_type") == "append" or merged.get("state_dir") or kept:
         merged["state"] = True
+    for key in ("state_dir", "tracer_dir"):  # the same rule as Config's before they resolve
+        if str(merged.get(key, "")).startswith("~"):
+            msg = (
+                f"'{key}' starts with '~', which vecgen does not expand (the shell does, "
+                f"unquoted); write the full path, or ./{merged[key]} for a folder named so"
+            )
+            raise ConfigError(msg)
     state_dir = merged.get("state_dir", "")
     merged["state_dir"] = str((base / state_dir).resolve()) if state_dir else ""
     merged["tracer_dir"] = str((base / merged.get("tracer_dir", "tracer")).resolve())
