@@ -411,14 +411,7 @@ class Config(metaclass=_CheckedFields):
                     )
                     raise ConfigError(msg)
         for key in ("out", "state_dir", "tracer_dir", "publish_to"):
-            value = str(getattr(self, key) or "")
-            if value.startswith("~"):
-                # fsspec would expand it to the home folder: a quoted '~' is not a request for that.
-                msg = (
-                    f"'{key}' starts with '~', which vecgen does not expand (the shell does, "
-                    f"unquoted); write the full path, or ./{value} for a folder named so"
-                )
-                raise ConfigError(msg)
+            _no_tilde(key, str(getattr(self, key) or ""))
         if self.part >= self.parts:
             raise ConfigError(f"'part' must be below 'parts' ({self.parts}), got {self.part}")
         if self.parts > 1:
@@ -551,6 +544,16 @@ class Config(metaclass=_CheckedFields):
         if self.completeness:
             d[COMPLETENESS_KEY] = json.loads(self.completeness)
         return d
+
+
+def _no_tilde(key: str, value: str) -> None:
+    """Refuse a path setting that starts with '~' (fsspec would take it for the home folder)."""
+    if value.startswith("~"):
+        msg = (
+            f"'{key}' starts with '~', which vecgen does not expand (the shell does, "
+            f"unquoted); write the full path, or ./{value} for a folder named so"
+        )
+        raise ConfigError(msg)
 
 
 def _suggest(name: str, valid: tuple[str, ...] | list[str]) -> str:
@@ -906,12 +909,7 @@ def load_config(
     elif merged.get("load_type") == "append" or merged.get("state_dir") or kept:
         merged["state"] = True
     for key in ("state_dir", "tracer_dir"):  # the same rule as Config's before they resolve
-        if str(merged.get(key, "")).startswith("~"):
-            msg = (
-                f"'{key}' starts with '~', which vecgen does not expand (the shell does, "
-                f"unquoted); write the full path, or ./{merged[key]} for a folder named so"
-            )
-            raise ConfigError(msg)
+        _no_tilde(key, str(merged.get(key, "")))
     state_dir = merged.get("state_dir", "")
     merged["state_dir"] = str((base / state_dir).resolve()) if state_dir else ""
     merged["tracer_dir"] = str((base / merged.get("tracer_dir", "tracer")).resolve())
