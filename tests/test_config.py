@@ -253,3 +253,10 @@ def test_a_tilde_is_never_taken_for_the_home_folder(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=rf"'{key}' starts with '~', which vecgen does not"):
             load_config({key: "~/data"}, cwd=tmp_path, environ={})
     assert load_config({"out": "./~"}, cwd=tmp_path, environ={}).out == "./~"
+
+
+def test_a_printed_config_with_control_characters_loads_back_the_same(tmp_path: Path) -> None:
+    first = Config(out="a\nb\x7f\x1bc d", publish_to='s3://x/"q"\\', seed=3)
+    (tmp_path / "vecgen.toml").write_text(config_toml(first))
+    again = load_config(cwd=tmp_path, environ={})
+    assert (again.out, again.publish_to, again.seed) == (first.out, first.publish_to, 3)
