@@ -118,7 +118,7 @@ def keys(config: Config) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, st
     return primary, foreign
 
 
-def ddl(config: Config, dialect: str) -> str:
+def ddl(config: Config, dialect: str, schema: dict[str, pl.Schema] | None = None) -> str:
     """CREATE TABLE statements for every enabled source, parents first.
 
     Examples
@@ -132,12 +132,12 @@ def ddl(config: Config, dialect: str) -> str:
     if dialect not in DIALECTS:
         raise DatabaseError(f"unknown dialect '{dialect}'; valid dialects: {', '.join(DIALECTS)}")
     out = []
-    enabled = schemas(config)
+    enabled = schemas(config) if schema is None else schema  # a load has it already
     primary, foreign = keys(config)
-    for source, schema in enabled.items():
+    for source, columns in enabled.items():
         lines = [
             f"  {_quote(c)} {_sql_type(t, dialect, f'source {source}, column {c}')}"
-            for c, t in schema.items()
+            for c, t in columns.items()
         ]
         if source in primary:
             lines.append(f"  PRIMARY KEY ({', '.join(_quote(c) for c in primary[source])})")
@@ -221,16 +221,28 @@ def _frames(
             yield source, read_typed(path, columns, date_format)
 
 
-def _statements(config: Config, dialect: str, existing: set[str], if_exists: str) -> str:
+# The tables already in the database (both dialects answer it).
+EXISTING_TABLES = (
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+)
+
+
+def _statements(
+    config: Config,
+    dialect: str,
+    schema: dict[str, pl.Schema],
+    existing: set[str],
+    if_exists: str,
+) -> str:
     """Return the DDL of a load: fail on existing tables, drop them first, or keep them."""
-    tables = list(schemas(config))
+    tables = list(schema)
     clash = [t for t in tables if t in existing]
     if clash and if_exists == "fail":
         raise DatabaseError(
             f"table {_quote(clash[0])} already exists; nothing was loaded. Use --if-exists "
             "append to add this day's rows, or --if-exists replace to drop and reload the tables"
         )
-    sql = ddl(config, dialect)
+    sql = ddl(config, dialect, schema)
     if if_exists == "append":
         return sql.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ")
     drops = [f"DROP TABLE IF EXISTS {_quote(t)};" for t in reversed(tables) if t in existing]
@@ -257,11 +269,7 @@ def load(config: Config, dsn: str, if_exists: str = "fail") -> dict[str, int]:
         # duckdb:///run.db is run.db here; duckdb:////tmp/run.db is absolute (as in SQLAlchemy).
         path = dsn[len("duckdb:///") :] if dsn.startswith("duckdb:///") else dsn[len("duckdb://") :]
         return _load_duckdb(config, path or ":memory:", schema, files, if_exists)
-    if dsn.startswith(("postgresql://", "postgres://")):
-        return _load_postgres(config, dsn, schema, files, if_exists)
-    raise DatabaseError(
-        f"unknown database '{dsn.split(':', 1)[0]}'; use duckdb:///path.db or postgresql://..."
-    )
+    return _load_postgres(config, dsn, schema, files, if_exists)
 
 
 def _load_duckdb(
@@ -281,16 +289,11 @@ def _load_duckdb(
     try:
         con = duckdb.connect(path)
         try:
-            existing = {
-                r[0]
-                for r in con.execute(
-                    "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = current_schema()"
-                ).fetchall()
-            }
+            existing = {r[0] for r in con.execute(EXISTING_TABLES).fetchall()}
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(_statements(config, "duckdb", existing, if_exists)).fetchall()
+                sql = _statements(config, "duckdb", schema, existing, if_exists)
+                con.execute(sql).fetchall()
                 for source, frame in _frames(config, schema, files):
                     con.register("__frame", frame.to_arrow())
                     con.execute(f"INSERT INTO {_quote(source)} SELECT * FROM __frame").fetchall()
@@ -327,12 +330,9 @@ def _load_postgres(
         # One transaction (psycopg commits when the block ends, rolls back on an error).
         with psycopg.connect(dsn, connect_timeout=10) as con:
             with con.cursor() as cur:
-                cur.execute(
-                    "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = current_schema()"
-                )
+                cur.execute(EXISTING_TABLES)
                 existing = {r[0] for r in cur.fetchall()}
-                cur.execute(_statements(config, "postgres", existing, if_exists))
+                cur.execute(_statements(config, "postgres", schema, existing, if_exists))
                 for source, frame in _frames(config, schema, files):
                     names = ", ".join(_quote(c) for c in frame.columns)
                     sql = f"COPY {_quote(source)} ({names}) FROM STDIN WITH (FORMAT csv)"
