@@ -87,7 +87,6 @@ def _generate(
     """
     vocab = load(vocab_dir(plan.config.locale))
     write_options = {name: source_for(plan.config, name).write_options for name in plan.sources}
-    control = control or folder
     outputs = Outputs.open(plan, write_options, clean_stale=clean_stale, journal=control)
     writer: _Writer | None = None
     pool: Pool | None = None

@@ -559,12 +559,8 @@ class Outputs:
             for fmt in plan.config.formats:
                 path = final_path(plan, self.root, source, fmt)
                 if whole_lake:
-                    folder = posixpath.dirname(path)
-                    found = self.fs.exists(folder) and any(
-                        _PART.match(posixpath.basename(e.rstrip("/")))
-                        for e in self.fs.ls(folder, detail=False)
-                    )
-                    where = folder
+                    where = posixpath.dirname(path)
+                    found = bool(_part_names(self.fs, where))
                 else:
                     found = self.fs.exists(path)
                     where = path
@@ -578,13 +574,7 @@ class Outputs:
 
     def _next_part(self, folder: str) -> int:
         """Return the first part number after every part already in ``folder``."""
-        if not self.fs.exists(folder):
-            return 0
-        numbers = [
-            int(posixpath.basename(e.rstrip("/"))[5:10])
-            for e in self.fs.ls(folder, detail=False)
-            if _PART.match(posixpath.basename(e.rstrip("/")))
-        ]
+        numbers = [int(name[5:10]) for name in _part_names(self.fs, folder)]
         return max(numbers, default=-1) + 1
 
     def _remove_stale_temporaries(self) -> None:
@@ -774,9 +764,8 @@ def _apply(fs: Any, entry: dict[str, object]) -> None:
         # Truncate semantics: parts of today's partition that this run did not write go.
         written = {path for _, path in renames}
         for folder in {posixpath.dirname(p) for p in written}:
-            for found in fs.ls(folder, detail=False):
-                name = posixpath.basename(found.rstrip("/"))
-                if _PART.match(name) and posixpath.join(folder, name) not in written:
+            for name in _part_names(fs, folder):
+                if posixpath.join(folder, name) not in written:
                     fs.rm(posixpath.join(folder, name))
     checkpoint("publish.done")
 
@@ -789,16 +778,20 @@ def _recover(folder: Path, plan: Plan) -> None:
     if entry is None:
         return
     fs, root = filesystem(plan.config.out, plan.config)
-    if not isinstance(entry.get("out"), str):
-        msg = f"publish journal {folder / 'publish.json'} is damaged (no output); remove it"
-        raise OutputError(msg + " and rerun the day")
-    _, journal_root = filesystem(str(entry["out"]), plan.config)
-    _check_journal(entry, journal_root, root, folder)
+    _check_journal(entry, plan, root, folder)
     _apply(fs, entry)
     remove_journal(folder)
 
 
-def _check_journal(entry: dict[str, object], journal_root: str, root: str, folder: Path) -> None:
+def _part_names(fs: Any, folder: str) -> list[str]:
+    """Return the names of the ``part-*`` files in a lake partition (none if it is missing)."""
+    if not fs.exists(folder):
+        return []
+    names = (posixpath.basename(e.rstrip("/")) for e in fs.ls(folder, detail=False))
+    return [name for name in names if _PART.match(name)]
+
+
+def _check_journal(entry: dict[str, object], plan: Plan, root: str, folder: Path) -> None:
     """Refuse a journal that is not this output's: every rename must stay inside ``root``.
 
     A journal is a file on disk like any other: a damaged or crafted one must
@@ -809,8 +802,12 @@ def _check_journal(entry: dict[str, object], journal_root: str, root: str, folde
     def bad(problem: str) -> OutputError:
         return OutputError(f"publish journal {where} {problem}; remove it and rerun the day")
 
-    local = not root.startswith(("s3://",)) and "://" not in str(entry.get("out"))
-    norm = os.path.realpath if local else posixpath.normpath
+    from vecgen.remote import filesystem
+
+    if not isinstance(entry.get("out"), str):
+        raise bad("is damaged (no output)")
+    _, journal_root = filesystem(str(entry["out"]), plan.config)
+    norm = posixpath.normpath if "://" in plan.config.out else os.path.realpath
     top = norm(root)
     if norm(journal_root) != top:
         raise bad(f"belongs to another output ({entry.get('out')!r})")
