@@ -22,6 +22,8 @@ from vecgen.catalog import FORMATS, LOCALES, PARENTS, PERSON_FILE_COLUMNS, SOURC
 from vecgen.errors import ConfigError
 from vecgen.fuzz_vectorized.profiles import Profile
 from vecgen.spec import parse_declared
+from vecgen.state import STATE_FILE
+from vecgen.untrusted import read_small_text
 
 CONFIG_FILE = "vecgen.toml"
 ENV_PREFIX = "VECGEN_"
@@ -786,24 +788,14 @@ def read_config_file(path: Path) -> dict[str, Any]:
     The file is untrusted: only a regular file (a FIFO would block), at most
     1 MiB, strict UTF-8, tables and arrays nested at most 16 deep.
     """
-    import stat
-
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"config file {path} is not a regular file; give a TOML file")
-        if info.st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"config file {path} is {info.st_size:,} bytes; the limit is 1 MiB")
-        data = path.read_bytes()
+        text = read_small_text(path)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        msg = f"{path} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}); save it as UTF-8"
-        raise ConfigError(msg) from None
+    except ValueError as exc:
+        raise ConfigError(f"config file {path} {exc}; give a UTF-8 TOML file") from None
     raw: dict[str, Any]
     try:
         if path.suffix.lower() == ".json":  # the same tables, written as JSON
@@ -824,7 +816,6 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return raw
 
 
-MAX_CONFIG_BYTES = 1 << 20
 MAX_DEPTH = 16
 
 
@@ -903,7 +894,7 @@ def load_config(
     # State only when asked for: state = true, a state_dir, or appending; --no-state wins.
     # An output that already keeps counters goes on keeping them (a job that forgot --state).
     out = str(merged.get("out", SETTINGS_BY_NAME["out"].default))
-    kept = "://" not in out and (cwd / out / STATE_SUBDIR / "state.json").exists()
+    kept = "://" not in out and (cwd / out / STATE_SUBDIR / STATE_FILE).exists()
     if merged.get("state") is False:
         merged["state_dir"] = ""
     elif merged.get("load_type") == "append" or merged.get("state_dir") or kept:

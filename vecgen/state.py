@@ -22,6 +22,7 @@ from pathlib import Path
 import filelock
 
 from vecgen.errors import VecgenError
+from vecgen.untrusted import read_small_text
 
 STATE_FILE = "state.json"
 LOCK_FILE = "lock"
@@ -84,27 +85,12 @@ def read_state(folder: Path) -> State:
     return State(**values)
 
 
-MAX_STATE_BYTES = 1 << 20
-
-
 def _read_json(path: Path) -> object:
-    """Read a small JSON file vecgen wrote, as untrusted input.
+    """Read a small JSON file vecgen wrote, as untrusted input (see :func:`read_small_text`).
 
-    Only a regular file (a FIFO would block the run), at most 1 MiB, strict
-    UTF-8; too deep nesting raises RecursionError, which callers report.
+    Too deep nesting raises RecursionError, which callers report.
     """
-    import stat
-
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError("not a regular file")
-    if info.st_size > MAX_STATE_BYTES:
-        raise ValueError(f"{info.st_size:,} bytes, more than a vecgen state file holds")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError("not UTF-8 text") from None
-    return json.loads(text)
+    return json.loads(read_small_text(path))
 
 
 def write_state(folder: Path, state: State) -> None:
