@@ -100,13 +100,15 @@ def load_inputs(
     predictions_path: str,
     level: str = "entity",
     sources: tuple[str, ...] = (),
+    read: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> Inputs:
     """Read, check and encode truth and predictions.
 
     ``level`` is what a true match is: the same person (``entity``) or the same
     household (``household``: people who live together, and all their records).
+    ``read`` holds the two files when the caller has read them already.
     """
-    truth = _read(truth_path)
+    truth = _read(truth_path) if read is None else read[0]
     everyone = truth
     if sources:
         present: list[str] = (
@@ -126,7 +128,7 @@ def load_inputs(
             raise ScoreError(
                 f"{truth_path}: column '{column}' is missing; give the truth file of a vecgen run"
             )
-    pred = _read(predictions_path)
+    pred = _read(predictions_path) if read is None else read[1]
     pairs_given = {"record_id_l", "record_id_r"} <= set(pred.columns)
     if not (pairs_given or {"record_id", "cluster_id"} <= set(pred.columns)):
         msg = (
@@ -268,6 +270,7 @@ def score(
     predictions_path: str,
     level: str = "entity",
     sources: tuple[str, ...] = (),
+    read: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Score predictions against a vecgen truth file (see the module docstring).
 
@@ -276,7 +279,7 @@ def score(
     ``sources`` limits the truth to the records of those sources (the files
     your matcher read); by default every source's records count.
     """
-    data = load_inputs(truth_path, predictions_path, level, sources)
+    data = load_inputs(truth_path, predictions_path, level, sources, read)
     entity, cluster = data.entity, data.cluster
     n = len(entity)
     entity_sizes = np.bincount(entity)
@@ -333,21 +336,22 @@ def _f1(p: float | None, r: float | None) -> float | None:
     return 0.0 if p + r == 0 else 2 * p * r / (p + r)
 
 
-def truth_sources(truth_path: str) -> list[str]:
-    """Return the sources a truth file (or a run's folder) holds records of, in file order."""
-    truth = _read(truth_path)
-    if "source" not in truth.columns:
-        return []
-    return truth["source"].drop_nulls().unique(maintain_order=True).to_list()
-
-
 def score_each_source(
     truth_path: str, predictions_path: str, level: str = "entity"
 ) -> dict[str, dict[str, Any]]:
-    """Score the predictions once per source of the truth (``vecgen score --source all``)."""
+    """Score the predictions once per source of the truth (``vecgen score --source all``).
+
+    Both files are read once, not once per source.
+    """
+    read = (_read(truth_path), _read(predictions_path))
+    truth = read[0]
+    sources = (
+        truth["source"].drop_nulls().unique(maintain_order=True).to_list()
+        if "source" in truth.columns
+        else []
+    )
     return {
-        source: score(truth_path, predictions_path, level, (source,))
-        for source in truth_sources(truth_path)
+        source: score(truth_path, predictions_path, level, (source,), read) for source in sources
     }
 
 
