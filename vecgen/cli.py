@@ -23,6 +23,7 @@ from vecgen.config import (
     SETTINGS,
     SOURCES_KEY,
     Config,
+    Setting,
     config_toml,
     describe_setting,
     load_config,
@@ -218,6 +219,25 @@ SETTINGS_BEGIN = (
 SETTINGS_END = "<!-- settings: end -->"
 
 
+def _metavar(s: Setting) -> str:
+    """Return the value a setting's flag takes, as --help and the docs show it."""
+    if s.kind == "choice":
+        return "{" + ",".join(s.choices) + "}"
+    return {"int": "N", "float": "X", "date": "YYYY-MM-DD", "list": "LIST"}.get(s.kind, "VALUE")
+
+
+def _add_run_folder(p: argparse.ArgumentParser) -> None:
+    """Add the OUT argument and --date of the commands that read a run back."""
+    p.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
+    p.add_argument(
+        "--date",
+        dest="day",
+        default=None,
+        metavar="YYYY-MM-DD|all",
+        help="which day of the run to read (default: the newest; all: every day)",
+    )
+
+
 def settings_markdown() -> str:
     """Return the settings reference of ``docs/configuration.md``, grouped as in ``--help``.
 
@@ -239,11 +259,8 @@ def settings_markdown() -> str:
             flag = "--" + name.replace("_", "-")
             if s.kind == "bool":
                 shown = f"`{flag}` / `--no-{flag[2:]}`"
-            elif s.kind == "choice":
-                shown = f"`{flag} {{{','.join(s.choices)}}}`"
             else:
-                metavar = {"int": "N", "float": "X", "date": "YYYY-MM-DD", "list": "LIST"}
-                shown = f"`{flag} {metavar.get(s.kind, 'VALUE')}`"
+                shown = f"`{flag} {_metavar(s)}`"
             if name == "load_type":
                 shown += " / `--overwrite`"
             default = s.default
@@ -303,16 +320,13 @@ def _add_settings(p: argparse.ArgumentParser, leave_out: tuple[str, ...] = ()) -
                 help=describe_setting(s),
             )
         else:
-            metavar = {"int": "N", "float": "X", "date": "YYYY-MM-DD", "list": "LIST"}.get(s.kind)
-            if s.kind == "choice":
-                metavar = "{" + ",".join(s.choices) + "}"
             aliases = ["--format"] if s.name == "formats" else []
             g.add_argument(
                 flag,
                 *aliases,
                 dest=s.name,
                 default=None,
-                metavar=metavar or "VALUE",
+                metavar=_metavar(s),
                 help=describe_setting(s),
             )
     if "daily operation" not in leave_out:
@@ -367,14 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings(src, IN_MEMORY)
     sub.add_parser("schema", help="print the JSON Schema of vecgen.toml (for editors)")
     rp = sub.add_parser("report", help="write an HTML page (plus PNG charts) describing a run")
-    rp.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
-    rp.add_argument(
-        "--date",
-        dest="day",
-        default=None,
-        metavar="YYYY-MM-DD|all",
-        help="which day of the run to read (default: the newest; all: every day)",
-    )
+    _add_run_folder(rp)
     rp.add_argument(
         "--to",
         default=None,
@@ -441,14 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fuzz-stats",
         help="per-field change rates, fields changed, cluster sizes and kernel mix of a run",
     )
-    fs.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
-    fs.add_argument(
-        "--date",
-        dest="day",
-        default=None,
-        metavar="YYYY-MM-DD|all",
-        help="which day of the run to read (default: the newest; all: every day)",
-    )
+    _add_run_folder(fs)
     fs.add_argument(
         "--source",
         default="customers",
@@ -460,14 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
         "population-stats",
         help="name frequencies, places, households, shared identifiers and fill rates of a run",
     )
-    ps.add_argument("out", metavar="OUT", help="the --out folder of a vecgen run")
-    ps.add_argument(
-        "--date",
-        dest="day",
-        default=None,
-        metavar="YYYY-MM-DD|all",
-        help="which day of the run to read (default: the newest; all: every day)",
-    )
+    _add_run_folder(ps)
     ps.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ref = sub.add_parser(
         "refake",
