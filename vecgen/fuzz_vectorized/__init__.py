@@ -107,7 +107,7 @@ def null_strings(n: int) -> pl.Series:
 def join_log(labels: list[pl.Series], n: int) -> pl.Series:
     """Join per-field labels (``field:kernel`` or null) into the corruption log, row by row.
 
-    A row without a label gets ``""`` (no labels at all: null).
+    A row without a label gets ``""`` (also when there are no labels at all).
 
     Examples
     --------
