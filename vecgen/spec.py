@@ -8,6 +8,7 @@ one-line errors naming the table, the key and the fix. Generation lives in
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -379,8 +380,13 @@ def _column(
     return ColumnSpec(col, kind, tuple(sorted(params.items(), key=lambda kv: kv[0])))
 
 
+@functools.lru_cache(maxsize=16)
 def parse_declared(text: str, profile_fields: tuple[str, ...] = ()) -> tuple[SourceSpec, ...]:
-    """Parse the canonical JSON of every declared source (``Config.declared``)."""
+    """Parse the canonical JSON of every declared source (``Config.declared``).
+
+    Cached: the config, the registry, the size estimates and the database keys
+    all ask for the same frozen specs.
+    """
     if not text:
         return ()
     specs: list[SourceSpec] = []
