@@ -319,3 +319,18 @@ def test_date_kernels_stay_valid_and_do_what_they_say() -> None:
 def test_every_kernel_has_a_docstring_example(name: str) -> None:
     doc = KERNELS[name].__doc__ or ""
     assert ">>>" in doc, f"kernel {name} needs a runnable example"
+
+
+@pytest.mark.parametrize("rules", ["OCR_RULES", "PHONETIC_RULES", "ABBREVIATION_RULES"])
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.text(alphabet="aeiouyclkpshtwnmrzg0158SBOIZ .\nÄé", max_size=20)))
+def test_rules_applied_in_python_match_polars_regex(rules: str, values: list[str]) -> None:
+    """The text kernels apply a chosen rule in Python; Polars' (Rust) regex is the reference."""
+    from vecgen.fuzz_vectorized import text
+
+    table = getattr(text, rules)
+    words = ["Street", "St", "St.", "North", "N", "Apartment 5", "Avenue\n", "Tony\n", "Marie\n"]
+    series = pl.Series([*values, *words], dtype=pl.String)
+    for (pattern, repl), apply in zip(table, text._rule_functions(table), strict=True):
+        expected = series.str.replace(pattern, repl, n=1).to_list()
+        assert [apply(v) for v in series.to_list()] == expected, (pattern, repl)

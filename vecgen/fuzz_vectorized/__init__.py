@@ -101,6 +101,13 @@ def null_strings(n: int) -> pl.Series:
     [None, None]
 
     """
+    # Building nulls is a Polars query (~0.1 ms); a clone of a kept one is a pointer copy
+    # (writes to the clone, such as ``scatter``, copy its buffer first).
+    return _null_template(n).clone()
+
+
+@functools.lru_cache(maxsize=64)
+def _null_template(n: int) -> pl.Series:
     return pl.Series(dtype=pl.String).clear(n)
 
 
@@ -137,7 +144,7 @@ def force_change(
     Only rows the kernel really changed get ``field:kernel`` in ``labels``;
     ``ctx`` holds the rows' keys and the field's name.
     """
-    before = values.gather(where)
+    before = values[where]
     forced = get_kernel(kernel)(before, ctx)
     took = where[forced.ne_missing(before).to_numpy()]
     return values.clone().scatter(where, forced), labels.clone().scatter(
@@ -179,7 +186,7 @@ def fuzz_field(
         idx = np.flatnonzero(choice == i)
         if name == KEEP or len(idx) == 0:
             continue
-        group = values.gather(idx)
+        group = values[idx]  # (indexing with an array: a gather without a query)
         ctx = KernelContext(stream.child(name), rows[idx], vocab, pool, mix.field)
         where.append(idx)
         before.append(group)
@@ -305,12 +312,13 @@ def fuzz_frame(
         idx = np.flatnonzero(stream.child(f"event/{event}").bernoulli(rows, percent / 100.0))
         if len(idx) == 0:
             continue
+        sub = work[idx]
         changed = EVENT_FUNCTIONS[event](
-            work[idx], stream.child(f"event/{event}/do"), rows[idx], vocab, pools
+            sub, stream.child(f"event/{event}/do"), rows[idx], vocab, pools
         )
         updates = []
         for column in changed.columns:
-            if not changed[column].equals(work[column].gather(idx)):
+            if not changed[column].equals(sub[column]):
                 updates.append(work[column].clone().scatter(idx, changed[column]))
                 before = event_label.get(column, null_strings(n))
                 event_label[column] = before.clone().scatter(idx, f"{column}:{event}")
@@ -327,7 +335,6 @@ def fuzz_frame(
             if "addr_ln_1_txt" in pools
             else pl.Series(["Main Street", "Oak Avenue"]),
         )
-    labels: dict[str, pl.Series] = {}
     chosen = _chosen_fields(profile, stream, rows) if profile.budgeted else None
 
     def one_field(i: int, mix: FieldMix) -> tuple[pl.Series, pl.Series]:
@@ -339,12 +346,13 @@ def fuzz_frame(
         active = FieldMix(
             mix.field, tuple(kw for kw in mix.kernels if kw[0] != KEEP) or (("replace", 1.0),)
         )
+        chosen_values = values[idx]
         sub_new, sub_label = fuzz_field(
-            values.gather(idx), active, fstream, rows[idx], vocab, pools.get(mix.field)
+            chosen_values, active, fstream, rows[idx], vocab, pools.get(mix.field)
         )
         # A chosen field must change: its fallback kernel where the kernel left it as it was.
         stay = np.flatnonzero(
-            sub_label.is_null().to_numpy() & values.gather(idx).is_not_null().to_numpy()
+            sub_label.is_null().to_numpy() & chosen_values.is_not_null().to_numpy()
         )
         if len(stay) and mix.fallback:
             ctx = KernelContext(
@@ -358,9 +366,10 @@ def fuzz_frame(
     # Fields are independent: fuzz them on both cores (Polars and NumPy release the GIL);
     # results are applied in field order, so the output does not depend on scheduling.
     results = list(_pool().map(one_field, range(len(profile.fields)), profile.fields))
-    for mix, (new, label) in zip(profile.fields, results, strict=True):
-        work = work.with_columns(new.alias(mix.field))
-        labels[mix.field] = label
+    work = work.with_columns(
+        new.alias(mix.field) for mix, (new, _) in zip(profile.fields, results, strict=True)
+    )
+    labels = {mix.field: label for mix, (_, label) in zip(profile.fields, results, strict=True)}
     if split:
         work = work.with_columns(_join_address(work["addr_number"], work["addr_street"]))
     # Without events or address parts the kernels' labels are exact (a label only where
@@ -378,7 +387,7 @@ def fuzz_frame(
     f_field, f_kernel = profile.fallback
     if len(idx):
         ctx = KernelContext(stream.child("fallback"), rows[idx], vocab, pools.get(f_field), f_field)
-        forced = get_kernel(f_kernel)(work[f_field].gather(idx), ctx)
+        forced = get_kernel(f_kernel)(work[f_field][idx], ctx)
         work = work.with_columns(work[f_field].clone().scatter(idx, forced))
         base = labels.get(f_field, null_strings(n))
         labels[f_field] = base.clone().scatter(idx, f"{f_field}:{f_kernel}")
@@ -401,16 +410,29 @@ def fuzz_frame(
     else:
         originals = {c: frame[c] for c in frame.columns}
         fields = list(frame.columns)
-    columns = []
+    # One query for every field: a field's label where its value differs from the original
+    # (its kernel's label, else the event's), then the labels joined.
+    inputs: dict[str, pl.Series] = {}
+    logged = []
     for f in fields:
-        differs = work[f].ne_missing(originals[f])
-        tag: pl.Series | None = labels.get(f)
+        tags: list[pl.Expr] = []
+        if f in labels:
+            inputs[f"label:{f}"] = labels[f]
+            tags.append(pl.col(f"label:{f}"))
         if f in event_label:
-            tag = event_label[f] if tag is None else tag.fill_null(event_label[f])
+            inputs[f"event:{f}"] = event_label[f]
+            tags.append(pl.col(f"event:{f}"))
         if f in ADDRESS_PARTS and "addr_ln_1_txt" in event_label:
-            moved = event_label["addr_ln_1_txt"].str.replace("^addr_ln_1_txt", f)
-            tag = moved if tag is None else tag.fill_null(moved)
-        if tag is None:
+            inputs["event:addr_ln_1_txt"] = event_label["addr_ln_1_txt"]
+            tags.append(pl.col("event:addr_ln_1_txt").str.replace("^addr_ln_1_txt", f))
+        if not tags:
             continue
-        columns.append(tag.zip_with(differs, tag.clear(n)).alias(f))
-    return work.select(frame.columns), join_log(columns, n)
+        inputs[f"new:{f}"], inputs[f"old:{f}"] = work[f], originals[f]
+        differs = pl.col(f"new:{f}").ne_missing(pl.col(f"old:{f}"))
+        logged.append(pl.when(differs).then(pl.coalesce(tags)).alias(f))
+    log = pl.DataFrame(inputs, height=n).select(
+        pl.concat_str(logged, separator="|", ignore_nulls=True)
+        if logged
+        else pl.repeat("", n, dtype=pl.String)
+    )
+    return work.select(frame.columns), log.to_series().alias("corruptions")

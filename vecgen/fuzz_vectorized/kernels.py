@@ -66,6 +66,25 @@ def _frame(values: pl.Series, **cols: pl.Series) -> pl.DataFrame:
     return pl.DataFrame({"v": values, **cols})
 
 
+def _texts_and_positions(
+    values: pl.Series, ctx: KernelContext, span_offset: int
+) -> tuple[list[str | None], list[int]]:
+    """Return the values as Python strings and :func:`_positions`' draw for each (same stream).
+
+    Kernels that edit one character at a position work row by row in Python: a
+    call holds a few hundred rows, where a Polars query costs more than the edit.
+    """
+    texts: list[str | None] = values.to_list()
+    n = np.fromiter((len(t) if t is not None else 0 for t in texts), np.int64, len(texts))
+    hi = np.maximum(n - span_offset, 1)
+    return texts, ctx.stream.child("pos").integers(ctx.rows, 0, hi).tolist()
+
+
+def _strings(values: pl.Series, texts: list[str | None]) -> pl.Series:
+    """Return a kernel's output column: ``texts`` named like ``values``."""
+    return pl.Series(values.name, texts, dtype=pl.String)
+
+
 def initial(values: pl.Series, ctx: KernelContext) -> pl.Series:
     """Keep only the first character (``"Robert"`` -> ``"R"``).
 
@@ -133,14 +152,14 @@ def swap_adjacent(values: pl.Series, ctx: KernelContext) -> pl.Series:
     ['ba', None, 'x']
 
     """
-    p = _positions(values, ctx, 1)
-    v, i = pl.col("v"), pl.col("p")
-    return (
-        _frame(values, p=p)
-        # With fewer than 2 characters (i = 0) the pieces rebuild the value unchanged.
-        .select(v.str.slice(0, i) + v.str.slice(i + 1, 1) + v.str.slice(i, 1) + v.str.slice(i + 2))
-        .to_series()
-        .alias(values.name)
+    texts, positions = _texts_and_positions(values, ctx, 1)
+    # With fewer than 2 characters (i = 0) the pieces rebuild the value unchanged.
+    return _strings(
+        values,
+        [
+            None if t is None else t[:i] + t[i + 1 : i + 2] + t[i : i + 1] + t[i + 2 :]
+            for t, i in zip(texts, positions, strict=True)
+        ],
     )
 
 

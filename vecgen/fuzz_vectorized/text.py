@@ -7,12 +7,20 @@ String column of the same length out, nulls kept, positions in characters.
 from __future__ import annotations
 
 import functools
+import math
 import re
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
 
-from vecgen.fuzz_vectorized.kernels import KernelContext, _frame, _positions
+from vecgen.fuzz_vectorized.kernels import (
+    KernelContext,
+    _frame,
+    _positions,
+    _strings,
+    _texts_and_positions,
+)
 
 # QWERTY rows; a key's neighbours are its row neighbours and the keys above/below it.
 _ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -51,17 +59,14 @@ def _splice(values: pl.Series, p: pl.Series, middle: pl.Expr, skip: int) -> pl.S
     )
 
 
-def _neighbour_of(char: pl.Expr, u: pl.Expr) -> pl.Expr:
+def _neighbour(char: str, u: float) -> str:
     """Return a random QWERTY neighbour of ``char`` (same case), or ``char`` if it has none."""
-    table = keyboard_neighbours()
-    lower = char.str.to_lowercase()
-    near = lower.replace_strict(
-        list(table), list(table.values()), default="", return_dtype=pl.String
-    )
-    k = (u * near.str.len_chars()).floor().cast(pl.Int64)
-    pick = near.str.slice(k, 1)
-    pick = pl.when(char != lower).then(pick.str.to_uppercase()).otherwise(pick)
-    return pl.when(near.str.len_chars() > 0).then(pick).otherwise(char)
+    lower = char.lower()
+    near = keyboard_neighbours().get(lower, "")
+    if not near:
+        return char
+    pick = near[math.floor(u * len(near))]
+    return pick.upper() if char != lower else pick
 
 
 def keyboard_substitution(values: pl.Series, ctx: KernelContext) -> pl.Series:
@@ -79,16 +84,14 @@ def keyboard_substitution(values: pl.Series, ctx: KernelContext) -> pl.Series:
     ['Wmith', None, 'é']
 
     """
-    p = _positions(values, ctx, 0)
-    u = pl.Series("u", ctx.stream.child("key").uniform(ctx.rows))
-    v, i = pl.col("v"), pl.col("p")
-    return (
-        _frame(values, p=p, u=u)
-        .select(
-            v.str.slice(0, i) + _neighbour_of(v.str.slice(i, 1), pl.col("u")) + v.str.slice(i + 1)
-        )
-        .to_series()
-        .alias(values.name)
+    texts, positions = _texts_and_positions(values, ctx, 0)
+    keys = ctx.stream.child("key").uniform(ctx.rows).tolist()
+    return _strings(
+        values,
+        [
+            None if t is None else t[:i] + _neighbour(t[i : i + 1], u) + t[i + 1 :]
+            for t, i, u in zip(texts, positions, keys, strict=True)
+        ],
     )
 
 
@@ -105,15 +108,14 @@ def insert_char(values: pl.Series, ctx: KernelContext) -> pl.Series:
     ['SWmith', None]
 
     """
-    p = _positions(values, ctx, 0)
-    u = pl.Series("u", ctx.stream.child("key").uniform(ctx.rows))
-    v, i = pl.col("v"), pl.col("p")
-    extra = _neighbour_of(v.str.slice(i, 1), pl.col("u"))
-    return (
-        _frame(values, p=p, u=u)
-        .select(v.str.slice(0, i + 1) + extra + v.str.slice(i + 1))
-        .to_series()
-        .alias(values.name)
+    texts, positions = _texts_and_positions(values, ctx, 0)
+    keys = ctx.stream.child("key").uniform(ctx.rows).tolist()
+    return _strings(
+        values,
+        [
+            None if t is None else t[: i + 1] + _neighbour(t[i : i + 1], u) + t[i + 1 :]
+            for t, i, u in zip(texts, positions, keys, strict=True)
+        ],
     )
 
 
@@ -130,12 +132,13 @@ def delete_char(values: pl.Series, ctx: KernelContext) -> pl.Series:
     ['mith', None, 'A']
 
     """
-    out = _splice(values, _positions(values, ctx, 0), pl.lit(""), 1)
-
-    return (
-        pl.select(pl.when(values.str.len_chars() < 2).then(values).otherwise(out))
-        .to_series()
-        .alias(values.name)
+    texts, positions = _texts_and_positions(values, ctx, 0)
+    return _strings(
+        values,
+        [
+            t if t is None or len(t) < 2 else t[:i] + t[i + 1 :]
+            for t, i in zip(texts, positions, strict=True)
+        ],
     )
 
 
@@ -236,31 +239,40 @@ def _apply_rules(
     at = np.flatnonzero(chosen >= 0)
     if len(at) == 0:
         return values.clone().alias(values.name)
-    v, rule = pl.col("v"), pl.col("rule")
+    # The chosen rule of each row, applied in Python: a few hundred rows per call, where a
+    # Polars query would evaluate every chosen rule on every row (one branch per rule).
+    apply = _rule_functions(rules)
+    changed = [
+        apply[r](text) for text, r in zip(values[at].to_list(), chosen[at].tolist(), strict=True)
+    ]
     out = values.clone()  # scatter works in place: never touch the input
-    if len(at) > _ONE_QUERY_ROWS:  # many rows: each rule on its own rows
-        for r in np.unique(chosen[at]).tolist():
-            idx = np.flatnonzero(chosen == r)
-            some = pl.DataFrame({"v": values.gather(idx)})
-            out = out.scatter(idx, some.select(_replace(v, *rules[r])).to_series())
-        return out.alias(values.name)
-    # Few rows (the usual case): every row's rule in one query, fewer calls.
-    expr: pl.Expr = v
-    for r in reversed(np.unique(chosen[at]).tolist()):
-        expr = pl.when(rule == r).then(_replace(v, *rules[r])).otherwise(expr)
-    some = pl.DataFrame({"v": values.gather(at), "rule": chosen[at]})
-    return out.scatter(at, some.select(expr.alias("v")).to_series()).alias(values.name)
+    return out.scatter(at, pl.Series(changed, dtype=pl.String)).alias(values.name)
 
 
-_ONE_QUERY_ROWS = 10_000
+@functools.cache
+def _rule_functions(rules: tuple[tuple[str, str], ...]) -> tuple[Callable[[str], str], ...]:
+    r"""Return each rule as a function replacing its first match (Rust regex read as Python's).
 
+    The rules' patterns use the syntax both engines share; ``$`` (end of text in
+    Rust) becomes ``\Z`` (Python's ``$`` also matches before a final newline),
+    and ``$1`` / ``${1}`` in a replacement become ``\g<1>``.
 
-def _replace(v: pl.Expr, pattern: str, repl: str) -> pl.Expr:
-    """Replace the first match of a rule (literally where the rule is a plain string)."""
-    plain = _literal(pattern)
-    if plain is not None and "$" not in repl:
-        return v.str.replace(plain, repl, n=1, literal=True)
-    return v.str.replace(pattern, repl, n=1)
+    Examples
+    --------
+    >>> [f("cathy") for f in _rule_functions((("c([aou])", "k$1"), ("y$", "ie")))]
+    ['kathy', 'cathie']
+
+    """
+
+    def one(pattern: str, repl: str) -> Callable[[str], str]:
+        plain = _literal(pattern)
+        if plain is not None and "$" not in repl:
+            return lambda text: text.replace(plain, repl, 1)
+        regex = re.compile(re.sub(r"(?<!\\)\$$", r"\\Z", pattern))
+        template = re.sub(r"\$\{?(\d+)\}?", r"\\g<\1>", repl)
+        return lambda text: regex.sub(template, text, count=1)
+
+    return tuple(one(pattern, repl) for pattern, repl in rules)
 
 
 @functools.cache

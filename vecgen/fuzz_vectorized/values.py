@@ -14,8 +14,8 @@ from vecgen.fuzz_vectorized.kernels import (
     _const,
     _days_from_civil,
     _days_in_month,
-    _frame,
-    _positions,
+    _strings,
+    _texts_and_positions,
     per_vocab,
 )
 from vecgen.vocab import Vocab
@@ -204,20 +204,18 @@ def digit(values: pl.Series, ctx: KernelContext) -> pl.Series:
     ['502-555-0100', 'abc', None]
 
     """
-    p = _positions(values, ctx, 0)
-    plus = pl.Series("d", ctx.stream.child("delta").integers(ctx.rows, 1, 10))
-    v, i, dlt = pl.col("v"), pl.col("p"), pl.col("d")
-    is_digit = v.str.slice(i, 1).str.contains(r"^\d$")
-    j = pl.when(is_digit).then(i).otherwise(i + 1)
-    ch = v.str.slice(j, 1)
-    ok = ch.str.contains(r"^\d$").fill_null(False)
-    new = ((ch.cast(pl.Int64, strict=False) + dlt) % 10).cast(pl.String)
-    return (
-        _frame(values, p=p, d=plus)
-        .select(pl.when(ok).then(v.str.slice(0, j) + new + v.str.slice(j + 1)).otherwise(v))
-        .to_series()
-        .alias(values.name)
-    )
+    texts, positions = _texts_and_positions(values, ctx, 0)
+    plus = ctx.stream.child("delta").integers(ctx.rows, 1, 10).tolist()
+    out: list[str | None] = []
+    for t, i, d in zip(texts, positions, plus, strict=True):
+        if t is None:
+            out.append(None)
+            continue
+        j = i if "0" <= t[i : i + 1] <= "9" else i + 1
+        ch = t[j : j + 1]
+        ok = len(ch) == 1 and "0" <= ch <= "9"
+        out.append(t[:j] + str((int(ch) + d) % 10) + t[j + 1 :] if ok else t)
+    return _strings(values, out)
 
 
 _LOCAL_TYPOS = ("keyboard_substitution", "insert_char", "delete_char", "swap_adjacent")
