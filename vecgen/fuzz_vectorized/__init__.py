@@ -19,7 +19,7 @@ from vecgen.fuzz_vectorized import kernels as k
 from vecgen.fuzz_vectorized import text as t
 from vecgen.fuzz_vectorized import values as v
 from vecgen.fuzz_vectorized.events import EVENT_FUNCTIONS
-from vecgen.fuzz_vectorized.kernels import Kernel, KernelContext
+from vecgen.fuzz_vectorized.kernels import Kernel, KernelContext, null_strings
 from vecgen.fuzz_vectorized.profiles import (
     DATE_KERNELS,
     KEEP,
@@ -90,25 +90,6 @@ __all__ = [
     "join_log",
     "null_strings",
 ]
-
-
-def null_strings(n: int) -> pl.Series:
-    """Return ``n`` null strings, built natively (an empty label column, a missing value).
-
-    Examples
-    --------
-    >>> null_strings(2).to_list()
-    [None, None]
-
-    """
-    # Building nulls is a Polars query (~0.1 ms); a clone of a kept one is a pointer copy
-    # (writes to the clone, such as ``scatter``, copy its buffer first).
-    return _null_template(n).clone()
-
-
-@functools.lru_cache(maxsize=64)
-def _null_template(n: int) -> pl.Series:
-    return pl.Series(dtype=pl.String).clear(n)
 
 
 def join_log(labels: list[pl.Series], n: int) -> pl.Series:
@@ -204,7 +185,7 @@ def fuzz_field(
             out = values.clone().scatter(idx[changed], new.filter(changed))
             label_index[idx[changed]] = choice[idx[changed]]
     labels = pl.Series([*(f"{mix.field}:{name}" for name in names), None], dtype=pl.String)
-    label = labels.gather(label_index)
+    label = labels[label_index]
     return out.alias(values.name), label
 
 
@@ -352,7 +333,10 @@ def fuzz_frame(
         )
         # A chosen field must change: its fallback kernel where the kernel left it as it was.
         stay = np.flatnonzero(
-            sub_label.is_null().to_numpy() & chosen_values.is_not_null().to_numpy()
+            pl.DataFrame([sub_label.alias("label"), chosen_values.alias("value")])
+            .select(pl.col("label").is_null() & pl.col("value").is_not_null())
+            .to_series()
+            .to_numpy()
         )
         if len(stay) and mix.fallback:
             ctx = KernelContext(

@@ -62,6 +62,26 @@ def _positions(values: pl.Series, ctx: KernelContext, span_offset: int) -> pl.Se
     return pl.Series(ctx.stream.child("pos").integers(ctx.rows, 0, hi))
 
 
+def null_strings(n: int) -> pl.Series:
+    """Return ``n`` null strings (an empty label column, a missing value).
+
+    Building nulls is a Polars query (~0.1 ms); a clone of a kept column is a
+    pointer copy (writes to the clone, such as ``scatter``, copy its buffer first).
+
+    Examples
+    --------
+    >>> null_strings(2).to_list()
+    [None, None]
+
+    """
+    return _null_template(n).clone()
+
+
+@functools.lru_cache(maxsize=64)
+def _null_template(n: int) -> pl.Series:
+    return pl.Series(dtype=pl.String).clear(n)
+
+
 def _frame(values: pl.Series, **cols: pl.Series) -> pl.DataFrame:
     return pl.DataFrame({"v": values, **cols})
 
@@ -238,6 +258,8 @@ def blank(values: pl.Series, ctx: KernelContext) -> pl.Series:
     [None, None]
 
     """
+    if values.dtype == pl.String:
+        return null_strings(len(values)).alias(values.name)
     return values.clear(len(values))
 
 
