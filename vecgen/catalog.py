@@ -73,7 +73,9 @@ FLAT_NAMES: dict[str, str] = {name: i.stem for name, i in SOURCE_INFO.items()}
 SOURCE_NAMES: tuple[str, ...] = tuple(SOURCE_INFO)
 PARENTS: dict[str, tuple[str, ...]] = {n: i.parents for n, i in SOURCE_INFO.items() if i.parents}
 
-FORMATS: dict[str, str] = {"csv": "csv", "parquet": "parquet", "jsonl": "json"}  # name -> extension
+# name -> extension of the data files (a Delta Lake table's data files are Parquet)
+FORMATS: dict[str, str] = {"csv": "csv", "parquet": "parquet", "jsonl": "json", "delta": "parquet"}
+TABLE_FORMATS = ("delta",)  # formats written as tables with a transaction log
 
 # The person columns of a customers record, in the predecessor's order (between
 # customer_id and dtUpdateDate).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import importlib.util
 import json
 import os
 import tomllib
@@ -433,6 +434,25 @@ class Config(metaclass=_CheckedFields):
                     "with them (run the parts with --no-state and load_type truncate)"
                 )
                 raise ConfigError(msg)
+        if "delta" in self.formats:
+            conflict = (
+                "--format parquet (a Delta table's data files are Parquet in the same folders); "
+                "write the tables and the plain Parquet in separate runs (another --out)"
+                if "parquet" in self.formats
+                else "--layout flat (a Delta table is partitioned by date); use --layout lake"
+                if self.layout == "flat"
+                else f"parts = {self.parts} (a table takes one commit per run, not one per shard); "
+                "write the tables with parts = 1"
+                if self.parts > 1
+                else f"the remote output '{self.out}' (tables are written to local folders in "
+                "this version); write them to a local --out"
+                if "://" in self.out
+                else ""
+            )
+            if conflict:
+                raise ConfigError(f"--format delta cannot be combined with {conflict}")
+            if importlib.util.find_spec("deltalake") is None:
+                raise ConfigError("--format delta needs deltalake: pip install 'vecgen[delta]'")
         if self.load_type == "append" and not (self.state or self.state_dir):
             # Appending needs IDs that continue across runs: without state they would repeat.
             msg = "'load_type' = 'append' needs state (IDs would repeat); drop --no-state"

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from vecgen import tables
 from vecgen.catalog import FLAT_NAMES, PERSON_COLUMNS
 from vecgen.errors import VecgenError
 from vecgen.fuzz_vectorized import fuzz_frame
@@ -190,7 +191,8 @@ def tracer_extra(plan: Plan, frame: pl.DataFrame, first_position: int) -> Extra:
 def earlier_files(out: str, source: str, before: dt.date) -> list[str]:
     """Files of ``source`` from days before ``before`` (lake partitions or flat date prefixes)."""
     found = []
-    for path in glob.glob(os.path.join(out, source, "dt=*", "part-*.*")):
+    parts = glob.glob(os.path.join(out, source, "dt=*", "part-*.*"))
+    for path in tables.keep_live(parts, os.path.join(out, source)):
         day = os.path.basename(os.path.dirname(path))[3:]
         if day < before.isoformat() and not os.path.basename(path).startswith("."):
             found.append(path)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import polars as pl
 
+from vecgen import tables
 from vecgen.catalog import SOURCE_INFO
 from vecgen.config import Config
 from vecgen.errors import MissingDependencyError, VecgenError
@@ -156,9 +157,10 @@ def run_files(config: Config, source: str) -> list[str]:
 
     day = config.run_date
     for ext in ("parquet", "csv", "json"):
-        lake = sorted(
-            glob.glob(os.path.join(config.out, source, f"dt={day.isoformat()}", f"part-*.{ext}"))
+        parts = glob.glob(
+            os.path.join(config.out, source, f"dt={day.isoformat()}", f"part-*.{ext}")
         )
+        lake = sorted(tables.keep_live(parts, os.path.join(config.out, source)))
         prefix = day.strftime("%Y_%m_%d") if config.date_prefix else ""
         stem = flat_name(config, source)
         flat = sorted(glob.glob(os.path.join(config.out, f"{prefix}{stem}*.{ext}")))

@@ -29,6 +29,7 @@ POINTS = (
     "publish.rename",  # before the N-th rename into place
     "publish.stale",  # every file renamed, today's stale parts not yet removed
     "publish.done",  # every file in place, journal not yet removed
+    "table.committed",  # the N-th Delta table committed (--format delta)
 )
 
 SIGNALS = ("KILL", "TERM", "INT")
@@ -52,7 +53,7 @@ def _parse(spec: str) -> tuple[str, int, str]:
     >>> _parse("sink.write:x")
     Traceback (most recent call last):
     ...
-    vecgen.faults.FaultSpecError: VECGEN_FAULT='sink.write:x' is not POINT[:N[:SIGNAL]] (points: lock.acquired, outputs.opened, batch.generated, sink.write, s3.part, outputs.finished, state.written, journal.written, publish.rename, publish.stale, publish.done; N >= 1; SIGNAL KILL, TERM or INT)
+    vecgen.faults.FaultSpecError: VECGEN_FAULT='sink.write:x' is not POINT[:N[:SIGNAL]] (points: lock.acquired, outputs.opened, batch.generated, sink.write, s3.part, outputs.finished, state.written, journal.written, publish.rename, publish.stale, publish.done, table.committed; N >= 1; SIGNAL KILL, TERM or INT)
 
     """
     name, _, rest = spec.partition(":")

@@ -22,7 +22,8 @@ from typing import IO, Any
 
 import polars as pl
 
-from vecgen.catalog import FLAT_NAMES, FORMATS
+from vecgen import tables
+from vecgen.catalog import FLAT_NAMES, FORMATS, TABLE_FORMATS
 from vecgen.errors import OutputError
 from vecgen.faults import checkpoint
 from vecgen.plan import Plan, source_info
@@ -73,7 +74,8 @@ def final_path(plan: Plan, root: str, source: str, fmt: str, part: int | None = 
 
 
 # The size of the other formats relative to CSV: for the free-space check before a run.
-FORMAT_FACTOR = {"csv": 1.0, "jsonl": 1.7, "parquet": 0.45}
+FORMAT_FACTOR = {"csv": 1.0, "jsonl": 1.7, "parquet": 0.45, "delta": 0.45}
+PARQUET_FORMATS = ("parquet", "delta")  # formats whose files are Parquet
 DISK_MARGIN = 1.2
 _FORMULA_START = r"^[=+\-@\t\r]"
 
@@ -182,7 +184,7 @@ def encode(frame: pl.DataFrame, fmt: str, opts: WriteOptions, formula_guard: boo
         _write_csv(frame.clear(), header, opts, header=True)
         _write_csv(frame, body, opts, header=False)
         return header.getvalue(), body.getvalue()
-    if fmt == "parquet":
+    if fmt in PARQUET_FORMATS:
         return arrow_table(frame, opts.money)
     body = io.BytesIO()
     _text_ready(frame, opts).write_ndjson(body)
@@ -356,7 +358,7 @@ class FileSink:
                 self.handle.write(header)
                 self._header_written = True
             self.handle.write(body)
-        elif self.fmt == "parquet":
+        elif self.fmt in PARQUET_FORMATS:
             self._pending.append(payload)
             self._pending_rows += payload.num_rows
             self._flush_row_groups(final=False)
@@ -414,7 +416,7 @@ class FileSink:
     def start_from(self, fs: Any, path: str) -> None:
         """Begin with today's existing file (load_type append, layout flat)."""
         assert self.handle is not None
-        if self.fmt == "parquet":
+        if self.fmt in PARQUET_FORMATS:
             import pyarrow.parquet as pq
 
             with fs.open(path, "rb") as f:
@@ -436,10 +438,10 @@ class FileSink:
         """Finish the file (a CSV header or Parquet schema even when no row was written)."""
         if self.handle is None:
             return
-        if self.rows == 0 and self.fmt in ("csv", "parquet") and not self._header_written:
+        if self.rows == 0 and self.fmt in ("csv", *PARQUET_FORMATS) and not self._header_written:
             if self._parquet is None and not self._pending:
                 self.write(empty_schema)
-        if self.fmt == "parquet":
+        if self.fmt in PARQUET_FORMATS:
             self._flush_row_groups(final=True)
         if self._parquet is not None:
             self._parquet.close()
@@ -480,6 +482,7 @@ class Outputs:
         fs, root = filesystem(out, plan.config)
         self = cls(plan, fs, root)
         token = secrets.token_hex(4)
+        table_token = secrets.token_hex(8)
         local = _is_local(fs)
         if local and plan.config.disk_check:
             check_disk_space(plan, root)
@@ -506,6 +509,8 @@ class Outputs:
                     )
                 for fmt in plan.config.formats:
                     path = final_path(plan, self.root, source, fmt, part)
+                    if fmt in TABLE_FORMATS:  # a new name: earlier versions keep their files
+                        path = path.removesuffix(".parquet") + f"-{table_token}.parquet"
                     folder, name = posixpath.split(path)
                     tmp = posixpath.join(folder, f".{name}{TMP_MARK}{token}")
                     if local:
@@ -558,7 +563,11 @@ class Outputs:
         for source in plan.sources:
             for fmt in plan.config.formats:
                 path = final_path(plan, self.root, source, fmt)
-                if whole_lake:
+                if fmt in TABLE_FORMATS:
+                    table = posixpath.join(self.root, source)
+                    found = tables.partition_rows(table, plan.run_date.isoformat()) > 0
+                    where = f"{table} (dt={plan.run_date.isoformat()})"
+                elif whole_lake:
                     where = posixpath.dirname(path)
                     found = bool(_part_names(self.fs, where))
                 else:
@@ -699,7 +708,32 @@ class Outputs:
             _apply(self.fs, entry)
             if journal is not None:
                 remove_journal(journal)
+            self._commit_tables()
         return list(self.sinks.values())
+
+    def _commit_tables(self) -> None:
+        """Commit each Delta table's new data file: one commit per table (see :mod:`vecgen.tables`)."""
+        from importlib.metadata import version
+
+        from vecgen.config import config_toml
+
+        config = self.plan.config
+        metadata = {
+            "vecgen.version": version("vecgen"),
+            "vecgen.seed": str(config.seed),
+            "vecgen.date": self.plan.run_date.isoformat(),
+            "vecgen.settings": config_toml(config),
+        }
+        for (source, fmt), sink in self.sinks.items():
+            if fmt in TABLE_FORMATS:
+                tables.commit(
+                    posixpath.join(self.root, source),
+                    [(sink.path, sink.rows)],
+                    self.plan.run_date.isoformat(),
+                    config.load_type,
+                    metadata,
+                )
+                checkpoint("table.committed")
 
     def abort(self) -> None:
         """Remove every temporary file; the final paths are never touched."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from vecgen import tables
 from vecgen.catalog import ADDRESS_PARTS, FLAT_NAMES, FORMATS, PERSON_COLUMNS, SOURCE_INFO
 from vecgen.errors import VecgenError
 from vecgen.fuzz_vectorized import address_parts
@@ -35,8 +36,9 @@ def find_file(out: str, source: str) -> str:
     """Return the newest file of ``source`` under ``out`` (layout lake or flat, any format)."""
     candidates = []
     stem = FLAT_NAMES.get(source)  # a declared source is found in the lake layout only
-    for ext in FORMATS.values():
-        candidates += glob.glob(os.path.join(out, source, "dt=*", f"part-*.{ext}"))
+    for ext in dict.fromkeys(FORMATS.values()):
+        lake = glob.glob(os.path.join(out, source, "dt=*", f"part-*.{ext}"))
+        candidates += tables.keep_live(lake, os.path.join(out, source))
         if stem:
             candidates += glob.glob(os.path.join(out, f"*{stem}.{ext}"))
     # Flat names of other sources end in the same stem (…CustomersPos ends in Pos, not Customers).
@@ -62,10 +64,16 @@ def day_files(out: str, source: str, day: str | None = None) -> list[str]:
     ext = os.path.splitext(newest)[1]
     lake = os.path.basename(folder).startswith("dt=")
     if day is None:
-        return sorted(glob.glob(os.path.join(folder, f"part-*{ext}"))) if lake else [newest]
+        if not lake:
+            return [newest]
+        parts = glob.glob(os.path.join(folder, f"part-*{ext}"))
+        return sorted(tables.keep_live(parts, os.path.dirname(folder)))
     if lake:
         pattern = "dt=*" if day == "all" else f"dt={day}"
-        found = sorted(glob.glob(os.path.join(os.path.dirname(folder), pattern, f"part-*{ext}")))
+        table = os.path.dirname(folder)
+        found = sorted(
+            tables.keep_live(glob.glob(os.path.join(table, pattern, f"part-*{ext}")), table)
+        )
     else:
         # Flat names: YYYY_MM_DD<Name>.<ext> (without --date-prefix, one undated file).
         base = os.path.basename(newest)

@@ -1,0 +1,123 @@
+"""Delta Lake tables (--format delta): real readers, one commit per run, time travel, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import run_cli
+from vecgen.config import Config
+from vecgen.errors import ConfigError
+
+deltalake = pytest.importorskip("deltalake", reason="deltalake is a test dependency")
+
+ARGS = ("--customers", "1500", "--batch-size", "500", "--quiet", "--seed", "4")
+
+
+def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> int:
+    r = run_cli(*ARGS, *args, cwd=cwd, env=env)
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    return r.returncode
+
+
+def version(table: Path) -> int:
+    return int(deltalake.DeltaTable(str(table)).version())
+
+
+def test_a_delta_table_per_source_holds_the_parquet_runs_bytes(tmp_path: Path) -> None:
+    assert run(tmp_path, "--format", "delta", "--date", "2026-01-15", "--out", "lake") == 0
+    assert run(tmp_path, "--format", "parquet", "--date", "2026-01-15", "--out", "plain") == 0
+    for source in ("customers", "transactions", "truth", "wifi"):
+        table = tmp_path / "lake" / source
+        (data,) = (table / "dt=2026-01-15").glob("part-00000-*.parquet")
+        plain = tmp_path / "plain" / source / "dt=2026-01-15" / "part-00000.parquet"
+        assert data.read_bytes() == plain.read_bytes(), source  # the same Parquet, committed
+        t = deltalake.DeltaTable(str(table))
+        assert t.version() == 0 and t.metadata().partition_columns == ["dt"]
+        info = t.history()[0]
+        assert info["vecgen.seed"] == "4" and info["vecgen.date"] == "2026-01-15"
+        read = pl.read_delta(str(table))
+        assert read["dt"].unique().to_list() == ["2026-01-15"]
+        assert read.drop("dt").equals(pl.read_parquet(plain))
+
+
+def test_runs_commit_days_truncate_replaces_today_and_time_travel_reads_before(
+    tmp_path: Path,
+) -> None:
+    table = tmp_path / "lake" / "customers"
+    assert run(tmp_path, "--format", "delta", "--date", "2026-01-15", "--out", "lake") == 0
+    assert run(tmp_path, "--format", "delta", "--date", "2026-01-16", "--out", "lake") == 0
+    assert version(table) == 1
+    before = pl.read_delta(str(table)).sort("customer_id")
+
+    # load_type new (the default) refuses today's partition again, and commits nothing.
+    r = run_cli(*ARGS, "--format", "delta", "--date", "2026-01-16", "--out", "lake", cwd=tmp_path)
+    assert r.returncode != 0 and "already holds" in r.stderr and "--load-type truncate" in r.stderr
+    assert version(table) == 1
+
+    args = ("--format", "delta", "--date", "2026-01-16", "--out", "lake", "--seed", "9")
+    assert run(tmp_path, *args, "--load-type", "truncate") == 0
+    assert version(table) == 2
+    now = pl.read_delta(str(table))
+    assert now.group_by("dt").len().sort("dt")["len"].to_list() == [1725, 1725]
+    assert (
+        now.filter(pl.col("dt") == "2026-01-15")
+        .sort("customer_id")
+        .equals(before.filter(pl.col("dt") == "2026-01-15"))
+    )
+    assert (
+        not now.filter(pl.col("dt") == "2026-01-16")
+        .sort("customer_id")
+        .equals(before.filter(pl.col("dt") == "2026-01-16"))
+    )
+    # Time travel: version 1 is the table before the truncate, untouched.
+    assert pl.read_delta(str(table), version=1).sort("customer_id").equals(before)
+    # vecgen's own readers see the current version only (the replaced file is still on disk).
+    files = list((table / "dt=2026-01-16").glob("*.parquet"))
+    assert len(files) == 2
+    r = run_cli("fuzz-stats", "lake", "--date", "all", cwd=tmp_path)
+    assert r.returncode == 0 and "of 3,450 records" in r.stdout, r.stdout + r.stderr
+
+
+def test_a_failed_run_commits_nothing(tmp_path: Path) -> None:
+    table = tmp_path / "lake" / "customers"
+    assert run(tmp_path, "--format", "delta", "--date", "2026-01-15", "--out", "lake") == 0
+    before = pl.read_delta(str(table))
+    armed = {"VECGEN_TEST_FAULTS": "1", "VECGEN_FAULT": "sink.write:7:KILL"}
+    args = ("--format", "delta", "--date", "2026-01-16", "--out", "lake")
+    assert run(tmp_path, *args, env=armed) == -9
+    assert version(table) == 0 and pl.read_delta(str(table)).equals(before)
+    # Killed after the first table's commit: the others keep their version; a rerun of
+    # the day with truncate completes them.
+    armed = {"VECGEN_TEST_FAULTS": "1", "VECGEN_FAULT": "table.committed:1:KILL"}
+    assert run(tmp_path, *args, env=armed) == -9
+    assert (
+        sorted(
+            version(t)
+            for t in (tmp_path / "lake").iterdir()
+            if t.is_dir() and (t / "_delta_log").is_dir()
+        ).count(1)
+        == 1
+    )
+    assert run(tmp_path, *args, "--load-type", "truncate") == 0
+    assert version(table) in (1, 2)
+    assert pl.read_delta(str(table)).group_by("dt").len()["len"].to_list() == [1725, 1725]
+
+
+@pytest.mark.parametrize(
+    ("settings", "needle"),
+    [
+        ({"formats": ("delta", "parquet")}, "--format parquet"),
+        ({"formats": ("delta",), "layout": "flat"}, "--layout flat"),
+        ({"formats": ("delta",), "parts": 2}, "parts = 2"),
+        ({"formats": ("delta",), "out": "s3://bucket/lake"}, "local --out"),
+    ],
+)
+def test_delta_settings_that_cannot_work_are_refused_up_front(
+    settings: dict[str, object], needle: str
+) -> None:
+    with pytest.raises(ConfigError, match="--format delta cannot be combined") as err:
+        Config(**settings)  # type: ignore[arg-type]
+    assert needle in str(err.value)
