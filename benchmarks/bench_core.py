@@ -127,10 +127,10 @@ def main() -> None:
         work = Path(tmp)
         extra = ["--batch-size", str(a.batch_size)] if a.batch_size else []
         if a.sources:
-            from vecgen.catalog import SOURCE_NAMES
+            from vecgen.catalog import SWITCHABLE
 
             keep = set(a.sources.split(","))
-            extra += ["--disable", ",".join(s for s in SOURCE_NAMES if s not in keep)]
+            extra += ["--disable", ",".join(s for s in SWITCHABLE if s not in keep)]
         if a.memory:
             counts = [int(c) for c in a.memory.split(",")]
             peaks = []

@@ -21,7 +21,7 @@ import pandas as pd
 import polars as pl
 import recordlinkage
 
-from vecgen.catalog import SOURCE_NAMES
+from vecgen.catalog import SWITCHABLE
 from vecgen.config import Config
 from vecgen.engine import run
 from vecgen.score import render, score
@@ -55,7 +55,7 @@ def write_run(
     tmp: str, customers: int, profile: str, seed: int = 7, fuzz: dict[str, Any] | None = None
 ) -> dict[str, str]:
     """Write only customers and their truth (Parquet) into ``tmp``; return source -> path."""
-    off = tuple((s, False) for s in SOURCE_NAMES if s not in ("customers", "truth"))
+    off = tuple((s, False) for s in SWITCHABLE if s not in ("customers", "truth"))
     result = run(
         Config(
             customers=customers,

@@ -13,7 +13,7 @@ import pytest
 
 import vecgen
 from tests.conftest import run_cli
-from vecgen.catalog import SOURCE_NAMES
+from vecgen.catalog import SWITCHABLE
 from vecgen.config import SETTINGS
 from vecgen.config_schema import json_schema
 
@@ -38,7 +38,7 @@ def test_generate_returns_what_the_command_writes(tmp_path: Path) -> None:
     frames = vecgen.generate(
         customers=1500, seed=4, date=dt.date(2026, 11, 29), fuzz_profile="medium"
     )
-    assert sorted(frames) == sorted(SOURCE_NAMES)
+    assert sorted(frames) == sorted(SWITCHABLE)
     for source, frame in frames.items():
         written = pl.read_parquet(
             tmp_path / "output" / source / "dt=2026-11-29" / "part-00000.parquet"

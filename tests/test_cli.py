@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli, tree_bytes
-from vecgen.catalog import SOURCE_NAMES
+from vecgen.catalog import SOURCE_NAMES, SWITCHABLE
 from vecgen.config import SETTINGS
 
 
@@ -17,7 +17,7 @@ def test_generate_writes_files_and_prints_a_summary(tmp_path: Path) -> None:
     r = run_cli("--customers", "500", "--date", "2026-11-29", "--seed", "1", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.csv"))
-    assert files == sorted(f"output/{name}/dt=2026-11-29/part-00000.csv" for name in SOURCE_NAMES)
+    assert files == sorted(f"output/{name}/dt=2026-11-29/part-00000.csv" for name in SWITCHABLE)
     assert "(500 customers, 75 duplicates at 15.00%)" in r.stdout and "rows/s" in r.stdout
     assert r.stderr == ""  # no progress bar when not a terminal
 
@@ -25,7 +25,7 @@ def test_generate_writes_files_and_prints_a_summary(tmp_path: Path) -> None:
 def test_generate_subcommand_and_quiet(tmp_path: Path) -> None:
     r = run_cli("generate", "--customers", "20", "--quiet", "--format", "parquet", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
-    assert len(list(tmp_path.rglob("*.parquet"))) == len(SOURCE_NAMES)
+    assert len(list(tmp_path.rglob("*.parquet"))) == len(SWITCHABLE)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import DATE, run_cli, small_config
 from tests.servers import postgres_server
-from vecgen.catalog import SOURCE_NAMES
+from vecgen.catalog import SWITCHABLE
 from vecgen.database import FOREIGN_KEYS, DatabaseError, ddl, load
 from vecgen.engine import generate_frames, run
 
@@ -25,7 +25,7 @@ def a_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_ddl_has_types_keys_and_every_enabled_source() -> None:
     sql = ddl(small_config(Path("out")), "duckdb")
-    for source in SOURCE_NAMES:
+    for source in SWITCHABLE:
         assert f'CREATE TABLE "{source}"' in sql
     assert (
         '"birth_dt" DATE' in sql

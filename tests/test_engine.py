@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import read_source, small_config, tree_bytes
-from vecgen.catalog import FLAT_NAMES, SOURCE_NAMES
+from vecgen.catalog import FLAT_NAMES, SWITCHABLE
 from vecgen.engine import RunResult, run
 from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA
 from vecgen.sinks import TMP_MARK
@@ -26,7 +26,7 @@ def test_same_seed_same_bytes_for_any_batch_size(tmp_path: Path, profile: str) -
     run(small_config(tmp_path / "b", batch_size=200_000, **common))
     run(small_config(tmp_path / "c", batch_size=777, **common))
     a, b, c = (tree_bytes(tmp_path / x) for x in "abc")
-    assert len(a) == 3 * len(SOURCE_NAMES)
+    assert len(a) == 3 * len(SWITCHABLE)
     assert a == b == c
 
 
@@ -216,12 +216,14 @@ def test_failed_run_leaves_earlier_output_untouched(
 def test_flat_layout_uses_the_predecessor_names(tmp_path: Path) -> None:
     run(small_config(tmp_path, customers=50, layout="flat", formats=("csv", "jsonl")))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"2026_11_29{stem}.{ext}" for stem in FLAT_NAMES.values() for ext in ("csv", "json")
+        f"2026_11_29{stem}.{ext}"
+        for stem in (FLAT_NAMES[n] for n in SWITCHABLE)
+        for ext in ("csv", "json")
     )
     assert "2026_11_29CustomerscustomObject.csv" in {p.name for p in tmp_path.iterdir()}
     run(small_config(tmp_path / "nodate", customers=50, layout="flat", date_prefix=False))
     assert sorted(p.name for p in (tmp_path / "nodate").iterdir()) == sorted(
-        f"{stem}.csv" for stem in FLAT_NAMES.values()
+        f"{stem}.csv" for stem in (FLAT_NAMES[n] for n in SWITCHABLE)
     )
 
 

@@ -28,7 +28,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import run_cli, tree_bytes
-from vecgen.catalog import SOURCE_NAMES
+from vecgen.catalog import SWITCHABLE
 
 ARGS = ("--customers", "4000", "--batch-size", "1000", "--formats", "csv,parquet", "--quiet")
 ARGS += ("--state",)  # a daily job: counters in output/_vecgen
@@ -143,7 +143,7 @@ S3_ARGS = (
     "--enable",
     "customers,clickstream,truth",
     "--disable",
-    ",".join(s for s in SOURCE_NAMES if s not in ("customers", "clickstream", "truth")),
+    ",".join(s for s in SWITCHABLE if s not in ("customers", "clickstream", "truth")),
     "--quiet",
     "--state-dir",  # an S3 output keeps its counters in a folder named for it
     ".vecgen",

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import small_config, tree_bytes
-from vecgen.catalog import SOURCE_NAMES
+from vecgen.catalog import SWITCHABLE
 from vecgen.engine import RunResult, run
 
 PERSON_BEARING = {
@@ -263,7 +263,7 @@ def test_switching_any_source_off_changes_no_other_file(tmp_path: Path) -> None:
     everything = tree_bytes(full)
     truth_key = "truth/dt=2026-11-29/part-00000.csv"
     full_truth = pl.read_csv(full / truth_key, infer_schema=False)
-    for source in SOURCE_NAMES:
+    for source in SWITCHABLE:
         if source in ("customers", "truth"):
             continue
         off = (source, "pos_transactions") if source == "pos_customers" else (source,)

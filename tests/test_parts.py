@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import run_cli, small_config
-from vecgen.catalog import SOURCE_NAMES
+from vecgen.catalog import SWITCHABLE
 from vecgen.config import Config
 from vecgen.engine import run
 from vecgen.errors import ConfigError
@@ -47,7 +47,7 @@ def test_union_of_parts_equals_the_single_run(
                 fuzz_profile=profile,
             )
         )
-    for source in SOURCE_NAMES:
+    for source in SWITCHABLE:
         full_csv = day_file(tmp_path / "full", source, 0, "csv").read_bytes()
         pieces = [day_file(tmp_path / "parts", source, k, "csv").read_bytes() for k in range(parts)]
         header = pieces[0].split(b"\n", 1)[0]

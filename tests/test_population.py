@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import read_source, small_config
-from vecgen.catalog import SOURCE_NAMES
+from vecgen.catalog import SWITCHABLE
 from vecgen.config import Config
 from vecgen.engine import run
 from vecgen.errors import ConfigError
@@ -21,7 +21,7 @@ from vecgen.vocab import load
 
 PEOPLE = 100_000
 KEEP = ("customers", "pos_customers", "loyalty", "wifi", "truth")
-SOME = tuple((s, s in KEEP) for s in SOURCE_NAMES)
+SOME = tuple((s, s in KEEP) for s in SWITCHABLE)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import run_cli, small_config
-from vecgen.catalog import SOURCE_NAMES
+from vecgen.catalog import SWITCHABLE
 from vecgen.config import Config, load_config
 from vecgen.engine import run
 from vecgen.errors import ConfigError
@@ -18,7 +18,7 @@ from vecgen.stats import fuzz_stats
 
 CORE = ("customers", "transactions", "truth")
 # Only customers and their truth: every other source off.
-OFF = tuple((s, False) for s in SOURCE_NAMES if s not in ("customers", "truth"))
+OFF = tuple((s, False) for s in SWITCHABLE if s not in ("customers", "truth"))
 
 
 def stats_for(tmp_path: Path, customers: int = 20_000, **kw: Any) -> dict[str, Any]:

@@ -53,6 +53,7 @@ def test_registry_matches_catalog() -> None:
         "safety_reports",
         "locations",
         "custom_object",
+        "customer_changes",
         "truth",
     ]
 

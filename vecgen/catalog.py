@@ -64,6 +64,11 @@ SOURCE_INFO: dict[str, SourceInfo] = {
             (("customer_id", "customers", "customer_id"),), None, 130, 2.0, 65,
         ),
         SourceInfo("custom_object", "CustomerscustomObject", _C, (), (), None, 110, 1.0, 110),
+        # The change feed (changes = P): updates and deletes of earlier days' customers.
+        SourceInfo(
+            "customer_changes", "CustomerChanges", _C, ("customer_id", "change_ts"),
+            (), None, 0, 0.0, 260,
+        ),
         SourceInfo("truth", "Truth", _C, ("source", "record_id"), (), None, 710, 8.8, 80),
     )
 }  # fmt: skip
@@ -72,6 +77,8 @@ SOURCE_INFO: dict[str, SourceInfo] = {
 FLAT_NAMES: dict[str, str] = {name: i.stem for name, i in SOURCE_INFO.items()}
 SOURCE_NAMES: tuple[str, ...] = tuple(SOURCE_INFO)
 PARENTS: dict[str, tuple[str, ...]] = {n: i.parents for n, i in SOURCE_INFO.items() if i.parents}
+CHANGE_FEED = "customer_changes"  # on when changes > 0 (not a [sources] switch)
+SWITCHABLE: tuple[str, ...] = tuple(n for n in SOURCE_NAMES if n != CHANGE_FEED)
 
 # name -> extension of the data files (a Delta Lake table's data files are Parquet)
 FORMATS: dict[str, str] = {"csv": "csv", "parquet": "parquet", "jsonl": "json", "delta": "parquet"}

@@ -129,7 +129,10 @@ class _Parser(argparse.ArgumentParser):
         long_options = sorted(o for o in options if o.startswith("--"))
         for word in message[len(prefix) :].split():
             if word.startswith("--"):
-                close = difflib.get_close_matches(word.split("=", 1)[0], long_options, n=1)
+                flag = word.split("=", 1)[0]
+                if flag in long_options:  # an option of another command
+                    return f"; {flag} is not an option of this command"
+                close = difflib.get_close_matches(flag, long_options, n=1)
                 if close:
                     return f"; did you mean '{close[0]}'?"
             elif not word.startswith("-"):
@@ -170,6 +173,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "max_trans_per_customer",
         "points_earned",
         "alpha_key",
+        "changes",
     ),
     "daily operation": (
         "load_type",

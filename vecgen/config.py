@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vecgen.catalog import FORMATS, LOCALES, PARENTS, PERSON_FILE_COLUMNS, SOURCE_NAMES
+from vecgen.catalog import (
+    CHANGE_FEED,
+    FORMATS,
+    LOCALES,
+    PARENTS,
+    PERSON_FILE_COLUMNS,
+    SOURCE_NAMES,
+    SWITCHABLE,
+)
 from vecgen.errors import ConfigError
 from vecgen.fuzz_vectorized.profiles import Profile
 from vecgen.spec import parse_declared
@@ -191,6 +199,15 @@ SETTINGS: tuple[Setting, ...] = (
         "path",
         "tracer",
         "folder of tracer.csv, beside vecgen.toml (or the working directory)",
+    ),
+    Setting(
+        "changes",
+        "float",
+        0.0,
+        "percent of earlier days' customers changed today (moves, marriages, new phone or "
+        "e-mail, status, deletions): the customer_changes file",
+        0,
+        100,
     ),
     Setting("archival", "bool", False, "re-add fuzzed people from earlier days' customer files"),
     Setting(
@@ -369,6 +386,7 @@ class Config(metaclass=_CheckedFields):
     publish_to: str = ""
     tracer: bool = False
     tracer_dir: str = "tracer"
+    changes: float = 0.0
     archival: bool = False
     archival_count: int = 5
     csv_formula_guard: bool = False
@@ -388,7 +406,7 @@ class Config(metaclass=_CheckedFields):
     declared: str = ""  # the [sources.<name>] tables of declared sources, as canonical JSON
     completeness: str = ""  # the [completeness.<source>] tables as canonical JSON
     sources: tuple[tuple[str, bool], ...] = field(
-        default_factory=lambda: tuple((name, True) for name in SOURCE_NAMES)
+        default_factory=lambda: tuple((name, True) for name in SWITCHABLE)
     )
 
     def __post_init__(self) -> None:
@@ -424,6 +442,7 @@ class Config(metaclass=_CheckedFields):
                     ("state", self.state or bool(self.state_dir)),
                     ("tracer", self.tracer),
                     ("archival", self.archival),
+                    ("changes", self.changes > 0),
                     ("load_type", self.load_type == "append"),
                 )
                 if on
@@ -535,7 +554,13 @@ class Config(metaclass=_CheckedFields):
         return rates
 
     def enabled(self, source: str) -> bool:
-        """Return whether ``source`` is switched on (a declared source always is)."""
+        """Return whether ``source`` is switched on (a declared source always is).
+
+        The change feed (``customer_changes``) is on when ``changes`` > 0 and
+        customers are.
+        """
+        if source == CHANGE_FEED:
+            return self.changes > 0 and self.enabled("customers")
         return dict(self.sources).get(source, source in self.declared_names())
 
     def declared_names(self) -> tuple[str, ...]:
@@ -672,11 +697,14 @@ def _coerce(s: Setting, value: Any, origin: str) -> Any:
 
 
 def _coerce_sources(table: Mapping[str, Any], origin: str) -> tuple[tuple[str, bool], ...]:
-    on = {name: True for name in SOURCE_NAMES}
+    on = {name: True for name in SWITCHABLE}
     for name, value in table.items():
+        if name == CHANGE_FEED:
+            msg = f"'{SOURCES_KEY}.{name}' is not a switch ({origin}); set changes = P (a percent) instead"
+            raise ConfigError(msg)
         if name not in on:
             msg = f"'{SOURCES_KEY}.{name}' is not a source ({origin}); " + _suggest(
-                name, SOURCE_NAMES
+                name, SWITCHABLE
             )
             raise ConfigError(msg.replace("valid keys", "valid sources"))
         if isinstance(value, str):
@@ -689,7 +717,7 @@ def _coerce_sources(table: Mapping[str, Any], origin: str) -> tuple[tuple[str, b
             raise ConfigError(msg)
         on[name] = value
     for child, parents in PARENTS.items():
-        missing = [p for p in parents if on[child] and not on[p]]
+        missing = [p for p in parents if on.get(child) and not on[p]]
         if missing:
             msg = (
                 f"'{SOURCES_KEY}.{child}' is on but needs {', '.join(missing)}, which is off "

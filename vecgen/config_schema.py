@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vecgen.catalog import SOURCE_NAMES
+from vecgen.catalog import SWITCHABLE
 from vecgen.config import SETTINGS, Setting
 
 _TYPES = {
@@ -82,7 +82,7 @@ def json_schema() -> dict[str, Any]:
     properties["sources"] = {
         "description": "switch built-in sources on or off; a table declares a new source",
         "type": "object",
-        "properties": {name: {"type": "boolean"} for name in SOURCE_NAMES},
+        "properties": {name: {"type": "boolean"} for name in SWITCHABLE},
         "additionalProperties": declared,
     }
     properties["fuzz"] = {

@@ -49,8 +49,9 @@ class InputFileError(VecgenError, ValueError):
 class Extra:
     """Customers added after the generated ones (tracer or archival), with their truth."""
 
-    frame: pl.DataFrame  # customers columns
+    frame: pl.DataFrame  # customers columns (the change feed's, for customer_changes)
     truth: pl.DataFrame
+    source: str = "customers"  # the file the rows go to
 
 
 def _fail(path: Path, line: int, column: str, problem: str) -> InputFileError:
@@ -208,8 +209,11 @@ def earlier_files(out: str, source: str, before: dt.date) -> list[str]:
     return sorted(p for p in found if p.rsplit(".", 1)[-1] in ("csv", "parquet", "json"))
 
 
-def read_customers_file(path: str) -> pl.DataFrame:
-    """Read an earlier customers file with the customers columns (errors name file and column)."""
+def read_customers_file(path: str, extra: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Read an earlier customers file with the customers columns (errors name file and column).
+
+    ``extra`` columns (as text) are kept too (the change feed's ``op``, ``change_ts``).
+    """
     try:
         if path.endswith(".parquet"):
             frame = pl.read_parquet(path).with_columns(pl.exclude("birth_dt").cast(pl.String))
@@ -230,13 +234,13 @@ def read_customers_file(path: str) -> pl.DataFrame:
         raise InputFileError(
             f"{path}: cannot be read as a customers file ({type(exc).__name__})"
         ) from None
-    missing = [c for c in COLUMNS if c not in frame.columns]
+    missing = [c for c in (*COLUMNS, *extra) if c not in frame.columns]
     if missing:
         raise InputFileError(
             f"{path}: column '{missing[0]}' is missing; it is not a vecgen customers file"
         )
     return (
-        frame.select(COLUMNS)
+        frame.select(*COLUMNS, *extra)
         .with_columns(pl.exclude("birth_dt").cast(pl.String))
         .with_columns(pl.col(pl.String).replace("", None))
     )
@@ -278,6 +282,16 @@ def _entities(path: str, out: str) -> dict[str, str]:
     return {}
 
 
+def with_entities(frame: pl.DataFrame, path: str, out: str) -> pl.DataFrame:
+    """Add ``__entity``: each customer's entity in the truth of its day (else its own id)."""
+    entities = _entities(path, out)
+    return frame.with_columns(
+        pl.col("customer_id")
+        .replace_strict(entities, default=pl.col("customer_id"))
+        .alias("__entity")
+    )
+
+
 def archival_extra(plan: Plan, vocab: Vocab, first_position: int) -> Extra | None:
     """Re-read earlier days' people, fuzz them and add them as new customers (``archival_count`` rounds)."""
     cfg = plan.config
@@ -296,15 +310,7 @@ def archival_extra(plan: Plan, vocab: Vocab, first_position: int) -> Extra | Non
         rows = tail_start + s("row").integers(
             np.arange(per_round, dtype=np.uint64), 0, frame.height - tail_start
         )
-        entities = _entities(path, cfg.out)
-        chosen = frame[rows]
-        picked.append(
-            chosen.with_columns(
-                pl.col("customer_id")
-                .replace_strict(entities, default=pl.col("customer_id"))
-                .alias("__entity")
-            )
-        )
+        picked.append(with_entities(frame[rows], path, cfg.out))
     if not picked:
         return None
     originals = pl.concat(picked)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
+from vecgen.catalog import CHANGE_FEED
+from vecgen.changes import changes_extra
 from vecgen.config import Config
 from vecgen.daily import (
     TRACER_FILE,
@@ -55,7 +57,7 @@ class RunResult:
 
 
 def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
-    """Tracer and archival customers, numbered after every generated customer."""
+    """Tracer and archival customers (numbered after every generated customer), the change feed."""
     out = []
     first = plan.generated_customer_ids
     if tracer is not None:
@@ -65,6 +67,10 @@ def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
         archived = archival_extra(plan, load(vocab_dir(plan.config.locale)), first)
         if archived is not None:
             out.append(archived)
+    if CHANGE_FEED in plan.sources:
+        changed = changes_extra(plan, load(vocab_dir(plan.config.locale)))
+        if changed is not None:
+            out.append(changed)
     return out
 
 
@@ -119,12 +125,13 @@ def _generate(
             pool.close()
         extra_customers = 0
         for extra in extras or []:
-            rows = [("customers", extra.frame)]
+            rows = [(extra.source, extra.frame)]
             if "truth" in plan.sources:
                 rows.append(("truth", extra.truth))
             writer.put(rows)
-            offsets["customers"] += extra.frame.height
-            extra_customers += extra.frame.height
+            offsets[extra.source] += extra.frame.height
+            if extra.source == "customers":
+                extra_customers += extra.frame.height
         writer.close()
         after = next_state(plan, state, offsets, extra_customers) if folder else None
         return _commit(outputs, folder, after, control)

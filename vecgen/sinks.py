@@ -23,7 +23,7 @@ from typing import IO, Any
 import polars as pl
 
 from vecgen import tables
-from vecgen.catalog import FLAT_NAMES, FORMATS, TABLE_FORMATS
+from vecgen.catalog import CHANGE_FEED, FLAT_NAMES, FORMATS, TABLE_FORMATS
 from vecgen.errors import OutputError
 from vecgen.faults import checkpoint
 from vecgen.plan import Plan, source_info
@@ -734,6 +734,14 @@ class Outputs:
                     metadata,
                 )
                 checkpoint("table.committed")
+        feed = self.sinks.get((CHANGE_FEED, "delta"))
+        if feed is not None and ("customers", "delta") in self.sinks:
+            from vecgen.sources.customers import COLUMNS
+
+            tables.merge_changes(
+                posixpath.join(self.root, "customers"), feed.path, COLUMNS[1:], metadata
+            )
+            checkpoint("table.committed")
 
     def abort(self) -> None:
         """Remove every temporary file; the final paths are never touched."""

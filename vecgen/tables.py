@@ -145,6 +145,8 @@ def commit(
                 mode="error",
                 partition_by=[PARTITION],
                 name=os.path.basename(folder),
+                # Updates and deletes (the change feed's MERGE) are readable as changes.
+                configuration={"delta.enableChangeDataFeed": "true"},
                 commit_properties=properties,
             )
             return
@@ -161,6 +163,46 @@ def commit(
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         msg = (
             f"committing today's files to the Delta table '{folder}' failed ({reason}); "
+            "the table keeps its previous version"
+        )
+        raise OutputError(msg) from None
+
+
+def merge_changes(
+    folder: str, changes_file: str, columns: Sequence[str], metadata: dict[str, str]
+) -> None:
+    """MERGE today's change feed (a Parquet file) into the customers table in ``folder``.
+
+    Rows with ``op`` ``U`` replace the person's ``columns``; ``D`` deletes the
+    person. One commit; with the change data feed on, readers see both versions.
+    """
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+    from deltalake.transaction import CommitProperties
+
+    source = pq.read_table(changes_file)
+    if source.num_rows == 0 or not is_table(folder):
+        return
+    try:
+        (
+            DeltaTable(folder)
+            .merge(
+                source=source,
+                predicate="t.customer_id = s.customer_id",
+                source_alias="s",
+                target_alias="t",
+                commit_properties=CommitProperties(custom_metadata=metadata, max_commit_retries=0),
+            )
+            .when_matched_update(
+                updates={f"`{c}`": f"s.`{c}`" for c in columns}, predicate="s.op = 'U'"
+            )
+            .when_matched_delete(predicate="s.op = 'D'")
+            .execute()
+        )
+    except Exception as exc:  # one line, as for a commit
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = (
+            f"merging today's changes into the Delta table '{folder}' failed ({reason}); "
             "the table keeps its previous version"
         )
         raise OutputError(msg) from None
