@@ -150,3 +150,24 @@ def test_no_earlier_day_gives_an_empty_feed(tmp_path: Path) -> None:
     files = tree_bytes(tmp_path / "out")
     (feed,) = [v for k, v in files.items() if k.startswith("customer_changes/")]
     assert feed.decode().count("\n") == 1  # the header only
+
+
+def test_iceberg_merge_gives_the_same_table_as_delta(tmp_path: Path) -> None:
+    pytest.importorskip("deltalake", reason="deltalake is a test dependency")
+    pytest.importorskip("pyiceberg", reason="pyiceberg is a test dependency")
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    days(tmp_path, "--format", "delta", "--out", "delta")
+    days(tmp_path, "--format", "iceberg", "--out", "iceberg")
+    root = tmp_path / "iceberg"
+    catalog = SqlCatalog(
+        "vecgen", uri=f"sqlite:///{root}/_iceberg/catalog.db", warehouse=f"file://{root}"
+    )
+    table = catalog.load_table("vecgen.customers")
+    ice = pl.DataFrame(table.scan().to_arrow()).sort("customer_id")
+    delta = pl.read_delta(str(tmp_path / "delta" / "customers")).sort("customer_id")
+    assert ice.height < 3 * 2300  # deletions happened
+    assert ice.select(delta.columns).equals(delta)
+    # History: the first snapshot still has everyone of the first day.
+    first = pl.DataFrame(table.scan(snapshot_id=table.snapshots()[0].snapshot_id).to_arrow())
+    assert first.height == 2300

@@ -12,6 +12,7 @@ from vecgen.config import Config
 from vecgen.errors import ConfigError
 
 deltalake = pytest.importorskip("deltalake", reason="deltalake is a test dependency")
+pytest.importorskip("pyiceberg", reason="pyiceberg is a test dependency")
 
 ARGS = ("--customers", "1500", "--batch-size", "500", "--quiet", "--seed", "4")
 
@@ -24,6 +25,16 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> int:
 
 def version(table: Path) -> int:
     return int(deltalake.DeltaTable(str(table)).version())
+
+
+def iceberg(table: Path):  # type: ignore[no-untyped-def]
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    root = table.parent
+    catalog = SqlCatalog(
+        "vecgen", uri=f"sqlite:///{root}/_iceberg/catalog.db", warehouse=f"file://{root}"
+    )
+    return catalog.load_table(f"vecgen.{table.name}")
 
 
 def test_a_delta_table_per_source_holds_the_parquet_runs_bytes(tmp_path: Path) -> None:
@@ -106,10 +117,52 @@ def test_a_failed_run_commits_nothing(tmp_path: Path) -> None:
     assert pl.read_delta(str(table)).group_by("dt").len()["len"].to_list() == [1725, 1725]
 
 
+def test_an_iceberg_table_per_source_with_the_parquet_runs_rows(tmp_path: Path) -> None:
+    assert run(tmp_path, "--format", "iceberg", "--date", "2026-01-15", "--out", "lake") == 0
+    assert run(tmp_path, "--format", "iceberg", "--date", "2026-01-16", "--out", "lake") == 0
+    assert run(tmp_path, "--format", "parquet", "--date", "2026-01-16", "--out", "plain") == 0
+    for source in ("customers", "transactions", "truth"):
+        table = iceberg(tmp_path / "lake" / source)
+        assert [f.name for f in table.spec().fields] == ["dt"]
+        assert table.properties["vecgen.seed"] == "4"
+        read = pl.DataFrame(table.scan(row_filter="dt == '2026-01-16'").to_arrow())
+        plain = pl.read_parquet(
+            tmp_path / "plain" / source / "dt=2026-01-16" / "part-00000.parquet"
+        )
+        assert read.drop("dt").equals(plain), source
+        assert pl.DataFrame(table.scan().to_arrow())["dt"].unique().sort().to_list() == [
+            "2026-01-15",
+            "2026-01-16",
+        ]
+    table = tmp_path / "lake" / "customers"
+    first = iceberg(table).current_snapshot().snapshot_id
+    r = run_cli(*ARGS, "--format", "iceberg", "--date", "2026-01-16", "--out", "lake", cwd=tmp_path)
+    assert r.returncode != 0 and "already holds" in r.stderr
+    assert iceberg(table).current_snapshot().snapshot_id == first
+    args = ("--format", "iceberg", "--date", "2026-01-16", "--out", "lake", "--seed", "9")
+    assert run(tmp_path, *args, "--load-type", "truncate") == 0
+    now = pl.DataFrame(iceberg(table).scan().to_arrow())
+    assert now.group_by("dt").len().sort("dt")["len"].to_list() == [1725, 1725]
+    before = pl.DataFrame(iceberg(table).scan(snapshot_id=first).to_arrow())  # time travel
+    assert not before.sort("customer_id").equals(now.sort("customer_id"))
+    assert (
+        before.filter(pl.col("dt") == "2026-01-15")
+        .sort("customer_id")
+        .equals(now.filter(pl.col("dt") == "2026-01-15").sort("customer_id"))
+    )
+    # A killed run commits nothing; vecgen's readers see the current snapshot only.
+    armed = {"VECGEN_TEST_FAULTS": "1", "VECGEN_FAULT": "sink.write:5:KILL"}
+    assert run(tmp_path, *args, "--date", "2026-01-17", env=armed) == -9
+    assert pl.DataFrame(iceberg(table).scan().to_arrow()).height == now.height
+    r = run_cli("fuzz-stats", "lake", "--date", "all", cwd=tmp_path)
+    assert r.returncode == 0 and "of 3,450 records" in r.stdout, r.stdout + r.stderr
+
+
 @pytest.mark.parametrize(
     ("settings", "needle"),
     [
         ({"formats": ("delta", "parquet")}, "--format parquet"),
+        ({"formats": ("iceberg", "delta")}, "--format delta"),
         ({"formats": ("delta",), "layout": "flat"}, "--layout flat"),
         ({"formats": ("delta",), "parts": 2}, "parts = 2"),
         ({"formats": ("delta",), "out": "s3://bucket/lake"}, "local --out"),
@@ -118,6 +171,6 @@ def test_a_failed_run_commits_nothing(tmp_path: Path) -> None:
 def test_delta_settings_that_cannot_work_are_refused_up_front(
     settings: dict[str, object], needle: str
 ) -> None:
-    with pytest.raises(ConfigError, match="--format delta cannot be combined") as err:
+    with pytest.raises(ConfigError, match=r"--format (delta|iceberg) cannot be combined") as err:
         Config(**settings)  # type: ignore[arg-type]
     assert needle in str(err.value)

@@ -81,8 +81,14 @@ CHANGE_FEED = "customer_changes"  # on when changes > 0 (not a [sources] switch)
 SWITCHABLE: tuple[str, ...] = tuple(n for n in SOURCE_NAMES if n != CHANGE_FEED)
 
 # name -> extension of the data files (a Delta Lake table's data files are Parquet)
-FORMATS: dict[str, str] = {"csv": "csv", "parquet": "parquet", "jsonl": "json", "delta": "parquet"}
-TABLE_FORMATS = ("delta",)  # formats written as tables with a transaction log
+FORMATS: dict[str, str] = {
+    "csv": "csv",
+    "parquet": "parquet",
+    "jsonl": "json",
+    "delta": "parquet",
+    "iceberg": "parquet",
+}
+TABLE_FORMATS = ("delta", "iceberg")  # formats written as tables (a log or a catalog)
 
 # The person columns of a customers record, in the predecessor's order (between
 # customer_id and dtUpdateDate).

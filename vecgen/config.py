@@ -27,6 +27,7 @@ from vecgen.catalog import (
     PERSON_FILE_COLUMNS,
     SOURCE_NAMES,
     SWITCHABLE,
+    TABLE_FORMATS,
 )
 from vecgen.errors import ConfigError
 from vecgen.fuzz_vectorized.profiles import Profile
@@ -453,12 +454,15 @@ class Config(metaclass=_CheckedFields):
                     "with them (run the parts with --no-state and load_type truncate)"
                 )
                 raise ConfigError(msg)
-        if "delta" in self.formats:
+        for table_format in [f for f in self.formats if f in TABLE_FORMATS]:
+            others = [
+                f for f in self.formats if f in ("parquet", *TABLE_FORMATS) and f != table_format
+            ]
             conflict = (
-                "--format parquet (a Delta table's data files are Parquet in the same folders); "
-                "write the tables and the plain Parquet in separate runs (another --out)"
-                if "parquet" in self.formats
-                else "--layout flat (a Delta table is partitioned by date); use --layout lake"
+                f"--format {others[0]} (the tables' data files are Parquet in the same folders); "
+                "write each in a run of its own (another --out)"
+                if others
+                else "--layout flat (a table is partitioned by date); use --layout lake"
                 if self.layout == "flat"
                 else f"parts = {self.parts} (a table takes one commit per run, not one per shard); "
                 "write the tables with parts = 1"
@@ -469,9 +473,13 @@ class Config(metaclass=_CheckedFields):
                 else ""
             )
             if conflict:
-                raise ConfigError(f"--format delta cannot be combined with {conflict}")
-            if importlib.util.find_spec("deltalake") is None:
-                raise ConfigError("--format delta needs deltalake: pip install 'vecgen[delta]'")
+                raise ConfigError(f"--format {table_format} cannot be combined with {conflict}")
+            package = {"delta": "deltalake", "iceberg": "pyiceberg"}[table_format]
+            if importlib.util.find_spec(package) is None:
+                msg = (
+                    f"--format {table_format} needs {package}: pip install 'vecgen[{table_format}]'"
+                )
+                raise ConfigError(msg)
         if self.load_type == "append" and not (self.state or self.state_dir):
             # Appending needs IDs that continue across runs: without state they would repeat.
             msg = "'load_type' = 'append' needs state (IDs would repeat); drop --no-state"

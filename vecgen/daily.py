@@ -192,8 +192,7 @@ def tracer_extra(plan: Plan, frame: pl.DataFrame, first_position: int) -> Extra:
 def earlier_files(out: str, source: str, before: dt.date) -> list[str]:
     """Files of ``source`` from days before ``before`` (lake partitions or flat date prefixes)."""
     found = []
-    parts = glob.glob(os.path.join(out, source, "dt=*", "part-*.*"))
-    for path in tables.keep_live(parts, os.path.join(out, source)):
+    for path in tables.lake_files(os.path.join(out, source)):
         day = os.path.basename(os.path.dirname(path))[3:]
         if day < before.isoformat() and not os.path.basename(path).startswith("."):
             found.append(path)

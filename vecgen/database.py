@@ -157,10 +157,7 @@ def run_files(config: Config, source: str) -> list[str]:
 
     day = config.run_date
     for ext in ("parquet", "csv", "json"):
-        parts = glob.glob(
-            os.path.join(config.out, source, f"dt={day.isoformat()}", f"part-*.{ext}")
-        )
-        lake = sorted(tables.keep_live(parts, os.path.join(config.out, source)))
+        lake = tables.lake_files(os.path.join(config.out, source), f"dt={day.isoformat()}", ext)
         prefix = day.strftime("%Y_%m_%d") if config.date_prefix else ""
         stem = flat_name(config, source)
         flat = sorted(glob.glob(os.path.join(config.out, f"{prefix}{stem}*.{ext}")))

@@ -211,7 +211,7 @@ def parquet_pending_mib(config: Config, sources: tuple[str, ...]) -> int:
     277
 
     """
-    if not {"parquet", "delta"} & set(config.formats):
+    if not {"parquet", "delta", "iceberg"} & set(config.formats):
         return 0
     customers = config.customers / config.parts
     held = 0.0

@@ -74,8 +74,8 @@ def final_path(plan: Plan, root: str, source: str, fmt: str, part: int | None = 
 
 
 # The size of the other formats relative to CSV: for the free-space check before a run.
-FORMAT_FACTOR = {"csv": 1.0, "jsonl": 1.7, "parquet": 0.45, "delta": 0.45}
-PARQUET_FORMATS = ("parquet", "delta")  # formats whose files are Parquet
+FORMAT_FACTOR = {"csv": 1.0, "jsonl": 1.7, "parquet": 0.45, "delta": 0.45, "iceberg": 0.45}
+PARQUET_FORMATS = ("parquet", *TABLE_FORMATS)  # formats whose files are Parquet
 DISK_MARGIN = 1.2
 _FORMULA_START = r"^[=+\-@\t\r]"
 
@@ -335,6 +335,7 @@ class FileSink:
     formula_guard: bool = False
     parquet: ParquetOptions = field(default_factory=ParquetOptions)
     _parts_seen: int = 0
+    partition: str | None = None  # Iceberg: the data files also hold dt (this value)
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append one batch (CSV straight to the file; the other formats as workers encode)."""
@@ -359,6 +360,11 @@ class FileSink:
                 self._header_written = True
             self.handle.write(body)
         elif self.fmt in PARQUET_FORMATS:
+            if self.partition is not None:
+                import pyarrow as pa
+
+                value = pa.array([self.partition] * payload.num_rows, type=pa.string())
+                payload = payload.append_column(tables.PARTITION, value)
             self._pending.append(payload)
             self._pending_rows += payload.num_rows
             self._flush_row_groups(final=False)
@@ -391,7 +397,7 @@ class FileSink:
                 table.schema,
                 compression=self.parquet.compression,
                 use_dictionary=dictionary,
-                write_statistics=statistics_columns(table, self.parquet.statistics, dictionary),
+                write_statistics=self._statistics(table, dictionary),
                 # Plain Parquet types only (no Arrow schema blob): every reader sees
                 # UTF-8 text, whatever Arrow layout the writer was handed.
                 store_schema=False,
@@ -412,6 +418,13 @@ class FileSink:
             )
         self._pending = [rest] if rest.num_rows else []
         self._pending_rows = rest.num_rows
+
+    def _statistics(self, table: Any, dictionary: bool | list[str]) -> bool | list[str]:
+        """Return the columns with statistics (Iceberg reads a file's partition from dt's)."""
+        chosen = statistics_columns(table, self.parquet.statistics, dictionary)
+        if self.partition is None or chosen is True:
+            return chosen
+        return [*(chosen or []), tables.PARTITION]
 
     def start_from(self, fs: Any, path: str) -> None:
         """Begin with today's existing file (load_type append, layout flat)."""
@@ -516,6 +529,8 @@ class Outputs:
                     if local:
                         self._make_folder(folder)
                     sink = FileSink(source, fmt, path, tmp, write_options[source])
+                    if fmt == "iceberg":
+                        sink.partition = plan.run_date.isoformat()
                     sink.formula_guard = plan.config.csv_formula_guard
                     sink.parquet = ParquetOptions.of(plan.config)
                     # Known before its file exists: a Ctrl-C that lands while the file
@@ -712,7 +727,7 @@ class Outputs:
         return list(self.sinks.values())
 
     def _commit_tables(self) -> None:
-        """Commit each Delta table's new data file: one commit per table (see :mod:`vecgen.tables`)."""
+        """Commit each table's new data file, then MERGE the change feed (:mod:`vecgen.tables`)."""
         from importlib.metadata import version
 
         from vecgen.config import config_toml
@@ -727,6 +742,7 @@ class Outputs:
         for (source, fmt), sink in self.sinks.items():
             if fmt in TABLE_FORMATS:
                 tables.commit(
+                    fmt,
                     posixpath.join(self.root, source),
                     [(sink.path, sink.rows)],
                     self.plan.run_date.isoformat(),
@@ -734,8 +750,10 @@ class Outputs:
                     metadata,
                 )
                 checkpoint("table.committed")
-        feed = self.sinks.get((CHANGE_FEED, "delta"))
-        if feed is not None and ("customers", "delta") in self.sinks:
+        for fmt in TABLE_FORMATS:
+            feed = self.sinks.get((CHANGE_FEED, fmt))
+            if feed is None or ("customers", fmt) not in self.sinks:
+                continue
             from vecgen.sources.customers import COLUMNS
 
             tables.merge_changes(

@@ -37,8 +37,7 @@ def find_file(out: str, source: str) -> str:
     candidates = []
     stem = FLAT_NAMES.get(source)  # a declared source is found in the lake layout only
     for ext in dict.fromkeys(FORMATS.values()):
-        lake = glob.glob(os.path.join(out, source, "dt=*", f"part-*.{ext}"))
-        candidates += tables.keep_live(lake, os.path.join(out, source))
+        candidates += tables.lake_files(os.path.join(out, source), "dt=*", ext)
         if stem:
             candidates += glob.glob(os.path.join(out, f"*{stem}.{ext}"))
     # Flat names of other sources end in the same stem (…CustomersPos ends in Pos, not Customers).
@@ -63,17 +62,14 @@ def day_files(out: str, source: str, day: str | None = None) -> list[str]:
     folder = os.path.dirname(newest)
     ext = os.path.splitext(newest)[1]
     lake = os.path.basename(folder).startswith("dt=")
+    source_folder = os.path.join(out, source)
     if day is None:
         if not lake:
             return [newest]
-        parts = glob.glob(os.path.join(folder, f"part-*{ext}"))
-        return sorted(tables.keep_live(parts, os.path.dirname(folder)))
+        return tables.lake_files(source_folder, os.path.basename(folder), ext[1:])
     if lake:
         pattern = "dt=*" if day == "all" else f"dt={day}"
-        table = os.path.dirname(folder)
-        found = sorted(
-            tables.keep_live(glob.glob(os.path.join(table, pattern, f"part-*{ext}")), table)
-        )
+        found = tables.lake_files(source_folder, pattern, ext[1:])
     else:
         # Flat names: YYYY_MM_DD<Name>.<ext> (without --date-prefix, one undated file).
         base = os.path.basename(newest)

@@ -1,53 +1,112 @@
-"""Delta Lake tables (``--format delta``): one table per source, one commit per run.
+"""Lake tables (``--format delta``, ``--format iceberg``): one table per source, one commit per run.
 
 A run writes each source's Parquet data file into the table's date partition
 (``OUT/<source>/dt=<date>/part-00000-<token>.parquet``, under a temporary name
-then renamed, like every vecgen file) and then commits it to the table's
-transaction log (``OUT/<source>/_delta_log``) with deltalake (delta-rs):
+then renamed, like every vecgen file) and then commits it:
 
-- ``load_type = "new"``: refuses before anything is written when today's
-  partition already holds rows in the current version;
-- ``truncate``: one overwrite commit with a predicate on today's partition
-  (earlier versions keep their files: time travel still reads them);
+- Delta Lake (deltalake, delta-rs): to the table's transaction log
+  ``OUT/<source>/_delta_log``; the data file is the very Parquet ``--format
+  parquet`` writes (the partition value lives in the log).
+- Iceberg (pyiceberg): to table ``vecgen.<source>`` of a SQL catalog on the
+  SQLite file ``OUT/_iceberg/catalog.db`` (metadata in
+  ``OUT/<source>/metadata``); the data file also holds the ``dt`` column, from
+  which the identity partition is read.
+
+Load types:
+
+- ``new``: refuses before anything is written when today's partition already
+  holds rows in the current version;
+- ``truncate``: one commit that replaces today's partition only (earlier
+  versions keep their files: time travel still reads them);
 - ``append``: one append commit.
 
 A file is visible to readers only once its commit lands, so a run that fails
 or is killed before it commits leaves every table as it was (its renamed data
-files are unreferenced, as after any failed Delta write; VACUUM removes them).
-vecgen's own readers (score, report, load, the daily tools) read a table's
-current files only (:func:`live_files`).
+files are unreferenced, as after any failed table write). vecgen's own readers
+(score, report, load, the daily tools) read a table's current files only
+(:func:`live_files`).
 """
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import json
+import logging
 import os
 import posixpath
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from vecgen.errors import OutputError
 
 PARTITION = "dt"
 LOG = "_delta_log"
+ICEBERG_CATALOG = posixpath.join("_iceberg", "catalog.db")  # under OUT
+NAMESPACE = "vecgen"
 
 
-def is_table(folder: str) -> bool:
-    """Return True when ``folder`` (a source's folder) holds a Delta table.
+def table_kind(folder: str) -> str | None:
+    """Return ``"delta"`` or ``"iceberg"`` when ``folder`` (a source's folder) holds a table.
 
     Examples
     --------
-    >>> is_table("/nonexistent/customers")
-    False
+    >>> table_kind("/nonexistent/customers") is None
+    True
 
     """
-    return os.path.isdir(os.path.join(folder, LOG))
+    if os.path.isdir(os.path.join(folder, LOG)):
+        return "delta"
+    if os.path.isdir(os.path.join(folder, "metadata")) and os.path.isfile(_catalog_file(folder)):
+        return "iceberg"
+    return None
+
+
+def is_table(folder: str) -> bool:
+    """Return True when ``folder`` holds a Delta table."""
+    return table_kind(folder) == "delta"
+
+
+def _catalog_file(folder: str) -> str:
+    return os.path.join(os.path.dirname(os.path.abspath(folder)), ICEBERG_CATALOG)
+
+
+def _iceberg_table(folder: str, create: bool = False) -> Any:
+    """Load table ``vecgen.<source>`` from the output's SQLite catalog (None if it has none)."""
+    try:
+        from pyiceberg.catalog.sql import SqlCatalog
+        from pyiceberg.exceptions import NoSuchTableError
+    except ImportError:
+        msg = f"'{folder}' is an Iceberg table: reading it needs pyiceberg (pip install 'vecgen[iceberg]')"
+        raise OutputError(msg) from None
+    root = os.path.dirname(os.path.abspath(folder))
+    if create:
+        os.makedirs(os.path.dirname(_catalog_file(folder)), exist_ok=True)
+    catalog = SqlCatalog(
+        NAMESPACE, uri=f"sqlite:///{_catalog_file(folder)}", warehouse=f"file://{root}"
+    )
+    catalog.create_namespace_if_not_exists(NAMESPACE)
+    try:
+        return catalog, catalog.load_table(f"{NAMESPACE}.{os.path.basename(folder)}")
+    except NoSuchTableError:
+        return catalog, None
 
 
 def live_files(folder: str) -> set[str] | None:
     """Return the data files of a table's current version (normalised paths), None if no table."""
-    if not is_table(folder):
+    kind = table_kind(folder)
+    if kind is None:
         return None
+    if kind == "iceberg":
+        try:
+            _, table = _iceberg_table(folder)
+            tasks = table.scan().plan_files() if table is not None else []
+        except OutputError:
+            raise
+        except Exception as exc:  # a damaged catalog or metadata: one line
+            msg = f"cannot read the Iceberg table '{folder}' ({exc}); restore its metadata"
+            raise OutputError(msg) from None
+        return {os.path.normpath(t.file.file_path.removeprefix("file://")) for t in tasks}
     try:
         from deltalake import DeltaTable
     except ImportError:
@@ -64,26 +123,42 @@ def live_files(folder: str) -> set[str] | None:
     return {os.path.normpath(u.removeprefix("file://")) for u in uris}
 
 
-def keep_live(paths: Iterable[str], folder: str) -> list[str]:
-    """Drop the files of ``folder`` that are not in its table's current version (all kept if no table).
+def lake_files(folder: str, days: str = "dt=*", ext: str = "*") -> list[str]:
+    """Return a source's lake files of the partitions ``days`` (a glob), by day then name.
+
+    For a table, the data files of its current version (wherever the table
+    wrote them: a MERGE or an Iceberg delete rewrites files), else the files
+    ``folder/<days>/part-*.<ext>``.
 
     Examples
     --------
-    >>> keep_live(["a/dt=2026-01-01/part-00000.csv"], "/nonexistent")
-    ['a/dt=2026-01-01/part-00000.csv']
+    >>> lake_files("/nonexistent/customers", "dt=2026-01-01", "csv")
+    []
 
     """
     live = live_files(folder)
-    paths = list(paths)
     if live is None:
-        return paths
-    return [p for p in paths if os.path.normpath(os.path.abspath(p)) in live]
+        return sorted(glob.glob(os.path.join(folder, days, f"part-*.{ext}")))
+    found = []
+    for path in live:
+        parts = path.replace(os.sep, "/").split("/")
+        day = next((p for p in reversed(parts) if p.startswith(f"{PARTITION}=")), "")
+        if fnmatch.fnmatch(day, days) and fnmatch.fnmatch(parts[-1], f"*.{ext}"):
+            found.append((day, path))
+    return [path for _, path in sorted(found)]
 
 
 def partition_rows(folder: str, day: str) -> int:
     """Rows today's partition ``day`` holds in the table's current version (0 without a table)."""
-    if not is_table(folder):
+    kind = table_kind(folder)
+    if kind is None:
         return 0
+    if kind == "iceberg":
+        _, table = _iceberg_table(folder)
+        if table is None:
+            return 0
+        tasks = table.scan(row_filter=_day_filter(day)).plan_files()
+        return int(sum(t.file.record_count for t in tasks))
     import pyarrow as pa
     from deltalake import DeltaTable
 
@@ -94,18 +169,22 @@ def partition_rows(folder: str, day: str) -> int:
 
 
 def commit(
+    fmt: str,
     folder: str,
     files: Sequence[tuple[str, int]],
     day: str,
     load_type: str,
     metadata: dict[str, str],
 ) -> None:
-    """Commit the data files ``[(path, rows), ...]`` of one run to the table in ``folder``.
+    """Commit the data files ``[(path, rows), ...]`` of one run to the ``fmt`` table in ``folder``.
 
     Creates the table on the first run. ``truncate`` replaces partition ``day``;
     any other load type appends. ``metadata`` goes into the commit's info
     (vecgen's version, seed and settings).
     """
+    if fmt == "iceberg":
+        _commit_iceberg(folder, [path for path, _ in files], day, load_type, metadata)
+        return
     import pyarrow as pa
     import pyarrow.parquet as pq
     from deltalake import DeltaTable, Schema
@@ -168,6 +247,56 @@ def commit(
         raise OutputError(msg) from None
 
 
+def _day_filter(day: str) -> str:
+    """Return an Iceberg row filter for one day's partition (``day`` is an ISO date)."""
+    return f"{PARTITION} == '{day}'"
+
+
+def _commit_iceberg(
+    folder: str, paths: list[str], day: str, load_type: str, metadata: dict[str, str]
+) -> None:
+    """One transaction: (create the table,) drop today's partition for truncate, add the files."""
+    import pyarrow.parquet as pq
+
+    if not paths:
+        return
+    try:
+        catalog, table = _iceberg_table(folder, create=True)
+        if table is None:
+            tx = catalog.create_table_transaction(
+                f"{NAMESPACE}.{os.path.basename(folder)}",
+                schema=pq.read_schema(paths[0]),
+                location=f"file://{os.path.abspath(folder)}",
+                properties=dict(metadata),
+            )
+            with tx.update_spec() as spec:
+                spec.add_identity(PARTITION)
+        else:
+            tx = table.transaction()
+            tx.set_properties(dict(metadata))
+            if load_type == "truncate":
+                tx.delete(_day_filter(day), snapshot_properties=metadata)
+        # pyiceberg warns once per column that has no min/max (vecgen writes none for
+        # free text, by design: see parquet_statistics); the file's metrics simply lack them.
+        quiet = logging.getLogger("pyiceberg.io.pyarrow")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
+        try:
+            tx.add_files([os.path.abspath(p) for p in paths], snapshot_properties=metadata)
+        finally:
+            quiet.setLevel(level)
+        tx.commit_transaction()
+    except OutputError:
+        raise
+    except Exception as exc:  # a conflict, a schema change, damaged metadata: one line
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = (
+            f"committing today's files to the Iceberg table '{folder}' failed ({reason}); "
+            "the table keeps its previous version"
+        )
+        raise OutputError(msg) from None
+
+
 def merge_changes(
     folder: str, changes_file: str, columns: Sequence[str], metadata: dict[str, str]
 ) -> None:
@@ -177,12 +306,17 @@ def merge_changes(
     person. One commit; with the change data feed on, readers see both versions.
     """
     import pyarrow.parquet as pq
+
+    source = pq.read_table(changes_file)
+    kind = table_kind(folder)
+    if source.num_rows == 0 or kind is None:
+        return
+    if kind == "iceberg":
+        _merge_iceberg(folder, source.drop_columns([PARTITION]), columns, metadata)
+        return
     from deltalake import DeltaTable
     from deltalake.transaction import CommitProperties
 
-    source = pq.read_table(changes_file)
-    if source.num_rows == 0 or not is_table(folder):
-        return
     try:
         (
             DeltaTable(folder)
@@ -203,6 +337,49 @@ def merge_changes(
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         msg = (
             f"merging today's changes into the Delta table '{folder}' failed ({reason}); "
+            "the table keeps its previous version"
+        )
+        raise OutputError(msg) from None
+
+
+def _merge_iceberg(
+    folder: str, source: Any, columns: Sequence[str], metadata: dict[str, str]
+) -> None:
+    """MERGE into an Iceberg table in one transaction: delete the changed people, append U rows.
+
+    An updated person keeps the ``dt`` partition of their record.
+    """
+    import polars as pl
+
+    _, table = _iceberg_table(folder)
+    changes = pl.DataFrame(source)
+    ids = changes["customer_id"].cast(pl.String).to_list()
+    if not ids or table is None:
+        return
+    # Ids are numbers or <number>-<letters and digits>: safe to quote.
+    listed = ", ".join(f"'{i}'" if not i.isdigit() else i for i in ids)
+    chosen = f"customer_id IN ({listed})"
+    try:
+        where = pl.DataFrame(
+            table.scan(row_filter=chosen, selected_fields=("customer_id", PARTITION)).to_arrow()
+        )
+        names = [f.name for f in table.schema().fields]
+        updated = (
+            changes.filter(pl.col("op") == "U")
+            .join(where, on="customer_id", how="inner")
+            .select(names)
+        )
+        tx = table.transaction()
+        tx.delete(chosen, snapshot_properties=metadata)
+        if updated.height:
+            tx.append(
+                updated.to_arrow().cast(table.schema().as_arrow()), snapshot_properties=metadata
+            )
+        tx.commit_transaction()
+    except Exception as exc:  # one line, as for a commit
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = (
+            f"merging today's changes into the Iceberg table '{folder}' failed ({reason}); "
             "the table keeps its previous version"
         )
         raise OutputError(msg) from None
