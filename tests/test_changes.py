@@ -137,6 +137,8 @@ def test_change_feed_settings_are_checked() -> None:
         Config(sources=(("customer_changes", True),))  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="'changes' is not available"):
         Config(changes=5, parts=2)
+    with pytest.raises(ConfigError, match="reads the earlier days of a local output"):
+        Config(changes=5, out="s3://bucket/lake")
     off = tuple((name, False) for name in SWITCHABLE)
     assert not Config(changes=5, sources=off).enabled("customer_changes")
     assert Config(changes=5).enabled("customer_changes") and not Config().enabled(

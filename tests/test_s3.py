@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -375,3 +378,64 @@ def test_twenty_concurrent_runs_against_one_server(tmp_path: Path, s3: tuple[str
         for k in parts
     ]
     assert ids[0] and ids[1] and not ids[0] & ids[1]
+
+
+def test_delta_tables_on_s3_with_vault_credentials(
+    tmp_path: Path, s3: tuple[str, Any], vault: tuple[str, VaultStandIn]
+) -> None:
+    """Delta tables straight to S3: one commit per table and run, time travel, load_type new."""
+    pytest.importorskip("deltalake", reason="deltalake is a test dependency")
+    endpoint, client = s3
+    addr, standin = vault
+    base = ("--customers", "1500", "--quiet", "--format", "delta")
+    base += ("--out", "s3://bucket/tables/", "--s3-endpoint-url", endpoint, "--state-dir", "st")
+    base += ("--vault-secret", "secret/vecgen/aws")
+    for day in ("2026-11-28", "2026-11-29"):
+        r = run_cli(*base, "--date", day, cwd=tmp_path, env=env_for(addr, standin.token))
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    written = keys(client, "tables/")
+    assert "tables/customers/_delta_log/00000000000000000000.json" in written
+    assert all("vecgen-tmp" not in k for k in written)
+    for key in written:  # the run's encryption setting reaches delta-rs' writes too
+        assert client.head_object(Bucket="bucket", Key=key)["ServerSideEncryption"] == "AES256"
+    # Read back with delta-rs in another process: this one serves S3 (moto runs in a thread
+    # here), and delta-rs holds the interpreter while it waits for the answer.
+    check = """
+import json, sys
+import polars as pl
+from deltalake import DeltaTable
+options = json.loads(sys.argv[1])
+table = DeltaTable("s3://bucket/tables/customers", storage_options=options)
+history = [h["operation"] for h in reversed(table.history())]
+now = pl.DataFrame(table.to_pyarrow_table())
+table.load_as_version(0)
+print(json.dumps({
+    "history": history, "rows": now.height, "days": sorted(set(now["dt"])),
+    "rows_first_version": table.to_pyarrow_table().num_rows,
+}), flush=True)
+import os
+os._exit(0)  # (pyarrow's and delta-rs' threads can abort the interpreter's shutdown)
+"""
+    options = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", check, json.dumps(options)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["history"] == ["CREATE TABLE", "WRITE"]
+    assert seen["rows"] == 2 * 1725 and seen["days"] == ["2026-11-28", "2026-11-29"]
+    assert seen["rows_first_version"] == 1725  # time travel: the first day only
+    # A second run of the day (load_type new) is refused before anything is written.
+    before = keys(client, "tables/")
+    r = run_cli(*base, "--date", "2026-11-29", cwd=tmp_path, env=env_for(addr, standin.token))
+    assert r.returncode != 0 and "already holds" in r.stderr and "Traceback" not in r.stderr
+    assert keys(client, "tables/") == before

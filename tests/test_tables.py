@@ -165,7 +165,8 @@ def test_an_iceberg_table_per_source_with_the_parquet_runs_rows(tmp_path: Path) 
         ({"formats": ("iceberg", "delta")}, "--format delta"),
         ({"formats": ("delta",), "layout": "flat"}, "--layout flat"),
         ({"formats": ("delta",), "parts": 2}, "parts = 2"),
-        ({"formats": ("delta",), "out": "s3://bucket/lake"}, "local --out"),
+        ({"formats": ("iceberg",), "out": "s3://bucket/lake"}, "local --out"),
+        ({"formats": ("delta",), "out": "memory://lake"}, "s3://bucket/prefix"),
     ],
 )
 def test_delta_settings_that_cannot_work_are_refused_up_front(

@@ -467,9 +467,12 @@ class Config(metaclass=_CheckedFields):
                 else f"parts = {self.parts} (a table takes one commit per run, not one per shard); "
                 "write the tables with parts = 1"
                 if self.parts > 1
-                else f"the remote output '{self.out}' (tables are written to local folders in "
-                "this version); write them to a local --out"
-                if "://" in self.out
+                else f"the remote output '{self.out}' (an Iceberg catalog is a local SQLite "
+                "file in this version); write Iceberg tables to a local --out"
+                if "://" in self.out and table_format == "iceberg"
+                else f"the output '{self.out}' (Delta tables are written to local folders or "
+                "S3); use a local --out or s3://bucket/prefix"
+                if "://" in self.out and not self.out.startswith(("s3://", "s3a://"))
                 else ""
             )
             if conflict:
@@ -480,6 +483,13 @@ class Config(metaclass=_CheckedFields):
                     f"--format {table_format} needs {package}: pip install 'vecgen[{table_format}]'"
                 )
                 raise ConfigError(msg)
+        reread = [k for k, on in (("archival", self.archival), ("changes", self.changes > 0)) if on]
+        if reread and "://" in self.out:
+            msg = (
+                f"'{reread[0]}' reads the earlier days of a local output in this version, and "
+                f"'{self.out}' is remote; run it on a local --out (then vecgen publish)"
+            )
+            raise ConfigError(msg)
         if self.load_type == "append" and not (self.state or self.state_dir):
             # Appending needs IDs that continue across runs: without state they would repeat.
             msg = "'load_type' = 'append' needs state (IDs would repeat); drop --no-state"

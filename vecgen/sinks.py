@@ -473,6 +473,11 @@ class Outputs:
     schemas: dict[str, pl.DataFrame] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)  # local folders this run made
 
+    @property
+    def store(self) -> tables.Store:
+        """Where this run's tables live (local folders, or S3 with the run's credentials)."""
+        return tables.LOCAL if _is_local(self.fs) else tables.s3_store(self.fs)
+
     @classmethod
     def open(
         cls,
@@ -580,7 +585,7 @@ class Outputs:
                 path = final_path(plan, self.root, source, fmt)
                 if fmt in TABLE_FORMATS:
                     table = posixpath.join(self.root, source)
-                    found = tables.partition_rows(table, plan.run_date.isoformat()) > 0
+                    found = tables.partition_rows(table, plan.run_date.isoformat(), self.store) > 0
                     where = f"{table} (dt={plan.run_date.isoformat()})"
                 elif whole_lake:
                     where = posixpath.dirname(path)
@@ -748,6 +753,7 @@ class Outputs:
                     self.plan.run_date.isoformat(),
                     config.load_type,
                     metadata,
+                    self.store,
                 )
                 checkpoint("table.committed")
         for fmt in TABLE_FORMATS:
@@ -757,7 +763,7 @@ class Outputs:
             from vecgen.sources.customers import COLUMNS
 
             tables.merge_changes(
-                posixpath.join(self.root, "customers"), feed.path, COLUMNS[1:], metadata
+                posixpath.join(self.root, "customers"), feed.path, COLUMNS[1:], metadata, self.store
             )
             checkpoint("table.committed")
 

@@ -35,7 +35,9 @@ import json
 import logging
 import os
 import posixpath
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from vecgen.errors import OutputError
@@ -46,7 +48,83 @@ ICEBERG_CATALOG = posixpath.join("_iceberg", "catalog.db")  # under OUT
 NAMESPACE = "vecgen"
 
 
-def table_kind(folder: str) -> str | None:
+@dataclass(frozen=True)
+class Store:
+    """Where the tables live: local folders (the default) or S3 (a filesystem + delta-rs options).
+
+    Examples
+    --------
+    >>> LOCAL.uri("out/customers"), Store(object(), {}).uri("bucket/lake/customers")
+    ('out/customers', 's3://bucket/lake/customers')
+
+    """
+
+    fs: Any = None  # fsspec filesystem of a remote output (None: local)
+    options: dict[str, str] | None = None  # delta-rs storage options (remote)
+
+    def uri(self, folder: str) -> str:
+        """Return the table URI delta-rs opens."""
+        return folder if self.fs is None else f"s3://{folder}"
+
+    def isdir(self, path: str) -> bool:
+        """Return whether ``path`` is a folder (a prefix on S3)."""
+        return os.path.isdir(path) if self.fs is None else bool(self.fs.isdir(path))
+
+    def delta(self, folder: str) -> Any:
+        """Open the Delta table in ``folder``."""
+        from deltalake import DeltaTable
+
+        return DeltaTable(self.uri(folder), storage_options=self.options)
+
+
+LOCAL = Store()
+
+
+def s3_store(fs: Any) -> Store:
+    """Return the store of an S3 output: delta-rs options from the output's s3fs filesystem.
+
+    The same endpoint, credentials (Vault's included: they are asked for once)
+    and server-side encryption as the run's other files; commits use S3's
+    conditional writes, so two runs racing for one table version cannot both win.
+
+    Examples
+    --------
+    >>> class FS:
+    ...     key, secret, token, endpoint_url = "k", "s", None, "http://127.0.0.1:9000"
+    ...     s3_additional_kwargs = {"ServerSideEncryption": "AES256"}
+    >>> sorted(s3_store(FS()).options)  # doctest: +NORMALIZE_WHITESPACE
+    ['AWS_ACCESS_KEY_ID', 'AWS_ALLOW_HTTP', 'AWS_CONDITIONAL_PUT', 'AWS_ENDPOINT_URL',
+     'AWS_REGION', 'AWS_SECRET_ACCESS_KEY', 'AWS_SERVER_SIDE_ENCRYPTION']
+
+    """
+    options = {
+        "AWS_REGION": os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1",
+        "AWS_CONDITIONAL_PUT": "etag",
+    }
+    endpoint = getattr(fs, "endpoint_url", None)
+    if endpoint:
+        options["AWS_ENDPOINT_URL"] = endpoint
+        if endpoint.startswith("http://"):
+            options["AWS_ALLOW_HTTP"] = "true"
+    for attribute, name in (
+        ("key", "AWS_ACCESS_KEY_ID"),
+        ("secret", "AWS_SECRET_ACCESS_KEY"),
+        ("token", "AWS_SESSION_TOKEN"),
+    ):
+        value = getattr(fs, attribute, None)
+        if value:
+            options[name] = value
+    extra = getattr(fs, "s3_additional_kwargs", None) or {}
+    if extra.get("ServerSideEncryption"):
+        options["AWS_SERVER_SIDE_ENCRYPTION"] = extra["ServerSideEncryption"]
+    if extra.get("SSEKMSKeyId"):
+        options["AWS_SSE_KMS_KEY_ID"] = extra["SSEKMSKeyId"]
+    return Store(fs, options)
+
+
+def table_kind(folder: str, store: Store = LOCAL) -> str | None:
     """Return ``"delta"`` or ``"iceberg"`` when ``folder`` (a source's folder) holds a table.
 
     Examples
@@ -55,16 +133,13 @@ def table_kind(folder: str) -> str | None:
     True
 
     """
-    if os.path.isdir(os.path.join(folder, LOG)):
+    if store.isdir(posixpath.join(folder, LOG)):
         return "delta"
+    if store.fs is not None:
+        return None  # Iceberg tables are local (their catalog is a SQLite file)
     if os.path.isdir(os.path.join(folder, "metadata")) and os.path.isfile(_catalog_file(folder)):
         return "iceberg"
     return None
-
-
-def is_table(folder: str) -> bool:
-    """Return True when ``folder`` holds a Delta table."""
-    return table_kind(folder) == "delta"
 
 
 def _catalog_file(folder: str) -> str:
@@ -148,9 +223,9 @@ def lake_files(folder: str, days: str = "dt=*", ext: str = "*") -> list[str]:
     return [path for _, path in sorted(found)]
 
 
-def partition_rows(folder: str, day: str) -> int:
+def partition_rows(folder: str, day: str, store: Store = LOCAL) -> int:
     """Rows today's partition ``day`` holds in the table's current version (0 without a table)."""
-    kind = table_kind(folder)
+    kind = table_kind(folder, store)
     if kind is None:
         return 0
     if kind == "iceberg":
@@ -160,9 +235,8 @@ def partition_rows(folder: str, day: str) -> int:
         tasks = table.scan(row_filter=_day_filter(day)).plan_files()
         return int(sum(t.file.record_count for t in tasks))
     import pyarrow as pa
-    from deltalake import DeltaTable
 
-    table = pa.table(DeltaTable(folder).get_add_actions(flatten=True)).to_pydict()
+    table = pa.table(store.delta(folder).get_add_actions(flatten=True)).to_pydict()
     days = table.get(f"partition.{PARTITION}", [])
     counts = table.get("num_records", [])
     return int(sum(n or 0 for d, n in zip(days, counts, strict=True) if d == day))
@@ -175,6 +249,7 @@ def commit(
     day: str,
     load_type: str,
     metadata: dict[str, str],
+    store: Store = LOCAL,
 ) -> None:
     """Commit the data files ``[(path, rows), ...]`` of one run to the ``fmt`` table in ``folder``.
 
@@ -185,9 +260,10 @@ def commit(
     if fmt == "iceberg":
         _commit_iceberg(folder, [path for path, _ in files], day, load_type, metadata)
         return
+    import fsspec
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from deltalake import DeltaTable, Schema
+    from deltalake import Schema
     from deltalake.transaction import (
         AddAction,
         CommitProperties,
@@ -197,28 +273,29 @@ def commit(
 
     actions: list[AddAction | RemoveAction] = []
     schema: Any = None
+    fs = store.fs or fsspec.filesystem("file")
     for path, rows in files:
-        stat = os.stat(path)
         actions.append(
             AddAction(
                 path=posixpath.relpath(path.replace(os.sep, "/"), folder.replace(os.sep, "/")),
-                size=stat.st_size,
+                size=int(fs.size(path)),
                 partition_values={PARTITION: day},
-                modification_time=int(stat.st_mtime * 1000),
+                modification_time=int(time.time() * 1000),
                 data_change=True,
                 stats=json.dumps({"numRecords": rows}),
             )
         )
-        schema = pq.read_schema(path)
+        with fs.open(path, "rb") as f:
+            schema = pq.read_schema(f)
     if schema is None:
         return
     schema = schema.append(pa.field(PARTITION, pa.string()))
     # One try: a run racing another into the same partition fails instead of retrying.
     properties = CommitProperties(custom_metadata=metadata, max_commit_retries=0)
     try:
-        if not is_table(folder):
+        if table_kind(folder, store) != "delta":
             create_table_with_add_actions(
-                folder,
+                store.uri(folder),
                 Schema.from_arrow(schema),
                 [a for a in actions if isinstance(a, AddAction)],
                 mode="error",
@@ -226,11 +303,12 @@ def commit(
                 name=os.path.basename(folder),
                 # Updates and deletes (the change feed's MERGE) are readable as changes.
                 configuration={"delta.enableChangeDataFeed": "true"},
+                storage_options=store.options,
                 commit_properties=properties,
             )
             return
         truncate = load_type == "truncate"
-        DeltaTable(folder).create_write_transaction(
+        store.delta(folder).create_write_transaction(
             actions,
             mode="overwrite" if truncate else "append",
             schema=schema,
@@ -298,7 +376,11 @@ def _commit_iceberg(
 
 
 def merge_changes(
-    folder: str, changes_file: str, columns: Sequence[str], metadata: dict[str, str]
+    folder: str,
+    changes_file: str,
+    columns: Sequence[str],
+    metadata: dict[str, str],
+    store: Store = LOCAL,
 ) -> None:
     """MERGE today's change feed (a Parquet file) into the customers table in ``folder``.
 
@@ -307,19 +389,22 @@ def merge_changes(
     """
     import pyarrow.parquet as pq
 
-    source = pq.read_table(changes_file)
-    kind = table_kind(folder)
+    if store.fs is None:
+        source = pq.read_table(changes_file)
+    else:
+        with store.fs.open(changes_file, "rb") as f:
+            source = pq.read_table(f)
+    kind = table_kind(folder, store)
     if source.num_rows == 0 or kind is None:
         return
     if kind == "iceberg":
         _merge_iceberg(folder, source.drop_columns([PARTITION]), columns, metadata)
         return
-    from deltalake import DeltaTable
     from deltalake.transaction import CommitProperties
 
     try:
         (
-            DeltaTable(folder)
+            store.delta(folder)
             .merge(
                 source=source,
                 predicate="t.customer_id = s.customer_id",
