@@ -175,3 +175,61 @@ def test_delta_settings_that_cannot_work_are_refused_up_front(
     with pytest.raises(ConfigError, match=r"--format (delta|iceberg) cannot be combined") as err:
         Config(**settings)  # type: ignore[arg-type]
     assert needle in str(err.value)
+
+
+@pytest.mark.parametrize("fmt", ["delta", "iceberg"])
+def test_two_runs_racing_into_one_table_one_wins_the_other_commits_nothing(
+    tmp_path: Path, fmt: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    assert run(tmp_path, "--format", fmt, "--date", "2026-01-15", "--out", "lake") == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VECGEN_")}
+    base = [sys.executable, "-m", "vecgen", "--quiet", "--format", fmt, "--date", "2026-01-16"]
+    base += ["--out", "lake", "--load-type", "truncate"]
+
+    def start(seed: int, customers: int) -> subprocess.Popen[str]:
+        args = [*base, "--seed", str(seed), "--customers", str(customers)]
+        return subprocess.Popen(
+            args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    # The slow run reads the tables' versions, then writes for a while; the quick one
+    # starts once the slow one's files exist, reads the same versions and commits first.
+    slow = start(11, 300_000)
+    folder = tmp_path / "lake" / "customers" / "dt=2026-01-16"
+    deadline = time.monotonic() + 120
+    while not (folder.is_dir() and any("vecgen-tmp" in p.name for p in folder.iterdir())):
+        assert time.monotonic() < deadline and slow.poll() is None, slow.communicate()
+        time.sleep(0.05)
+    quick = start(12, 1500)
+    assert quick.wait(timeout=300) == 0, quick.communicate()
+    assert slow.wait(timeout=300) == 1
+    error = slow.communicate()[1]
+    assert "by another run while this one was writing" in error and "Traceback" not in error
+    assert error.count("\n") == 1, error
+    # Every table holds the winner's day: one seed throughout, never a mix.
+    for source in ("customers", "truth", "wifi", "transactions"):
+        table = tmp_path / "lake" / source
+        if fmt == "delta":
+            seed = deltalake.DeltaTable(str(table)).history()[0]["vecgen.seed"]
+        else:
+            seed = iceberg(table).properties["vecgen.seed"]
+        assert seed == "12", source
+
+
+def test_a_commit_against_an_older_version_fails_and_changes_nothing(tmp_path: Path) -> None:
+    from vecgen import tables
+    from vecgen.errors import OutputError
+
+    assert run(tmp_path, "--format", "delta", "--date", "2026-01-15", "--out", "lake") == 0
+    folder = str(tmp_path / "lake" / "customers")
+    (data,) = (tmp_path / "lake" / "customers" / "dt=2026-01-15").glob("*.parquet")
+    with pytest.raises(OutputError, match="changed by another run"):
+        tables.commit("delta", folder, [(str(data), 1725)], "2026-01-16", "new", {}, expected="-1")
+    with pytest.raises(OutputError, match="created by another run"):
+        tables.commit("delta", folder, [(str(data), 1725)], "2026-01-16", "new", {}, expected=None)
+    assert version(tmp_path / "lake" / "customers") == 0

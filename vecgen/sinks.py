@@ -471,6 +471,8 @@ class Outputs:
     sinks: dict[tuple[str, str], FileSink] = field(default_factory=dict)
     schemas: dict[str, pl.DataFrame] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)  # local folders this run made
+    # Each table's version when the run started: its commit is made against it.
+    table_versions: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def store(self) -> tables.Store:
@@ -515,6 +517,11 @@ class Outputs:
             _recover(journal, plan)
         if plan.config.load_type == "new":
             self._refuse_to_replace()
+        for source in plan.sources:
+            if any(fmt in TABLE_FORMATS for fmt in plan.config.formats):
+                folder = posixpath.join(self.root, source)
+                with self._remote_errors():
+                    self.table_versions[source] = tables.version(folder, self.store)
         if clean_stale:
             self._remove_stale_temporaries()
         try:
@@ -637,6 +644,8 @@ class Outputs:
         if _is_local(self.fs):
             try:
                 yield
+            except OutputError:  # already one line that says what to do
+                raise
             except OSError as exc:
                 what = f" the {sink.source} file {sink.path}" if sink else ""
                 reason = exc.strerror or str(exc)
@@ -753,6 +762,7 @@ class Outputs:
                     config.load_type,
                     metadata,
                     self.store,
+                    self.table_versions.get(source),
                 )
                 checkpoint("table.committed")
         for fmt in TABLE_FORMATS:

@@ -36,6 +36,7 @@ import logging
 import os
 import posixpath
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,9 @@ PARTITION = "dt"
 LOG = "_delta_log"
 ICEBERG_CATALOG = posixpath.join("_iceberg", "catalog.db")  # under OUT
 NAMESPACE = "vecgen"
+# pyiceberg retries a commit that lost a race on top of the winner's; vecgen's run must
+# instead fail and commit nothing (the first run to commit wins).
+NO_RETRIES = {"commit.retry.num-retries": "0"}
 
 
 @dataclass(frozen=True)
@@ -242,6 +246,47 @@ def partition_rows(folder: str, day: str, store: Store = LOCAL) -> int:
     return int(sum(n or 0 for d, n in zip(days, counts, strict=True) if d == day))
 
 
+def version(folder: str, store: Store = LOCAL) -> str | None:
+    """Return the table's current version (a token to commit against), None without a table.
+
+    A run reads it before it writes anything and commits against it: if
+    another run committed to the table in between, this run's commit fails and
+    commits nothing (the first run to commit wins).
+    """
+    kind = table_kind(folder, store)
+    if kind is None:
+        return None
+    if kind == "iceberg":
+        _, table = _iceberg_table(folder)
+        return None if table is None else str(table.metadata_location)
+    return str(store.delta(folder).version())
+
+
+def _moved(folder: str, expected: str | None, now: str | None) -> OutputError:
+    what = "created" if expected is None else "changed"
+    return OutputError(
+        f"the table '{folder}' was {what} by another run while this one was writing "
+        f"(version {now}); this run committed nothing to it: run it again"
+    )
+
+
+def _commit_failed(
+    kind: str, folder: str, exc: Exception, expected: str | None, store: Store = LOCAL
+) -> OutputError:
+    """One line for a failed commit: another run's commit, if that is what happened."""
+    try:
+        now = version(folder, store)
+    except Exception:  # the table cannot even be read: report the commit's own error
+        now = expected
+    if now != expected:
+        return _moved(folder, expected, now)
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return OutputError(
+        f"committing today's files to the {kind} table '{folder}' failed ({reason}); "
+        "the table keeps its previous version"
+    )
+
+
 def commit(
     fmt: str,
     folder: str,
@@ -250,15 +295,19 @@ def commit(
     load_type: str,
     metadata: dict[str, str],
     store: Store = LOCAL,
+    expected: str | None = None,
 ) -> None:
     """Commit the data files ``[(path, rows), ...]`` of one run to the ``fmt`` table in ``folder``.
 
     Creates the table on the first run. ``truncate`` replaces partition ``day``;
     any other load type appends. ``metadata`` goes into the commit's info
-    (vecgen's version, seed and settings).
+    (vecgen's version, seed and settings). ``expected`` is the :func:`version`
+    the run saw before it wrote: the commit is made against it, so it fails if
+    another run committed in between.
     """
     if fmt == "iceberg":
-        _commit_iceberg(folder, [path for path, _ in files], day, load_type, metadata)
+        paths = [path for path, _ in files]
+        _commit_iceberg(folder, paths, day, load_type, metadata, expected)
         return
     import fsspec
     import pyarrow as pa
@@ -293,7 +342,10 @@ def commit(
     # One try: a run racing another into the same partition fails instead of retrying.
     properties = CommitProperties(custom_metadata=metadata, max_commit_retries=0)
     try:
-        if table_kind(folder, store) != "delta":
+        now = version(folder, store)
+        if now != expected:
+            raise _moved(folder, expected, now)
+        if expected is None:
             create_table_with_add_actions(
                 store.uri(folder),
                 Schema.from_arrow(schema),
@@ -308,7 +360,11 @@ def commit(
             )
             return
         truncate = load_type == "truncate"
-        store.delta(folder).create_write_transaction(
+        # Opened at the version the run saw: a commit made since makes this one fail.
+        from deltalake import DeltaTable
+
+        pinned = DeltaTable(store.uri(folder), version=int(expected), storage_options=store.options)
+        pinned.create_write_transaction(
             actions,
             mode="overwrite" if truncate else "append",
             schema=schema,
@@ -316,13 +372,10 @@ def commit(
             partition_filters=[(PARTITION, "=", day)] if truncate else None,
             commit_properties=properties,
         )
+    except OutputError:
+        raise
     except Exception as exc:  # a conflict, a schema change, a damaged log: one line
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        msg = (
-            f"committing today's files to the Delta table '{folder}' failed ({reason}); "
-            "the table keeps its previous version"
-        )
-        raise OutputError(msg) from None
+        raise _commit_failed("Delta", folder, exc, expected, store) from None
 
 
 def _day_filter(day: str) -> str:
@@ -331,7 +384,12 @@ def _day_filter(day: str) -> str:
 
 
 def _commit_iceberg(
-    folder: str, paths: list[str], day: str, load_type: str, metadata: dict[str, str]
+    folder: str,
+    paths: list[str],
+    day: str,
+    load_type: str,
+    metadata: dict[str, str],
+    expected: str | None,
 ) -> None:
     """One transaction: (create the table,) drop today's partition for truncate, add the files."""
     import pyarrow.parquet as pq
@@ -340,20 +398,25 @@ def _commit_iceberg(
         return
     try:
         catalog, table = _iceberg_table(folder, create=True)
+        now = None if table is None else str(table.metadata_location)
+        if now != expected:
+            raise _moved(folder, expected, now)
         if table is None:
             tx = catalog.create_table_transaction(
                 f"{NAMESPACE}.{os.path.basename(folder)}",
                 schema=pq.read_schema(paths[0]),
                 location=f"file://{os.path.abspath(folder)}",
-                properties=dict(metadata),
+                properties={**metadata, **NO_RETRIES},
             )
             with tx.update_spec() as spec:
                 spec.add_identity(PARTITION)
         else:
             tx = table.transaction()
-            tx.set_properties(dict(metadata))
+            tx.set_properties({**metadata, **NO_RETRIES})
             if load_type == "truncate":
-                tx.delete(_day_filter(day), snapshot_properties=metadata)
+                with warnings.catch_warnings():  # "did not match any records": a new day
+                    warnings.simplefilter("ignore", UserWarning)
+                    tx.delete(_day_filter(day), snapshot_properties=metadata)
         # pyiceberg warns once per column that has no min/max (vecgen writes none for
         # free text, by design: see parquet_statistics); the file's metrics simply lack them.
         quiet = logging.getLogger("pyiceberg.io.pyarrow")
@@ -367,12 +430,7 @@ def _commit_iceberg(
     except OutputError:
         raise
     except Exception as exc:  # a conflict, a schema change, damaged metadata: one line
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        msg = (
-            f"committing today's files to the Iceberg table '{folder}' failed ({reason}); "
-            "the table keeps its previous version"
-        )
-        raise OutputError(msg) from None
+        raise _commit_failed("Iceberg", folder, exc, expected) from None
 
 
 def merge_changes(
