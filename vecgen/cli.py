@@ -99,7 +99,8 @@ class _Parser(argparse.ArgumentParser):
             # Only the options: a mistyped --vault-tokn would echo the token after it.
             words = message.split(":", 1)[1].split()
             flags = [w.split("=", 1)[0] for w in words if w.startswith("-")]
-            message = "unrecognized arguments: " + (" ".join(flags) or f"{len(words)} value(s)")
+            values = f"{len(words)} value(s)" if words else "an empty argument ('')"
+            message = "unrecognized arguments: " + (" ".join(flags) or values)
         line = safe_line(f"vecgen: error: {message}{hint} (see '{self.prog} --help')")
         self.exit(EXIT_USAGE, line + "\n")
 
