@@ -192,3 +192,34 @@ def test_a_failed_load_leaves_the_database_as_it_was(a_run: Path, tmp_path: Path
         cwd=tmp_path,
     )
     assert r.returncode == 1 and "DuckDB refused the load" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("damage", ["truncated", "junk", "folder", "no column"])
+def test_a_damaged_file_is_one_line_and_loads_nothing(tmp_path: Path, damage: str) -> None:
+    import shutil
+
+    out = tmp_path / "run"
+    run(small_config(out, customers=300, formats=("csv", "parquet")))
+    (path,) = (out / "wifi").rglob("part-00000.parquet")
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:400])
+    elif damage == "junk":
+        path.write_bytes(b"PAR1" + bytes(range(256)) * 4 + b"PAR1")
+    elif damage == "folder":
+        path.unlink()
+        path.mkdir()
+    else:
+        import polars as pl
+
+        pl.read_parquet(path).drop("sha").write_parquet(path)
+    db = tmp_path / "d.db"
+    r = run_cli(
+        "load", "--dsn", f"duckdb:///{db}", "--out", str(out), "--date", str(DATE), cwd=tmp_path
+    )
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert r.stderr.count("\n") == 1 and str(path) in r.stderr and "nothing was loaded" in r.stderr
+    if db.exists():
+        con = duckdb.connect(str(db))
+        assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone() == (0,)
+        con.close()
+    shutil.rmtree(out)

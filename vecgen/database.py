@@ -172,7 +172,20 @@ def run_files(config: Config, source: str) -> list[str]:
 
 
 def read_typed(path: str, schema: pl.Schema, date_format: str) -> pl.DataFrame:
-    """Read one file of a run with ``schema`` (CSV dates in the source's format)."""
+    """Read one file of a run with ``schema`` (CSV dates in the source's format).
+
+    A damaged file (truncated, junk, wrong columns, values of the wrong type) is
+    one line naming it; nothing has been loaded then (the load is one transaction).
+    """
+    try:
+        return _read_typed(path, schema, date_format)
+    except Exception as exc:  # Polars and pyarrow raise many kinds: all mean "damaged"
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        msg = f"{path} cannot be loaded ({first}); regenerate that day (nothing was loaded)"
+        raise DatabaseError(msg) from None
+
+
+def _read_typed(path: str, schema: pl.Schema, date_format: str) -> pl.DataFrame:
     if path.endswith(".parquet"):
         return pl.read_parquet(path).cast(dict(schema))  # type: ignore[arg-type]
     raw = (
