@@ -459,3 +459,16 @@ def test_ctrl_c_while_a_temporary_file_is_created_leaves_none_behind(
         run(small_config(tmp_path, customers=100))
     assert len(created) == 3
     assert not list(tmp_path.rglob(f"*{sinks.TMP_MARK}*"))
+
+
+def test_ctrl_c_while_parquet_is_written_prints_one_line_only(tmp_path: Path) -> None:
+    """An interrupted run's Parquet writers are not left to write to their closed files."""
+    args = ("--customers", "6000", "--batch-size", "1000", "--format", "parquet", "--quiet")
+    args += ("--parquet-row-group-rows", "1000")  # writers exist from the first batch on
+    armed = {"VECGEN_TEST_FAULTS": "1", "VECGEN_FAULT": "sink.write:40:INT"}
+    r = run_cli(*args, cwd=tmp_path, env=armed)
+    assert r.returncode == 130, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "vecgen: interrupted; no output file was changed (temporary files removed)"
+    ], r.stderr
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]

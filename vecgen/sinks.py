@@ -780,6 +780,11 @@ class Outputs:
         """Remove every temporary file; the final paths are never touched."""
         for sink in self.sinks.values():
             try:
+                if sink._parquet is not None:
+                    # Its file goes away: the writer must not write a footer to the closed
+                    # handle when it is collected (pyarrow prints a traceback for that).
+                    sink._parquet.is_open = False
+                    sink._parquet = None
                 if sink.handle is not None:
                     # A remote file's close() would complete the upload: discard it instead.
                     discard = getattr(sink.handle, "discard", None)
