@@ -260,3 +260,14 @@ def test_a_printed_config_with_control_characters_loads_back_the_same(tmp_path: 
     (tmp_path / "vecgen.toml").write_text(config_toml(first))
     again = load_config(cwd=tmp_path, environ={})
     assert (again.out, again.publish_to, again.seed) == (first.out, first.publish_to, 3)
+
+
+def test_vecgen_config_never_writes_a_password_inside_a_url() -> None:
+    text = config_toml(
+        Config(vault_addr="https://me:hunter2@vault:8200", scheduler="tcp://u:pw@s:8786")
+    )
+    assert "hunter2" not in text and "pw@" not in text
+    assert "# vault_addr holds a password (not shown): set it in VECGEN_VAULT_ADDR" in text
+    assert 'vault_addr = "https://vault:8200"' not in text  # not half-written either
+    plain = config_toml(Config(vault_addr="https://vault:8200"))
+    assert 'vault_addr = "https://vault:8200"' in plain

@@ -13,6 +13,7 @@ import difflib
 import importlib.util
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -982,6 +983,10 @@ def describe_setting(s: Setting) -> str:
     return f"{text} (default: {default})"
 
 
+# A password inside a URL (scheme://user:password@host): never written by `vecgen config`.
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@")
+
+
 def config_toml(config: Config) -> str:
     """Render a config as TOML (``vecgen config``), ready to save as ``vecgen.toml``.
 
@@ -1013,6 +1018,10 @@ def config_toml(config: Config) -> str:
             continue
         if key in secrets:
             notes.append(f"# {key} is set (not shown): keep it in the environment or Vault")
+            continue
+        if isinstance(value, str) and _URL_PASSWORD.search(value):
+            env = f"VECGEN_{key.upper()}"
+            notes.append(f"# {key} holds a password (not shown): set it in {env} instead")
             continue
         table[key] = value
     if config.date is None:
