@@ -54,6 +54,8 @@ class CustomerChanges:
 
     def describe(self, plan: Plan) -> str:
         """Rows per run."""
+        if not plan.config.changes:
+            return "with changes = P: P% of the customers known from earlier days"
         return f"{plan.config.changes:g}% of the customers known from earlier days"
 
     def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
