@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import run_cli, small_config, tree_bytes
@@ -310,6 +310,7 @@ def command_line(draw: st.DrawFn) -> list[str]:
     max_examples=max(CAMPAIGN // 3, 30), deadline=None, suppress_health_check=list(HealthCheck)
 )
 @given(argv=command_line())
+@example(argv=["fuzz-stats", "\x00"])  # found by the campaign: an internal error before
 def test_fuzzed_command_lines_end_in_a_result_or_one_clear_line(
     tmp_path_factory: pytest.TempPathFactory, campaign_run: dict[str, str], argv: list[str]
 ) -> None:
@@ -325,11 +326,16 @@ def test_fuzzed_command_lines_end_in_a_result_or_one_clear_line(
         argv += ["--customers", "30", "--out", out, "--workers", "1", "--parts", "1"]
         argv += ["--part", "0", "--engine", "local", "--quiet", "--batch-size", "1000"]
     err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:  # argparse's own exits (--help shown, usage error)
-            code = exc.code if isinstance(exc.code, int) else 2
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("fuzzed-cwd"))  # relative paths land in a scratch folder
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # argparse's own exits (--help shown, usage error)
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        os.chdir(here)
     text = err.getvalue()
     event(f"{command or 'generate'} exit {code}")  # (pytest --hypothesis-show-statistics)
     if os.environ.get("SHOW_CAMPAIGN"):

@@ -688,6 +688,10 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         ns = parser.parse_args(args)
+        for name, value in vars(ns).items():  # a file name or URL never holds a NUL
+            words = value if isinstance(value, list) else [value]
+            if any(isinstance(w, str) and "\x00" in w for w in words):
+                raise ConfigError(f"'{name}' holds a NUL character; no path or name can")
         if ns.command == "refake":
             return _refake(ns.out, ns.locale)
         if ns.command == "schema":
