@@ -9,6 +9,7 @@ files stay as they were. Paths go through fsspec, so ``out`` may be any URL.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import posixpath
 import re
@@ -474,7 +475,7 @@ class Outputs:
     # Each table's version when the run started: its commit is made against it.
     table_versions: dict[str, str | None] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def store(self) -> tables.Store:
         """Where this run's tables live (local folders, or S3 with the run's credentials)."""
         return tables.LOCAL if _is_local(self.fs) else tables.s3_store(self.fs)
@@ -517,8 +518,8 @@ class Outputs:
             _recover(journal, plan)
         if plan.config.load_type == "new":
             self._refuse_to_replace()
-        for source in plan.sources:
-            if any(fmt in TABLE_FORMATS for fmt in plan.config.formats):
+        if any(fmt in TABLE_FORMATS for fmt in plan.config.formats):
+            for source in plan.sources:
                 folder = posixpath.join(self.root, source)
                 with self._remote_errors():
                     self.table_versions[source] = tables.version(folder, self.store)

@@ -154,7 +154,7 @@ def _iceberg_table(folder: str, create: bool = False) -> Any:
     """Load table ``vecgen.<source>`` from the output's SQLite catalog (None if it has none)."""
     try:
         from pyiceberg.catalog.sql import SqlCatalog
-        from pyiceberg.exceptions import NoSuchTableError
+        from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
     except ImportError:
         msg = f"'{folder}' is an Iceberg table: reading it needs pyiceberg (pip install 'vecgen[iceberg]')"
         raise OutputError(msg) from None
@@ -164,10 +164,11 @@ def _iceberg_table(folder: str, create: bool = False) -> Any:
     catalog = SqlCatalog(
         NAMESPACE, uri=f"sqlite:///{_catalog_file(folder)}", warehouse=f"file://{root}"
     )
-    catalog.create_namespace_if_not_exists(NAMESPACE)
+    if create:  # (readers only look: they never write to the catalog)
+        catalog.create_namespace_if_not_exists(NAMESPACE)
     try:
         return catalog, catalog.load_table(f"{NAMESPACE}.{os.path.basename(folder)}")
-    except NoSuchTableError:
+    except (NoSuchTableError, NoSuchNamespaceError):
         return catalog, None
 
 
@@ -187,15 +188,12 @@ def live_files(folder: str) -> set[str] | None:
             raise OutputError(msg) from None
         return {os.path.normpath(t.file.file_path.removeprefix("file://")) for t in tasks}
     try:
-        from deltalake import DeltaTable
+        uris = LOCAL.delta(folder).file_uris()
     except ImportError:
         msg = (
             f"'{folder}' is a Delta table: reading it needs deltalake (pip install 'vecgen[delta]')"
         )
         raise OutputError(msg) from None
-
-    try:
-        uris = DeltaTable(folder).file_uris()
     except Exception as exc:  # a damaged log: one line, not a traceback
         msg = f"cannot read the Delta table '{folder}' ({exc}); restore its _delta_log or remove it"
         raise OutputError(msg) from None
@@ -280,9 +278,14 @@ def _commit_failed(
         now = expected
     if now != expected:
         return _moved(folder, expected, now)
+    return _failed("committing today's files to", kind, folder, exc)
+
+
+def _failed(action: str, kind: str, folder: str, exc: Exception) -> OutputError:
+    """One line for a failed table write: what, which table, the error's first line."""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return OutputError(
-        f"committing today's files to the {kind} table '{folder}' failed ({reason}); "
+        f"{action} the {kind} table '{folder}' failed ({reason}); "
         "the table keeps its previous version"
     )
 
@@ -456,7 +459,7 @@ def merge_changes(
     if source.num_rows == 0 or kind is None:
         return
     if kind == "iceberg":
-        _merge_iceberg(folder, source.drop_columns([PARTITION]), columns, metadata)
+        _merge_iceberg(folder, source.drop_columns([PARTITION]), metadata)
         return
     from deltalake.transaction import CommitProperties
 
@@ -477,20 +480,14 @@ def merge_changes(
             .execute()
         )
     except Exception as exc:  # one line, as for a commit
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        msg = (
-            f"merging today's changes into the Delta table '{folder}' failed ({reason}); "
-            "the table keeps its previous version"
-        )
-        raise OutputError(msg) from None
+        raise _failed("merging today's changes into", "Delta", folder, exc) from None
 
 
-def _merge_iceberg(
-    folder: str, source: Any, columns: Sequence[str], metadata: dict[str, str]
-) -> None:
+def _merge_iceberg(folder: str, source: Any, metadata: dict[str, str]) -> None:
     """MERGE into an Iceberg table in one transaction: delete the changed people, append U rows.
 
-    An updated person keeps the ``dt`` partition of their record.
+    An updated person keeps the ``dt`` partition of their record; the U rows
+    carry every column of the table (the change feed holds the full record).
     """
     import polars as pl
 
@@ -520,9 +517,4 @@ def _merge_iceberg(
             )
         tx.commit_transaction()
     except Exception as exc:  # one line, as for a commit
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        msg = (
-            f"merging today's changes into the Iceberg table '{folder}' failed ({reason}); "
-            "the table keeps its previous version"
-        )
-        raise OutputError(msg) from None
+        raise _failed("merging today's changes into", "Iceberg", folder, exc) from None
