@@ -94,7 +94,7 @@ def _read_json(path: Path) -> object:
 
 
 def write_state(folder: Path, state: State) -> None:
-    """Replace ``folder/state.json`` atomically (temporary file, fsync, rename)."""
+    """Replace ``folder/state.json`` atomically (temporary file, rename)."""
     data = json.dumps({"version": STATE_VERSION, **dataclasses.asdict(state)}, indent=2) + "\n"
     _replace(folder / STATE_FILE, data, "state file")
 
@@ -137,13 +137,20 @@ def remove_journal(folder: Path) -> None:
 
 
 def _replace(path: Path, data: str, what: str) -> None:
+    """Write ``path`` under a temporary name, then rename it over the old one.
+
+    A killed process leaves the old file or the new one, never a mix. No fsync:
+    the data files are not forced to disk either (no bulk writer does), so
+    forcing the small files that commit them would not survive a power cut any
+    better, and on ext4 it waits for every dirty page of the run (0.7-1.1 s
+    after a 1M-customer landscape). The guarantees are against a killed or
+    failed run (docs/guarantees.md).
+    """
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
