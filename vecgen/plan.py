@@ -222,6 +222,36 @@ def parquet_pending_mib(config: Config, sources: tuple[str, ...]) -> int:
     return round(held * PARQUET_MARGIN / 2**20 + PARQUET_WRITERS_MIB)
 
 
+def _batches(lo: int, hi: int, step: int) -> tuple[tuple[int, int], ...]:
+    """Cut clean indices ``lo..hi`` into batches of whole blocks, at most ``step`` long.
+
+    A run of four or more batches starts and ends with a quarter batch: the
+    writer gets its first batch sooner and has less left to write once the
+    last one is made (about a second less at 1M customers on two cores). The
+    bytes do not depend on where batches are cut. An empty run still has one
+    (empty) batch, so every file gets its header.
+
+    Examples
+    --------
+    >>> _batches(0, 10_000, 4_000)
+    ((0, 4000), (4000, 8000), (8000, 10000))
+    >>> [b - a for a, b in _batches(0, 20_500, 4_000)]
+    [1000, 4000, 4000, 4000, 4000, 2000, 1500]
+    >>> _batches(0, 0, 4_000)
+    ((0, 0),)
+
+    """
+    if hi - lo < 4 * step:
+        return tuple((s, min(s + step, hi)) for s in range(lo, hi, step)) or ((lo, lo),)
+    ramp = max(BLOCK, step // 4 // BLOCK * BLOCK)
+    last = hi - (hi - lo) % BLOCK - ramp if (hi - lo) % BLOCK else hi - ramp
+    edges = [lo, lo + ramp]
+    while edges[-1] + step < last:
+        edges.append(edges[-1] + step)
+    edges += [last, hi]
+    return tuple(zip(edges, edges[1:], strict=False))
+
+
 def memory_batch_size(config: Config, sources: tuple[str, ...]) -> int:
     """Return ``batch_size``, lowered so the estimated peak stays under ``max_memory``.
 
@@ -283,8 +313,7 @@ def resolve(config: Config, state: State | None = None) -> Plan:
     blocks = -(-n // BLOCK)
     lo = min(n, (config.part * blocks // config.parts) * BLOCK)
     hi = min(n, ((config.part + 1) * blocks // config.parts) * BLOCK)
-    # An empty run still has one (empty) batch, so every file gets its header.
-    batches = tuple((s, min(s + step, hi)) for s in range(lo, hi, step)) or ((lo, lo),)
+    batches = _batches(lo, hi, step)
     return Plan(
         config=config,
         run_date=run_date,
