@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -249,7 +250,7 @@ def _batches(lo: int, hi: int, step: int) -> tuple[tuple[int, int], ...]:
     while edges[-1] + step < last:
         edges.append(edges[-1] + step)
     edges += [last, hi]
-    return tuple(zip(edges, edges[1:], strict=False))
+    return tuple(itertools.pairwise(edges))
 
 
 def memory_batch_size(config: Config, sources: tuple[str, ...]) -> int:
