@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from vecgen.datetext import as_text
+from vecgen.output.datetext import as_text
 
 FORMATS = [
     ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S"),

@@ -11,7 +11,7 @@ from tests.conftest import read_source, small_config, tree_bytes
 from vecgen.catalog import FLAT_NAMES, SWITCHABLE
 from vecgen.engine import RunResult, run
 from vecgen.fuzz_vectorized.profiles import GENSAMPLEDATA
-from vecgen.sinks import TMP_MARK
+from vecgen.output.layout import TMP_MARK
 from vecgen.sources import SOURCES
 
 COMPARED = [m.field for m in GENSAMPLEDATA.fields]

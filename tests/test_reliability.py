@@ -20,7 +20,7 @@ from vecgen.config import SETTINGS, load_config
 from vecgen.daily import InputFileError, read_tracer
 from vecgen.engine import run
 from vecgen.errors import ConfigError, OutputError
-from vecgen.sinks import FileSink
+from vecgen.output.files import FileSink
 from vecgen.sources.base import WriteOptions
 
 CAMPAIGN = int(os.environ.get("VECGEN_FUZZ_EXAMPLES", "300"))  # the slow run uses 10,000
@@ -447,24 +447,25 @@ def test_ctrl_c_while_a_temporary_file_is_created_leaves_none_behind(
 ) -> None:
     import builtins
 
-    import vecgen.sinks as sinks
+    import vecgen.output.commit as commit
+    from vecgen.output.layout import TMP_MARK
 
     created: list[str] = []
 
     def interrupted_open(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
         handle = builtins.open(path, mode, *args, **kwargs)
-        if sinks.TMP_MARK in str(path) and "w" in mode:
+        if TMP_MARK in str(path) and "w" in mode:
             created.append(str(path))
             if len(created) == 3:  # the file exists, the caller never gets its handle
                 handle.close()
                 raise KeyboardInterrupt
         return handle
 
-    monkeypatch.setattr(sinks, "open", interrupted_open, raising=False)
+    monkeypatch.setattr(commit, "open", interrupted_open, raising=False)
     with pytest.raises(KeyboardInterrupt):
         run(small_config(tmp_path, customers=100))
     assert len(created) == 3
-    assert not list(tmp_path.rglob(f"*{sinks.TMP_MARK}*"))
+    assert not list(tmp_path.rglob(f"*{TMP_MARK}*"))
 
 
 def test_ctrl_c_while_parquet_is_written_prints_one_line_only(tmp_path: Path) -> None:

@@ -222,8 +222,8 @@ def test_two_runs_racing_into_one_table_one_wins_the_other_commits_nothing(
 
 
 def test_a_commit_against_an_older_version_fails_and_changes_nothing(tmp_path: Path) -> None:
-    from vecgen import tables
     from vecgen.errors import OutputError
+    from vecgen.output import tables
 
     assert run(tmp_path, "--format", "delta", "--date", "2026-01-15", "--out", "lake") == 0
     folder = str(tmp_path / "lake" / "customers")

@@ -596,8 +596,8 @@ def _generate_dask(config: Config) -> int:
 
 
 def _sources(config: Config) -> int:
+    from vecgen.output.layout import final_path
     from vecgen.plan import resolve
-    from vecgen.sinks import final_path
     from vecgen.sources import SOURCES, source_for
 
     plan = resolve(config)

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from vecgen import tables
 from vecgen.catalog import FLAT_NAMES, PERSON_COLUMNS
 from vecgen.errors import VecgenError
 from vecgen.fuzz_vectorized import fuzz_frame
+from vecgen.output import tables
 from vecgen.plan import Plan
 from vecgen.sources.base import truth_rows
 from vecgen.sources.customers import COLUMNS, customer_ids

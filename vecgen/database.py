@@ -15,10 +15,10 @@ from collections.abc import Iterator
 
 import polars as pl
 
-from vecgen import tables
 from vecgen.catalog import SOURCE_INFO
 from vecgen.config import Config
 from vecgen.errors import MissingDependencyError, VecgenError
+from vecgen.output import tables
 
 DIALECTS = ("postgres", "duckdb")
 

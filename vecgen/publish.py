@@ -1,7 +1,7 @@
 """``vecgen publish``: upload today's local files to S3 (server-side encrypted).
 
 The user command above the S3 plumbing (:mod:`vecgen.remote`) and the output
-layout (:mod:`vecgen.sinks`); neither of them imports it.
+layout (:mod:`vecgen.output.layout`); neither of them imports it.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import posixpath
 
 from vecgen.config import Config
 from vecgen.errors import OutputError
+from vecgen.output.layout import final_path
 from vecgen.plan import resolve
 from vecgen.remote import MULTIPART_CHUNK, describe_remote_error, filesystem
-from vecgen.sinks import final_path
 
 
 def publish(config: Config, to: str) -> list[tuple[str, str, int]]:

@@ -155,3 +155,49 @@ def describe_remote_error(exc: BaseException, url: str, config: Config) -> str:
     if "NoCredentials" in text or "Unable to locate credentials" in text:
         return f"no AWS credentials for {url}: set them in the environment or configure Vault"
     return f"writing to {url} failed ({type(exc).__name__})"
+
+
+def is_local(fs: Any) -> bool:
+    """Whether ``fs`` is the local filesystem."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
+
+
+def is_s3(fs: Any) -> bool:
+    """Whether ``fs`` is S3 (by name: s3fs is imported only for S3 output)."""
+    return type(fs).__name__ == "S3FileSystem"
+
+
+def open_for_upload(fs: Any, path: str) -> Any:
+    """Open a remote file for writing; S3 uploads it in parts of ``MULTIPART_CHUNK`` bytes."""
+    if is_s3(fs):
+        return fs.open(path, "wb", block_size=MULTIPART_CHUNK)
+    return fs.open(path, "wb")
+
+
+def pending_uploads(fs: Any, bucket: str, prefix: str, marker: str) -> list[dict[str, Any]]:
+    """Multipart uploads under ``bucket/prefix`` whose key holds ``marker``, never completed."""
+    found: list[dict[str, Any]] = []
+    page_marker: dict[str, str] = {}
+    while True:
+        page = fs.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=prefix, **page_marker)
+        found += [u for u in page.get("Uploads", []) if marker in u["Key"]]
+        if not page.get("IsTruncated"):
+            return found
+        page_marker = {
+            "KeyMarker": page["NextKeyMarker"],
+            "UploadIdMarker": page["NextUploadIdMarker"],
+        }
+
+
+def abort_uploads(fs: Any, root: str, marker: str) -> None:
+    """Abort the unfinished multipart uploads of temporaries (``marker``) under ``root``.
+
+    They are not objects, but the bucket keeps (and bills) their parts.
+    """
+    bucket, _, prefix = root.partition("/")
+    for upload in pending_uploads(fs, bucket, prefix, marker):
+        fs.call_s3(
+            "abort_multipart_upload", Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+        )

@@ -15,10 +15,10 @@ from typing import Any
 
 import polars as pl
 
-from vecgen import tables
 from vecgen.catalog import ADDRESS_PARTS, FLAT_NAMES, FORMATS, PERSON_COLUMNS, SOURCE_INFO
 from vecgen.errors import VecgenError
 from vecgen.fuzz_vectorized import address_parts
+from vecgen.output import tables
 
 COMPARED = tuple(
     part

@@ -4,7 +4,7 @@ The plan fixes every batch's customers and the row offsets its IDs start from
 (:func:`batch_offsets`, computed from the plan, not from data), so a batch can
 be generated anywhere. Each worker turns a batch into the bytes of its CSV and
 JSON-lines files (and the Arrow table of its Parquet file) with the same
-encoder the in-process path uses (:func:`vecgen.sinks.encode`); the parent
+encoder the in-process path uses (:func:`vecgen.output.formats.encode`); the parent
 writes the results in batch order, so the files are byte-identical whatever
 the number of workers.
 
@@ -23,9 +23,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from vecgen.output.formats import Encoded, encode
 from vecgen.pipeline import batch_frames, batch_offsets
 from vecgen.plan import Plan
-from vecgen.sinks import Encoded, encode
 from vecgen.sources.base import WriteOptions
 
 _STATE: dict[str, Any] = {}

@@ -1,0 +1,172 @@
+"""One output file being written under a temporary name (CSV, JSON lines, Parquet)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import posixpath
+import re
+import secrets
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+
+from vecgen.catalog import CHANGE_FEED, FLAT_NAMES, FORMATS, TABLE_FORMATS
+from vecgen.errors import OutputError
+from vecgen.faults import checkpoint
+from vecgen.plan import Plan, source_info
+from vecgen.sources import flat_name
+from vecgen.sources.base import WriteOptions
+from vecgen.state import read_journal, remove_journal, write_journal
+from vecgen.output import tables
+from vecgen.output.formats import (PARQUET_FORMATS, ParquetOptions, as_views, dictionary_columns, encode, guard_formulas, statistics_columns, write_csv)
+
+@dataclass
+class FileSink:
+    """One output file being written under a temporary name."""
+
+    source: str
+    fmt: str
+    path: str
+    tmp: str
+    opts: WriteOptions
+    handle: IO[bytes] | None = None
+    rows: int = 0
+    bytes: int = 0
+    _parquet: Any = None
+    _pending: list[Any] = field(default_factory=list)
+    _pending_rows: int = 0
+    _header_written: bool = False
+    formula_guard: bool = False
+    parquet: ParquetOptions = field(default_factory=ParquetOptions)
+    _parts_seen: int = 0
+    partition: str | None = None  # Iceberg: the data files also hold dt (this value)
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Append one batch (CSV straight to the file; the other formats as workers encode)."""
+        assert self.handle is not None
+        if self.fmt != "csv":
+            self.write_encoded(encode(frame, self.fmt, self.opts), frame.height)
+            return
+        if self.formula_guard:
+            frame = guard_formulas(frame)
+        write_csv(frame, self.handle, self.opts, header=not self._header_written)
+        self._header_written = True
+        self.rows += frame.height
+        self._note_uploaded_parts()
+
+    def write_encoded(self, payload: Any, rows: int) -> None:
+        """Append one batch that :func:`encode` prepared (in a worker process)."""
+        assert self.handle is not None
+        if self.fmt == "csv":
+            header, body = payload
+            if not self._header_written:
+                self.handle.write(header)
+                self._header_written = True
+            self.handle.write(body)
+        elif self.fmt in PARQUET_FORMATS:
+            if self.partition is not None:
+                # (Polars builds a constant column ~3x faster than pyarrow from a list.)
+                value = pl.repeat(self.partition, payload.num_rows, dtype=pl.String, eager=True)
+                payload = payload.append_column(tables.PARTITION, value.to_arrow())
+            self._pending.append(payload)
+            self._pending_rows += payload.num_rows
+            self._flush_row_groups(final=False)
+        else:
+            self.handle.write(payload)
+        self.rows += rows
+        self._note_uploaded_parts()
+
+    def _note_uploaded_parts(self) -> None:
+        """Pass the ``s3.part`` checkpoint once per multipart part uploaded (remote files)."""
+        parts = getattr(self.handle, "parts", None)
+        while parts and self._parts_seen < len(parts):
+            self._parts_seen += 1
+            checkpoint("s3.part")
+
+    def _flush_row_groups(self, final: bool) -> None:
+        """Write every full row group (and, when ``final``, the rest)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        group = self.parquet.row_group_rows
+        if self._pending_rows < group and not (final and self._pending):
+            return
+        table = pa.concat_tables(self._pending)  # no copy: the batches' buffers
+
+        if self._parquet is None:
+            dictionary = dictionary_columns(table.slice(0, group), self.parquet.dictionary)
+            self._parquet = pq.ParquetWriter(
+                self.handle,
+                table.schema,
+                compression=self.parquet.compression,
+                use_dictionary=dictionary,
+                write_statistics=self._statistics(table, dictionary),
+                # Plain Parquet types only (no Arrow schema blob): every reader sees
+                # UTF-8 text, whatever Arrow layout the writer was handed.
+                store_schema=False,
+            )
+        start = 0
+        while table.num_rows - start >= group or (final and start < table.num_rows):
+            # One chunk per column (a copy of this group only), so page boundaries
+            # depend on rows, not on batching.
+            chunk = table.slice(start, group).combine_chunks()
+            self._parquet.write_table(chunk, row_group_size=group)
+            start += chunk.num_rows
+        rest = table.slice(start)
+        if rest.num_rows and start:
+            # Copy the rows that wait for the next group: a slice would keep this whole
+            # batch's buffers alive until then (one more batch in memory per file).
+            rest = pa.Table.from_arrays(
+                [pa.concat_arrays(c.chunks) for c in rest.columns], schema=rest.schema
+            )
+        self._pending = [rest] if rest.num_rows else []
+        self._pending_rows = rest.num_rows
+
+    def _statistics(self, table: Any, dictionary: bool | list[str]) -> bool | list[str]:
+        """Return the columns with statistics (Iceberg reads a file's partition from dt's)."""
+        chosen = statistics_columns(table, self.parquet.statistics, dictionary)
+        if self.partition is None or chosen is True:
+            return chosen
+        return [*(chosen or []), tables.PARTITION]
+
+    def start_from(self, fs: Any, path: str) -> None:
+        """Begin with today's existing file (load_type append, layout flat)."""
+        assert self.handle is not None
+        if self.fmt in PARQUET_FORMATS:
+            import pyarrow.parquet as pq
+
+            with fs.open(path, "rb") as f:
+                existing = pq.ParquetFile(f)
+                for i in range(existing.num_row_groups):
+                    self._pending.append(as_views(existing.read_row_group(i)))
+                    self._pending_rows += self._pending[-1].num_rows
+                    self._flush_row_groups(final=False)
+            return
+        with fs.open(path, "rb") as f:
+            copied = 0
+            while chunk := f.read(1 << 22):
+                self.handle.write(chunk)
+                copied += len(chunk)
+        # The copy carries the header: new rows follow without a second one.
+        self._header_written = self._header_written or copied > 0
+
+    def close(self, empty_schema: pl.DataFrame) -> None:
+        """Finish the file (a CSV header or Parquet schema even when no row was written)."""
+        if self.handle is None:
+            return
+        if self.rows == 0 and self.fmt in ("csv", *PARQUET_FORMATS) and not self._header_written:
+            if self._parquet is None and not self._pending:
+                self.write(empty_schema)
+        if self.fmt in PARQUET_FORMATS:
+            self._flush_row_groups(final=True)
+        if self._parquet is not None:
+            self._parquet.close()
+        self.handle.close()
+        self.handle = None

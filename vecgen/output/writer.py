@@ -1,0 +1,97 @@
+"""The writer lanes: batches written on background threads while the next ones are generated."""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import polars as pl
+
+from vecgen.output.commit import Outputs
+from vecgen.output.formats import Encoded, rows_of
+
+
+class Writer:
+    """Writes batches on background threads so encoding and I/O overlap generation.
+
+    Every file gets its batches in order: one lane per source, worked one
+    batch at a time. Lanes of different sources run at once on
+    ``outputs.threads`` threads (Polars and pyarrow release the GIL while they
+    encode), and a lane moves on to the next batch without waiting for the
+    other files of this one, so no thread idles at the end of a batch. At most
+    ``depth + 1`` batches are held (memory stays bounded): :meth:`put` blocks
+    until the oldest one is written. The first error is re-raised in the
+    generating thread; the writes queued after it are dropped.
+    """
+
+    def __init__(self, outputs: Outputs, depth: int = 1) -> None:
+        self.outputs = outputs
+        self.depth = depth
+        self.slots = threading.Semaphore(depth + 1)
+        self.lock = threading.Lock()
+        self.lanes: dict[str, collections.deque[tuple[pl.DataFrame | Encoded, list[int]]]] = {}
+        self.busy: set[str] = set()
+        self.error: BaseException | None = None
+        self.pool = ThreadPoolExecutor(outputs.threads, thread_name_prefix="vecgen-write")
+
+    def put(self, items: Sequence[tuple[str, pl.DataFrame | Encoded]]) -> None:
+        """Queue one batch (blocks while ``depth + 1`` are unwritten); raise a writer error."""
+        self.check()
+        if not items:
+            return
+        self.slots.acquire()
+        left = [len(items)]  # files of this batch not written yet
+        # Largest first, so the threads finish the batch together.
+        for source, frame in sorted(items, key=lambda item: -rows_of(item[1])):
+            with self.lock:
+                self.lanes.setdefault(source, collections.deque()).append((frame, left))
+                if source in self.busy:
+                    continue
+                self.busy.add(source)
+            self.pool.submit(self._step, source)
+
+    def _step(self, source: str) -> None:
+        """Write the oldest queued batch of ``source``; queue the lane again if it has more."""
+        with self.lock:
+            frame, left = self.lanes[source].popleft()
+        try:
+            if self.error is None:
+                self.outputs.write(source, frame)
+        except BaseException as exc:  # handed to the generating thread
+            with self.lock:
+                self.error = self.error or exc
+        del frame
+        with self.lock:
+            left[0] -= 1
+            if left[0] == 0:
+                self.slots.release()
+            more = bool(self.lanes[source])
+            if not more:
+                self.busy.discard(source)
+        if more:
+            try:
+                self.pool.submit(self._step, source)
+            except RuntimeError:  # shut down by abort(): nothing more is written
+                pass
+
+    def check(self) -> None:
+        """Raise the writer's error, if any."""
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        """Wait for every queued batch to be written; raise a writer error."""
+        for _ in range(self.depth + 1):
+            self.slots.acquire()
+        self.pool.shutdown(wait=True)
+        self.check()
+
+    def abort(self) -> None:
+        """Drop the queued writes and wait for the running ones (after a failure)."""
+        with self.lock:
+            self.error = self.error or RuntimeError("run aborted")
+        # Queued steps now return at once; a lane that would queue itself again
+        # after this finds the pool shut down and is dropped (see _step).
+        self.pool.shutdown(wait=True)
