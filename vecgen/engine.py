@@ -34,7 +34,7 @@ from vecgen.output.files import FileSink
 from vecgen.output.formats import rows_of
 from vecgen.output.layout import final_path
 from vecgen.output.writer import Writer
-from vecgen.pipeline import batch_frames, batch_offsets
+from vecgen.pipeline import batch_frames, batch_offsets, warm_up
 from vecgen.plan import Plan, next_state, resolve
 from vecgen.sources import SOURCES, source_for
 from vecgen.state import STATE_FILE, State, locked, read_state, write_state
@@ -92,6 +92,7 @@ def _generate(
     Saving the counters before the renames means a run killed in between leaves
     a gap in the IDs, never IDs that a later run would hand out again.
     """
+    warm_up(plan)
     vocab = load(vocab_dir(plan.config.locale))
     write_options = {name: source_for(plan.config, name).write_options for name in plan.sources}
     outputs = Outputs.open(plan, write_options, clean_stale=clean_stale, journal=control)

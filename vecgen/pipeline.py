@@ -8,12 +8,15 @@ where each numbered source's rows of a batch start.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import polars as pl
 
+from vecgen.fuzz_vectorized.profiles import selection_weights
 from vecgen.plan import Plan
 from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public, source_for
 from vecgen.sources.base import NumberedSource, SourceBatch
@@ -103,6 +106,28 @@ def _run_in_order(
         # After a failure, let the sources already started finish before the caller
         # goes on (it removes the run's files): none of them writes anything.
         wait(running)
+
+
+def warm_up(plan: Plan) -> threading.Thread:
+    """Start solving what the first batch would otherwise wait for; return the thread.
+
+    The profile's field weights (:func:`~vecgen.fuzz_vectorized.profiles.selection_weights`,
+    about a quarter of a second) and pyarrow's import are made while the run
+    loads its vocabularies and opens its files, off the first batch's path. A
+    source that asks for them meanwhile waits for this answer; a failure here
+    is left for that source to meet and report.
+    """
+
+    def work() -> None:
+        with contextlib.suppress(Exception):
+            import pyarrow  # noqa: F401  (the id and token columns build Arrow buffers)
+
+            if plan.profile.budgeted:
+                selection_weights(plan.profile)
+
+    thread = threading.Thread(target=work, name="vecgen-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def batch_offsets(plan: Plan) -> list[dict[str, int]]:

@@ -16,7 +16,7 @@ house), the cluster-size model and the share of look-alike clean records.
 
 from __future__ import annotations
 
-import functools
+import threading
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -476,13 +476,15 @@ def expected_fields_changed(profile: Profile) -> float:
     return float((counts * weights).sum() / weights.sum())
 
 
-@functools.cache
 def selection_weights(profile: Profile) -> np.ndarray:
     """Field weights for choosing ``k`` fields without replacement so rates match targets.
 
     Solved once per profile by fixed-point iteration on a seeded simulation of the
     Gumbel top-k draw that :func:`~vecgen.fuzz_vectorized.fuzz_frame` makes.
     Rates are first scaled to sum to the expected number of changed fields.
+    Solved once per process: a thread that asks while another solves it waits
+    for that answer (the run solves its profile while it opens its files:
+    :func:`vecgen.pipeline.warm_up`).
 
     Examples
     --------
@@ -491,6 +493,17 @@ def selection_weights(profile: Profile) -> np.ndarray:
     ((10,), True)
 
     """
+    with _LOCKS_LOCK:
+        lock = _LOCKS.setdefault(profile, threading.Lock())
+    with lock:
+        weights = _SOLVED.get(profile)
+        if weights is None:
+            weights = _SOLVED[profile] = _solve(profile)
+    return weights
+
+
+def _solve(profile: Profile) -> np.ndarray:
+    """Solve :func:`selection_weights` for ``profile``."""
     rates = np.array([m.rate for m in profile.fields], dtype=np.float64) / 100.0
     target = rates * expected_fields_changed(profile) / rates.sum()
     target = np.minimum(target, 0.999)
@@ -512,6 +525,11 @@ def selection_weights(profile: Profile) -> np.ndarray:
         log_w -= log_w.max()
     weights: np.ndarray = np.exp(log_w)
     return weights
+
+
+_SOLVED: dict[Profile, np.ndarray] = {}
+_LOCKS: dict[Profile, threading.Lock] = {}  # one per profile: others are solved meanwhile
+_LOCKS_LOCK = threading.Lock()
 
 
 def cluster_pmf(clusters: Clusters) -> np.ndarray:
