@@ -12,29 +12,27 @@ import contextlib
 import functools
 import os
 import posixpath
-import re
 import secrets
 import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import polars as pl
 
-from vecgen.catalog import CHANGE_FEED, FLAT_NAMES, FORMATS, TABLE_FORMATS
+from vecgen.catalog import CHANGE_FEED, FLAT_NAMES, TABLE_FORMATS
 from vecgen.errors import OutputError
 from vecgen.faults import checkpoint
-from vecgen.plan import Plan, source_info
-from vecgen.sources import flat_name
-from vecgen.sources.base import WriteOptions
-from vecgen.state import read_journal, remove_journal, write_journal
 from vecgen.output import tables
 from vecgen.output.files import FileSink
 from vecgen.output.formats import Encoded, ParquetOptions
-from vecgen.remote import abort_uploads, is_local, is_s3, open_for_upload
 from vecgen.output.layout import TMP_MARK, check_disk_space, final_path, part_names
+from vecgen.plan import Plan
+from vecgen.remote import abort_uploads, is_local, is_s3, open_for_upload
+from vecgen.sources.base import WriteOptions
+from vecgen.state import read_journal, remove_journal, write_journal
 
 WRITE_THREADS = 2
 

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import os
-import posixpath
-import re
-import secrets
-import signal
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 import polars as pl
 
-from vecgen.catalog import CHANGE_FEED, FLAT_NAMES, FORMATS, TABLE_FORMATS
-from vecgen.errors import OutputError
 from vecgen.faults import checkpoint
-from vecgen.plan import Plan, source_info
-from vecgen.sources import flat_name
-from vecgen.sources.base import WriteOptions
-from vecgen.state import read_journal, remove_journal, write_journal
 from vecgen.output import tables
-from vecgen.output.formats import (PARQUET_FORMATS, ParquetOptions, as_views, dictionary_columns, encode, guard_formulas, statistics_columns, write_csv)
+from vecgen.output.formats import (
+    PARQUET_FORMATS,
+    ParquetOptions,
+    as_views,
+    dictionary_columns,
+    encode,
+    guard_formulas,
+    statistics_columns,
+    write_csv,
+)
+from vecgen.sources.base import WriteOptions
+
 
 @dataclass
 class FileSink:

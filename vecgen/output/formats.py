@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import os
-import posixpath
-import re
-import secrets
-import signal
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import IO, Any
 
 import polars as pl
 
-from vecgen.catalog import CHANGE_FEED, FLAT_NAMES, FORMATS, TABLE_FORMATS
-from vecgen.errors import OutputError
-from vecgen.faults import checkpoint
-from vecgen.plan import Plan, source_info
-from vecgen.sources import flat_name
-from vecgen.sources.base import WriteOptions
-from vecgen.state import read_journal, remove_journal, write_journal
+from vecgen.catalog import TABLE_FORMATS
 from vecgen.output.datetext import as_text
-from vecgen.output import tables
+from vecgen.sources.base import WriteOptions
 
 # Parquet row groups are cut at ``parquet_row_group_rows`` rows whatever the batch
 # size, so the bytes do not depend on batching; memory holds at most one row group per file.
@@ -69,7 +53,11 @@ def _text_ready(frame: pl.DataFrame, opts: WriteOptions) -> pl.DataFrame:
 
 
 def write_csv(frame: pl.DataFrame, target: IO[bytes], opts: WriteOptions, header: bool) -> None:
-    # Dates by table look-up (same text, a fifth less CSV work); the writer formats the rest.
+    """Append ``frame`` to ``target`` as CSV: every field quoted, dates as ``opts`` says.
+
+    Dates are made text by table look-up (:mod:`vecgen.output.datetext`: the
+    same text, a fifth less CSV work); Polars' writer formats the rest.
+    """
     as_text(frame, opts.date_format, opts.datetime_format).write_csv(
         target,
         include_header=header,

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
 import posixpath
 import re
-import secrets
-import signal
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import polars as pl
-
-from vecgen.catalog import CHANGE_FEED, FLAT_NAMES, FORMATS, TABLE_FORMATS
+from vecgen.catalog import FORMATS
 from vecgen.errors import OutputError
-from vecgen.faults import checkpoint
 from vecgen.plan import Plan, source_info
 from vecgen.sources import flat_name
-from vecgen.sources.base import WriteOptions
-from vecgen.state import read_journal, remove_journal, write_journal
 
 TMP_MARK = ".vecgen-tmp-"
 _PART = re.compile(r"^part-\d{5}\.(csv|parquet|json)$")
