@@ -271,3 +271,16 @@ def test_vecgen_config_never_writes_a_password_inside_a_url() -> None:
     assert 'vault_addr = "https://vault:8200"' not in text  # not half-written either
     plain = config_toml(Config(vault_addr="https://vault:8200"))
     assert 'vault_addr = "https://vault:8200"' in plain
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [{"sources": {"x\n": True}}, {"customers\r": 5}, {"fuzz_profile": "medium\x00"}],
+)
+def test_a_control_character_in_a_key_or_value_stays_on_one_line(raw: dict[str, object]) -> None:
+    # Found by the CLI campaign at full size: "'sources.\n' is not a source" broke the line.
+    with pytest.raises(ConfigError) as caught:
+        load_config(raw, cwd=Path("/nonexistent-vecgen-dir"), environ={})
+    text = str(caught.value)
+    assert "\n" not in text and "\r" not in text and "\x00" not in text
+    assert "\\n" in text or "\\r" in text or "\\x00" in text

@@ -28,7 +28,7 @@ from vecgen.config import (
     describe_setting,
     load_config,
 )
-from vecgen.errors import ConfigError, VecgenError
+from vecgen.errors import ConfigError, VecgenError, one_line
 
 COMMANDS = (
     "generate",
@@ -86,10 +86,7 @@ def safe_line(text: str) -> str:
     bad\x07name postgresql://me:***@db/x
 
     """
-    text = _URL_SECRET.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-    return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
+    return one_line(_URL_SECRET.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text))
 
 
 class _Parser(argparse.ArgumentParser):

@@ -6,8 +6,29 @@ The CLI prints ``str(error)`` as one line and exits non-zero; anything else is a
 from __future__ import annotations
 
 
+def one_line(text: str) -> str:
+    r"""``text`` with its control characters (newlines, tabs, NUL) shown escaped.
+
+    Examples
+    --------
+    >>> print(one_line("'sources.\n' is not a source"))
+    'sources.\n' is not a source
+
+    """
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
 class VecgenError(Exception):
-    """Base class of all deliberate vecgen errors (printed without a traceback)."""
+    """Base class of all deliberate vecgen errors (printed without a traceback).
+
+    Its text is one line whatever the input it quotes: a key or value holding
+    a newline or another control character is shown escaped.
+    """
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class ConfigError(VecgenError, ValueError):
