@@ -8,7 +8,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
 PACKAGE = ROOT / "vecgen"
-PACKAGES = ("sources", "fuzz_vectorized", "vocab", "output")  # a layer each, whatever their modules
+PACKAGES = (
+    "sources",
+    "fuzz_vectorized",
+    "vocab",
+    "output",
+    "daily",
+)  # a layer each, whatever their modules
 
 
 def _modules() -> dict[str, Path]:

@@ -375,7 +375,8 @@ def test_sigterm_and_ctrl_c_clean_up_and_keep_files_and_counters(
 
 
 def test_control_characters_from_a_tracer_file_stay_on_one_line(tmp_path: Path) -> None:
-    from vecgen.daily import InputFileError, read_tracer
+    from vecgen.daily.extra import InputFileError
+    from vecgen.daily.tracer import read_tracer
 
     path = tmp_path / "tracer.csv"
     path.write_text('"name\nfirst",name_last\nAnn,Lee\n')
@@ -539,7 +540,7 @@ def test_a_damaged_state_file_stops_the_run_and_never_restarts_ids(
 def test_the_tracer_is_never_lost_or_put_away_for_nothing(tmp_path: Path) -> None:
     import datetime as dt
 
-    from vecgen.daily import consume_tracer
+    from vecgen.daily.tracer import consume_tracer
 
     tracer = tmp_path / "tracer"
     tracer.mkdir()

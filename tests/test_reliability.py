@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from tests.conftest import run_cli, small_config, tree_bytes
 from vecgen.cli import COMMANDS, build_parser
 from vecgen.config import SETTINGS, load_config
-from vecgen.daily import InputFileError, read_tracer
+from vecgen.daily.extra import InputFileError
+from vecgen.daily.tracer import read_tracer
 from vecgen.engine import run
 from vecgen.errors import ConfigError, OutputError
 from vecgen.output.files import FileSink

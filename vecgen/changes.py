@@ -28,7 +28,8 @@ import numpy as np
 import polars as pl
 
 from vecgen.catalog import CHANGE_FEED
-from vecgen.daily import Extra, earlier_files, read_customers_file, with_entities
+from vecgen.daily.earlier import earlier_files, read_customers_file, with_entities
+from vecgen.daily.extra import Extra
 from vecgen.fuzz_vectorized.events import EVENT_FUNCTIONS
 from vecgen.fuzz_vectorized.kernels import KernelContext, free_mail_domain
 from vecgen.plan import Plan

@@ -18,10 +18,10 @@ import polars as pl
 from vecgen.catalog import CHANGE_FEED
 from vecgen.changes import changes_extra
 from vecgen.config import Config
-from vecgen.daily import (
+from vecgen.daily.archival import archival_extra
+from vecgen.daily.extra import Extra
+from vecgen.daily.tracer import (
     TRACER_FILE,
-    Extra,
-    archival_extra,
     consume_tracer,
     consumed_folder,
     read_tracer,
@@ -269,7 +269,8 @@ def run_transactions(config: Config, progress: Callable[[int], None] | None = No
 
     import numpy as np
 
-    from vecgen.daily import InputFileError, earlier_files, read_customers_file
+    from vecgen.daily.earlier import earlier_files, read_customers_file
+    from vecgen.daily.extra import InputFileError
     from vecgen.sources.transactions import transaction_frame
 
     started = time.perf_counter()
