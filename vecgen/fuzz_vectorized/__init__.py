@@ -274,7 +274,8 @@ def fuzz_frame(
     log, e.g. ``"name_first:nickname|city:moved|state:moved"``, naming exactly
     the fields that differ from ``frame``. With a profile that fuzzes the address
     parts, ``addr_number`` and ``addr_street`` are logged instead of
-    ``addr_ln_1_txt``.
+    ``addr_ln_1_txt``. The steps: record-level events, field kernels, a
+    fallback for records that came out identical, the log.
     """
     profile = get_profile(profile) if isinstance(profile, str) else profile
     profile = profile.restricted(
@@ -286,9 +287,40 @@ def fuzz_frame(
     )
     pools = dict(pools or {})
     n = frame.height
+    work, event_label = _apply_events(frame, profile, stream, rows, vocab, pools)
+    # Field kernels, on the address parts where the profile asks for them.
+    split = any(m.field in ADDRESS_PARTS for m in profile.fields)
+    if split:
+        work = _with_address_parts(work, pools)
+    work, labels = _fuzz_fields(work, profile, stream, rows, vocab, pools)
+    if split:
+        work = work.with_columns(_join_address(work["addr_number"], work["addr_street"]))
+    # Without events or address parts the kernels' labels are exact (a label only where
+    # the value changed), so the full re-comparison of the log is not needed.
+    exact = not profile.events and not split
+    work = _force_a_change(frame, work, labels, exact, split, profile, stream, rows, vocab, pools)
+    # The log names exactly the fields that differ from the original.
+    if exact:
+        f_field = profile.fallback[0]
+        parts = [labels[m.field].alias(m.field) for m in profile.fields if m.field in labels]
+        if f_field not in {m.field for m in profile.fields} and f_field in labels:
+            parts.append(labels[f_field].alias(f_field))
+        return work.select(frame.columns), join_log(parts, n)
+    return work.select(frame.columns), _compared_log(frame, work, labels, event_label, split)
+
+
+def _apply_events(
+    frame: pl.DataFrame,
+    profile: Profile,
+    stream: Stream,
+    rows: U64,
+    vocab: Vocab,
+    pools: dict[str, pl.Series],
+) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """Apply the profile's record-level events (correlated changes); return the labels too."""
+    n = frame.height
     work = frame
     event_label: dict[str, pl.Series] = {}
-    # 1. Record-level events (correlated changes).
     for event, percent in profile.events:
         idx = np.flatnonzero(stream.child(f"event/{event}").bernoulli(rows, percent / 100.0))
         if len(idx) == 0:
@@ -304,18 +336,32 @@ def fuzz_frame(
                 before = event_label.get(column, null_strings(n))
                 event_label[column] = before.clone().scatter(idx, f"{column}:{event}")
         work = work.with_columns(updates)
-    # 2. Field kernels, on the address parts where the profile asks for them.
-    split = any(m.field in ADDRESS_PARTS for m in profile.fields)
-    if split:
-        number, street = address_parts(work["addr_ln_1_txt"])
-        work = work.with_columns(number, street)
-        pools.setdefault("addr_number", pl.Series([str(x) for x in range(100, 10_000, 7)]))
-        pools.setdefault(
-            "addr_street",
-            address_parts(pools["addr_ln_1_txt"])[1]
-            if "addr_ln_1_txt" in pools
-            else pl.Series(["Main Street", "Oak Avenue"]),
-        )
+    return work, event_label
+
+
+def _with_address_parts(work: pl.DataFrame, pools: dict[str, pl.Series]) -> pl.DataFrame:
+    """Add the address's number and street as columns (and their replacement pools)."""
+    number, street = address_parts(work["addr_ln_1_txt"])
+    pools.setdefault("addr_number", pl.Series([str(x) for x in range(100, 10_000, 7)]))
+    pools.setdefault(
+        "addr_street",
+        address_parts(pools["addr_ln_1_txt"])[1]
+        if "addr_ln_1_txt" in pools
+        else pl.Series(["Main Street", "Oak Avenue"]),
+    )
+    return work.with_columns(number, street)
+
+
+def _fuzz_fields(
+    work: pl.DataFrame,
+    profile: Profile,
+    stream: Stream,
+    rows: U64,
+    vocab: Vocab,
+    pools: dict[str, pl.Series],
+) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """Run every field's kernels; return the frame and each field's labels."""
+    n = work.height
     chosen = _chosen_fields(profile, stream, rows) if profile.budgeted else None
 
     def one_field(i: int, mix: FieldMix) -> tuple[pl.Series, pl.Series]:
@@ -354,12 +400,26 @@ def fuzz_frame(
         new.alias(mix.field) for mix, (new, _) in zip(profile.fields, results, strict=True)
     )
     labels = {mix.field: label for mix, (_, label) in zip(profile.fields, results, strict=True)}
-    if split:
-        work = work.with_columns(_join_address(work["addr_number"], work["addr_street"]))
-    # Without events or address parts the kernels' labels are exact (a label only where
-    # the value changed), so the full re-comparison below is not needed.
-    exact = not profile.events and not split
-    # 3. Records that came out identical get the profile's fallback: a duplicate must differ.
+    return work, labels
+
+
+def _force_a_change(
+    frame: pl.DataFrame,
+    work: pl.DataFrame,
+    labels: dict[str, pl.Series],
+    exact: bool,
+    split: bool,
+    profile: Profile,
+    stream: Stream,
+    rows: U64,
+    vocab: Vocab,
+    pools: dict[str, pl.Series],
+) -> pl.DataFrame:
+    """Give records that came out identical the profile's fallback: a duplicate must differ.
+
+    ``labels`` gains the fallback's label (in place).
+    """
+    n = frame.height
     if exact:
         tagged = pl.DataFrame(list(labels.values())) if labels else pl.DataFrame()
         same = tagged.select(pl.all_horizontal(pl.all().is_null())) if labels else None
@@ -377,12 +437,22 @@ def fuzz_frame(
         labels[f_field] = base.clone().scatter(idx, f"{f_field}:{f_kernel}")
         if split and f_field in ADDRESS_PARTS:
             work = work.with_columns(_join_address(work["addr_number"], work["addr_street"]))
-    # 4. The log names exactly the fields that differ from the original.
-    if exact:
-        parts = [labels[m.field].alias(m.field) for m in profile.fields if m.field in labels]
-        if f_field not in {m.field for m in profile.fields} and f_field in labels:
-            parts.append(labels[f_field].alias(f_field))
-        return work.select(frame.columns), join_log(parts, n)
+    return work
+
+
+def _compared_log(
+    frame: pl.DataFrame,
+    work: pl.DataFrame,
+    labels: dict[str, pl.Series],
+    event_label: dict[str, pl.Series],
+    split: bool,
+) -> pl.Series:
+    """Build the log field by field: a label where the value differs from the original.
+
+    One query for every field: its kernel's label, else the event's, then the
+    labels joined.
+    """
+    n = frame.height
     if split:
         orig_number, orig_street = address_parts(frame["addr_ln_1_txt"])
         originals = {
@@ -394,8 +464,6 @@ def fuzz_frame(
     else:
         originals = {c: frame[c] for c in frame.columns}
         fields = list(frame.columns)
-    # One query for every field: a field's label where its value differs from the original
-    # (its kernel's label, else the event's), then the labels joined.
     inputs: dict[str, pl.Series] = {}
     logged = []
     for f in fields:
@@ -419,4 +487,4 @@ def fuzz_frame(
         if logged
         else pl.repeat("", n, dtype=pl.String)
     )
-    return work.select(frame.columns), log.to_series().alias("corruptions")
+    return log.to_series().alias("corruptions")
