@@ -13,7 +13,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -678,6 +678,101 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _print(found: Any, as_json: bool, render: Callable[[Any], str]) -> int:
+    """Print a command's result as a table, or as JSON with ``--json``."""
+    import json
+
+    sys.stdout.write(json.dumps(found, indent=2) + "\n" if as_json else render(found))
+    return 0
+
+
+def _cmd_schema(ns: argparse.Namespace) -> int:
+    import json
+
+    from vecgen.config_schema import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+    return 0
+
+
+def _cmd_report(ns: argparse.Namespace) -> int:
+    from vecgen.report import report
+
+    done = report(ns.out, ns.to, _day(ns.day))
+    extra = (
+        f" and {len(done['pngs'])} PNG charts"
+        if done["pngs"]
+        else " (pip install 'vecgen[report]' for PNGs)"
+    )
+    print(f"wrote {done['html']}{extra}")
+    return 0
+
+
+def _cmd_score(ns: argparse.Namespace) -> int:
+    from vecgen.score import render, render_each, score, score_each_source
+
+    if ns.source.strip() == "all":
+        return _print(score_each_source(ns.truth, ns.predictions, ns.level), ns.json, render_each)
+    chosen = tuple(s.strip() for s in ns.source.split(",") if s.strip())
+    return _print(score(ns.truth, ns.predictions, ns.level, chosen), ns.json, render)
+
+
+def _cmd_population_stats(ns: argparse.Namespace) -> int:
+    from vecgen.population import population_stats, render
+
+    return _print(population_stats(ns.out, day=_day(ns.day)), ns.json, render)
+
+
+def _cmd_fuzz_stats(ns: argparse.Namespace) -> int:
+    from vecgen.stats import fuzz_stats, render
+
+    return _print(fuzz_stats(ns.out, ns.source, _day(ns.day)), ns.json, render)
+
+
+def _cmd_ddl(config: Config, ns: argparse.Namespace) -> int:
+    from vecgen.database import ddl
+
+    sys.stdout.write(ddl(config, ns.dialect))
+    return 0
+
+
+def _cmd_load(config: Config, ns: argparse.Namespace) -> int:
+    from vecgen.database import load
+
+    for table, n in load(config, ns.dsn, ns.if_exists).items():
+        print(f"{table:<18} {n:>12,} rows")
+    return 0
+
+
+def _cmd_config(config: Config, ns: argparse.Namespace) -> int:
+    sys.stdout.write(config_toml(config))
+    return 0
+
+
+def _run(config: Config, ns: argparse.Namespace) -> int:
+    """``generate`` (the default command) and ``transactions``."""
+    return _generate(config, transactions_only=ns.command == "transactions")
+
+
+# Commands that read files (no settings resolved), and those that act on settings.
+_READERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "refake": lambda ns: _refake(ns.out, ns.locale),
+    "schema": _cmd_schema,
+    "report": _cmd_report,
+    "score": _cmd_score,
+    "population-stats": _cmd_population_stats,
+    "fuzz-stats": _cmd_fuzz_stats,
+}
+_COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
+    "config": _cmd_config,
+    "sources": lambda config, ns: _sources(config),
+    "publish": lambda config, ns: _publish(config, ns.to or config.publish_to),
+    "ddl": _cmd_ddl,
+    "load": _cmd_load,
+    "head": lambda config, ns: _head(config, ns.source, ns.rows),
+}
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
@@ -689,87 +784,11 @@ def _main(argv: Sequence[str] | None) -> int:
             words = value if isinstance(value, list) else [value]
             if any(isinstance(w, str) and "\x00" in w for w in words):
                 raise ConfigError(f"'{name}' holds a NUL character; no path or name can")
-        if ns.command == "refake":
-            return _refake(ns.out, ns.locale)
-        if ns.command == "schema":
-            import json
-
-            from vecgen.config_schema import json_schema
-
-            sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
-            return 0
-        if ns.command == "report":
-            from vecgen.report import report
-
-            done = report(ns.out, ns.to, _day(ns.day))
-            extra = (
-                f" and {len(done['pngs'])} PNG charts"
-                if done["pngs"]
-                else " (pip install 'vecgen[report]' for PNGs)"
-            )
-            print(f"wrote {done['html']}{extra}")
-            return 0
-        if ns.command == "score":
-            import json
-
-            from vecgen.score import render as render_score
-            from vecgen.score import score
-
-            if ns.source.strip() == "all":
-                from vecgen.score import render_each, score_each_source
-
-                each = score_each_source(ns.truth, ns.predictions, ns.level)
-                sys.stdout.write(
-                    json.dumps(each, indent=2) + "\n" if ns.json else render_each(each)
-                )
-                return 0
-            chosen = tuple(s.strip() for s in ns.source.split(",") if s.strip())
-            result = score(ns.truth, ns.predictions, ns.level, chosen)
-            sys.stdout.write(
-                json.dumps(result, indent=2) + "\n" if ns.json else render_score(result)
-            )
-            return 0
-        if ns.command == "population-stats":
-            import json
-
-            from vecgen.population import population_stats
-            from vecgen.population import render as render_population
-
-            found = population_stats(ns.out, day=_day(ns.day))
-            sys.stdout.write(
-                json.dumps(found, indent=2) + "\n" if ns.json else render_population(found)
-            )
-            return 0
-        if ns.command == "fuzz-stats":
-            import json
-
-            from vecgen.stats import fuzz_stats, render
-
-            stats = fuzz_stats(ns.out, ns.source, _day(ns.day))
-            sys.stdout.write(json.dumps(stats, indent=2) + "\n" if ns.json else render(stats))
-            return 0
+        reader = _READERS.get(ns.command)
+        if reader is not None:  # commands that read a run's files (no settings)
+            return reader(ns)
         config = _resolve(ns)
-        if ns.command == "config":
-            sys.stdout.write(config_toml(config))
-            return 0
-        if ns.command == "sources":
-            return _sources(config)
-        if ns.command == "publish":
-            return _publish(config, ns.to or config.publish_to)
-        if ns.command == "ddl":
-            from vecgen.database import ddl
-
-            sys.stdout.write(ddl(config, ns.dialect))
-            return 0
-        if ns.command == "load":
-            from vecgen.database import load
-
-            for table, n in load(config, ns.dsn, ns.if_exists).items():
-                print(f"{table:<18} {n:>12,} rows")
-            return 0
-        if ns.command == "head":
-            return _head(config, ns.source, ns.rows)
-        return _generate(config, transactions_only=ns.command == "transactions")
+        return _COMMANDS.get(ns.command, _run)(config, ns)
     except VecgenError as exc:
         print(safe_line(f"vecgen: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_ERROR
