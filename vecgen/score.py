@@ -108,20 +108,8 @@ def load_inputs(
     household (``household``: people who live together, and all their records).
     ``read`` holds the two files when the caller has read them already.
     """
-    truth = _read(truth_path) if read is None else read[0]
-    everyone = truth
-    if sources:
-        present: list[str] = (
-            sorted(set(truth["source"].unique().drop_nulls())) if "source" in truth.columns else []
-        )
-        unknown = [s for s in sources if s not in present]
-        if unknown:
-            msg = (
-                f"{truth_path}: no records of source '{unknown[0]}'; "
-                f"sources in this truth file: {', '.join(present) or 'none'}"
-            )
-            raise ScoreError(msg)
-        truth = truth.filter(pl.col("source").is_in(list(sources)))
+    everyone = _read(truth_path) if read is None else read[0]
+    truth = _chosen_sources(everyone, sources, truth_path)
     target = LEVELS[level]
     for column in ("record_id", target):
         if column not in truth.columns:
@@ -151,7 +139,36 @@ def load_inputs(
     entity = _codes(
         truth[target].fill_null(truth["entity_id"]) if level == "household" else truth[target]
     )
-    # Duplicates and the record each copies (for recall per corruption).
+    source_of_dupe, dupe_rows, corruptions = _duplicates(truth, lookup, by_source)
+    if pairs_given:
+        pairs = _predicted_pairs(pred, lookup, by_source, predictions_path)
+        return Inputs(entity, _components(pairs, n), source_of_dupe, dupe_rows, corruptions, pairs)
+    cluster = _predicted_clusters(pred, keys, lookup, by_source, predictions_path)
+    return Inputs(entity, cluster, source_of_dupe, dupe_rows, corruptions, None)
+
+
+def _chosen_sources(truth: pl.DataFrame, sources: tuple[str, ...], path: str) -> pl.DataFrame:
+    """Keep the truth rows of ``sources`` (all when none is named); refuse an unknown source."""
+    if not sources:
+        return truth
+    present: list[str] = (
+        sorted(set(truth["source"].unique().drop_nulls())) if "source" in truth.columns else []
+    )
+    unknown = [s for s in sources if s not in present]
+    if unknown:
+        msg = (
+            f"{path}: no records of source '{unknown[0]}'; "
+            f"sources in this truth file: {', '.join(present) or 'none'}"
+        )
+        raise ScoreError(msg)
+    return truth.filter(pl.col("source").is_in(list(sources)))
+
+
+def _duplicates(
+    truth: pl.DataFrame, lookup: pl.DataFrame, by_source: bool
+) -> tuple[np.ndarray, np.ndarray, pl.Series]:
+    """Each duplicate's row, the row of the record it copies, and its corruptions (for recall)."""
+    n = truth.height
     is_dupe = (
         (truth["is_duplicate"].str.to_lowercase() == "true").fill_null(False).to_numpy()
         if "is_duplicate" in truth.columns
@@ -181,41 +198,54 @@ def load_inputs(
         dupe_rows = dupe_rows[known]
         source_of_dupe = of["idx"].to_numpy()[known].astype(np.int64)
         corruptions = of["corruptions"].filter(pl.Series(known))
-    if pairs_given:
-        raw = pred.select(
-            _key(pred, "record_id_l", "source_l" if by_source else None).alias("l"),
-            _key(pred, "record_id_r", "source_r" if by_source else None).alias("r"),
-        )
-        both = _index(
-            pl.concat([raw.select(pl.col("l").alias("key")), raw.select(pl.col("r").alias("key"))]),
-            lookup,
-            predictions_path,
-        )
-        left, right = both[: raw.height], both[raw.height :]
-        lo, hi = np.minimum(left, right), np.maximum(left, right)
-        keep = lo != hi
-        pairs = (
-            np.unique(np.stack([lo[keep], hi[keep]], axis=1), axis=0)
-            if keep.any()
-            else np.zeros((0, 2), np.int64)
-        )
-        return Inputs(entity, _components(pairs, n), source_of_dupe, dupe_rows, corruptions, pairs)
+    return source_of_dupe, dupe_rows, corruptions
+
+
+def _predicted_pairs(
+    pred: pl.DataFrame, lookup: pl.DataFrame, by_source: bool, path: str
+) -> np.ndarray:
+    """Return the distinct predicted pairs as ``(low row, high row)``, self-pairs dropped."""
+    raw = pred.select(
+        _key(pred, "record_id_l", "source_l" if by_source else None).alias("l"),
+        _key(pred, "record_id_r", "source_r" if by_source else None).alias("r"),
+    )
+    both = _index(
+        pl.concat([raw.select(pl.col("l").alias("key")), raw.select(pl.col("r").alias("key"))]),
+        lookup,
+        path,
+    )
+    left, right = both[: raw.height], both[raw.height :]
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+    keep = lo != hi
+    pairs: np.ndarray = (
+        np.unique(np.stack([lo[keep], hi[keep]], axis=1), axis=0)
+        if keep.any()
+        else np.zeros((0, 2), np.int64)
+    )
+    return pairs
+
+
+def _predicted_clusters(
+    pred: pl.DataFrame, keys: pl.DataFrame, lookup: pl.DataFrame, by_source: bool, path: str
+) -> np.ndarray:
+    """Each truth row's predicted cluster; a record the predictions leave out is a singleton."""
+    n = keys.height
     rows = _index(
         pred.select(_key(pred, "record_id", "source" if by_source else None).alias("key")),
         lookup,
-        predictions_path,
+        path,
     )
     if len(np.unique(rows)) != len(rows):
         seen = np.bincount(rows, minlength=n)
         dup = keys["key"][int(np.flatnonzero(seen > 1)[0])]
         raise ScoreError(
-            f"{predictions_path}: record {dup!r} is in more than one row; give one cluster per record"
+            f"{path}: record {dup!r} is in more than one row; give one cluster per record"
         )
     if pred["cluster_id"].null_count():
         empty = pred.filter(pl.col("cluster_id").is_null())
         example = empty["record_id"][0] if "record_id" in empty.columns else "?"
         raise ScoreError(
-            f"{predictions_path}: cluster_id is empty for {empty.height:,} records "
+            f"{path}: cluster_id is empty for {empty.height:,} records "
             f"(e.g. {example!r}); give every record a cluster"
         )
     given = _codes(pred["cluster_id"])
@@ -223,7 +253,7 @@ def load_inputs(
         int(given.max()) + 1 if len(given) else 0
     )  # singletons
     cluster[rows] = given
-    return Inputs(entity, cluster, source_of_dupe, dupe_rows, corruptions, None)
+    return cluster
 
 
 def _within(
