@@ -19,6 +19,7 @@ from vecgen.fuzz_vectorized.profiles import (
     DATE_KERNELS,
     EVENT_FIELDS,
     KEEP,
+    Clusters,
     FieldMix,
     Profile,
     get_profile,
@@ -123,18 +124,39 @@ def build_profile(preset: str, table: Mapping[str, Any], kernel_names: tuple[str
             raise OverrideError(f"unknown key 'fuzz.{key}'; " + _hint(key, TOP_KEYS))
     changes: dict[str, Any] = {}
     if "fields_changed" in table:
-        hist = []
-        for k, w in _table("fuzz.fields_changed", table["fields_changed"]).items():
-            if not _count(k) or not 1 <= int(k) <= len(FUZZABLE):
-                msg = (
-                    f"'fuzz.fields_changed' keys must be field counts 1..{len(FUZZABLE)}, got {k!r}"
-                )
-                raise OverrideError(msg)
-            hist.append((int(k), _number(f"fuzz.fields_changed.{k}", w, 0, 1e9)))
-        if hist and sum(w for _, w in hist) <= 0:
-            raise OverrideError("'fuzz.fields_changed' weights must not all be 0")
-        changes["fields_changed"] = tuple(sorted(hist))
-    clusters = profile.clusters
+        changes["fields_changed"] = _fields_changed(table["fields_changed"])
+    changes["clusters"] = _clusters(profile.clusters, table)
+    for key in ("dupe_of_dupe", "lookalikes"):
+        if key in table:
+            changes[key] = _number(f"fuzz.{key}", table[key], 0, 100)
+    if "households" in table:
+        changes["households"] = _households(table["households"])
+    if "events" in table:
+        changes["events"] = _events(table["events"])
+    changes["fields"] = _fields(profile, table.get("fields", {}), kernel_names)
+    result = replace(profile, **changes)
+    if result.budgeted and all(m.rate == 0 for m in result.fields):
+        raise OverrideError(
+            "a profile with 'fuzz.fields_changed' needs a 'rate' on at least one field"
+        )
+    return result
+
+
+def _fields_changed(value: Any) -> tuple[tuple[int, float], ...]:
+    """``fuzz.fields_changed``: weight per number of fields a duplicate changes."""
+    hist = []
+    for k, w in _table("fuzz.fields_changed", value).items():
+        if not _count(k) or not 1 <= int(k) <= len(FUZZABLE):
+            msg = f"'fuzz.fields_changed' keys must be field counts 1..{len(FUZZABLE)}, got {k!r}"
+            raise OverrideError(msg)
+        hist.append((int(k), _number(f"fuzz.fields_changed.{k}", w, 0, 1e9)))
+    if hist and sum(w for _, w in hist) <= 0:
+        raise OverrideError("'fuzz.fields_changed' weights must not all be 0")
+    return tuple(sorted(hist))
+
+
+def _clusters(clusters: Clusters, table: Mapping[str, Any]) -> Clusters:
+    """``fuzz.cluster_size`` (KIND:NUMBER) and ``fuzz.cluster_max`` applied to ``clusters``."""
     if "cluster_size" in table:
         spec = table["cluster_size"]
         kind, _, param = str(spec).partition(":")
@@ -159,34 +181,39 @@ def build_profile(preset: str, table: Mapping[str, Any], kernel_names: tuple[str
         clusters = replace(
             clusters, max=int(_number("fuzz.cluster_max", table["cluster_max"], 1, 1000))
         )
-    changes["clusters"] = clusters
-    for key in ("dupe_of_dupe", "lookalikes"):
-        if key in table:
-            changes[key] = _number(f"fuzz.{key}", table[key], 0, 100)
-    if "households" in table:
-        sizes: dict[int, float] = {}
-        for k, w in _table("fuzz.households", table["households"]).items():
-            if not _count(k) or not 1 <= int(k) <= MAX_HOUSEHOLD:
-                msg = (
-                    f"'fuzz.households' keys must be household sizes 1..{MAX_HOUSEHOLD}, got {k!r}"
-                )
-                raise OverrideError(msg)
-            sizes[int(k)] = _number(f"fuzz.households.{k}", w, 0, 1e9)
-        if sizes and sum(sizes.values()) <= 0:
-            raise OverrideError("'fuzz.households' weights must not all be 0")
-        top = max(sizes, default=0)
-        changes["households"] = tuple(sizes.get(k, 0.0) for k in range(1, top + 1))
-    if "events" in table:
-        events = []
-        for name, pct in _table("fuzz.events", table["events"]).items():
-            if name not in EVENT_FIELDS:
-                raise OverrideError(
-                    f"unknown event 'fuzz.events.{name}'; " + _hint(name, list(EVENT_FIELDS))
-                )
-            events.append((name, _number(f"fuzz.events.{name}", pct, 0, 100)))
-        changes["events"] = tuple(events)
+    return clusters
+
+
+def _households(value: Any) -> tuple[float, ...]:
+    """``fuzz.households``: weight per household size (1..MAX_HOUSEHOLD)."""
+    sizes: dict[int, float] = {}
+    for k, w in _table("fuzz.households", value).items():
+        if not _count(k) or not 1 <= int(k) <= MAX_HOUSEHOLD:
+            msg = f"'fuzz.households' keys must be household sizes 1..{MAX_HOUSEHOLD}, got {k!r}"
+            raise OverrideError(msg)
+        sizes[int(k)] = _number(f"fuzz.households.{k}", w, 0, 1e9)
+    if sizes and sum(sizes.values()) <= 0:
+        raise OverrideError("'fuzz.households' weights must not all be 0")
+    top = max(sizes, default=0)
+    return tuple(sizes.get(k, 0.0) for k in range(1, top + 1))
+
+
+def _events(value: Any) -> tuple[tuple[str, float], ...]:
+    """``fuzz.events``: percent of duplicates per record-level event."""
+    events = []
+    for name, pct in _table("fuzz.events", value).items():
+        if name not in EVENT_FIELDS:
+            raise OverrideError(
+                f"unknown event 'fuzz.events.{name}'; " + _hint(name, list(EVENT_FIELDS))
+            )
+        events.append((name, _number(f"fuzz.events.{name}", pct, 0, 100)))
+    return tuple(events)
+
+
+def _fields(profile: Profile, value: Any, kernel_names: tuple[str, ...]) -> tuple[FieldMix, ...]:
+    """``fuzz.fields.<field>``: kernels, rate and fallback per field, over the preset's."""
     mixes = {m.field: m for m in profile.fields}
-    for field, spec in _table("fuzz.fields", table.get("fields", {})).items():
+    for field, spec in _table("fuzz.fields", value).items():
         path = f"fuzz.fields.{field}"
         if field not in FUZZABLE:
             raise OverrideError(f"'{path}' is not a customer field; " + _hint(field, FUZZABLE))
@@ -210,10 +237,4 @@ def build_profile(preset: str, table: Mapping[str, Any], kernel_names: tuple[str
             _fits(f"{path}.fallback", field, fb)
             mix = replace(mix, fallback=fb)
         mixes[field] = mix
-    changes["fields"] = tuple(mixes.values())
-    result = replace(profile, **changes)
-    if result.budgeted and all(m.rate == 0 for m in result.fields):
-        raise OverrideError(
-            "a profile with 'fuzz.fields_changed' needs a 'rate' on at least one field"
-        )
-    return result
+    return tuple(mixes.values())
