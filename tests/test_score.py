@@ -90,6 +90,11 @@ def test_unknown_ids_and_bad_files_are_clear_errors(tmp_path: Path) -> None:
         score(*files(tmp_path, pl.DataFrame({"a": ["1"]})))
     with pytest.raises(ScoreError, match="record '1' is in more than one row"):
         score(*files(tmp_path, pl.DataFrame({"record_id": ["1", "1"], "cluster_id": ["a", "b"]})))
+    # A file that is not a truth file: says which column is missing, not "no records of ...".
+    (tmp_path / "other.csv").write_text('"a","b"\n"1","2"\n')
+    pred = files(tmp_path, pl.DataFrame({"record_id": ["1"], "cluster_id": ["a"]}))[1]
+    with pytest.raises(ScoreError, match="column 'source' is missing"):
+        score(str(tmp_path / "other.csv"), pred, "entity", ("customers",))
 
 
 SOURCES_OF_TRUTH = ("customers,pos_customers,loyalty,clickstream,mobile,wifi,custom_object",)

@@ -151,9 +151,10 @@ def _chosen_sources(truth: pl.DataFrame, sources: tuple[str, ...], path: str) ->
     """Keep the truth rows of ``sources`` (all when none is named); refuse an unknown source."""
     if not sources:
         return truth
-    present: list[str] = (
-        sorted(set(truth["source"].unique().drop_nulls())) if "source" in truth.columns else []
-    )
+    if "source" not in truth.columns:
+        msg = f"{path}: column 'source' is missing; give the truth file of a vecgen run"
+        raise ScoreError(msg)
+    present: list[str] = sorted(set(truth["source"].unique().drop_nulls()))
     unknown = [s for s in sources if s not in present]
     if unknown:
         msg = (
