@@ -565,3 +565,14 @@ def test_the_tracer_is_never_lost_or_put_away_for_nothing(tmp_path: Path) -> Non
     r = run_cli(*SMALL, "--tracer", "--disable", every, cwd=tmp_path)
     assert r.returncode == 0 and (tracer / "tracer.csv").exists(), r.stderr
     assert not (tracer / "consumed").exists()
+
+
+def test_a_damaged_earlier_customers_file_names_the_file_and_why(tmp_path: Path) -> None:
+    day(tmp_path, "2026-11-28")
+    (damaged,) = (tmp_path / "output" / "customers").glob("dt=2026-11-28/part-*.csv")
+    damaged.write_text('"customer_id","name_first"\n"1","a"\n"2')  # cut mid-quote
+    r = run_cli("transactions", "--date", "2026-11-29", "--state", cwd=tmp_path)
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert str(damaged.relative_to(tmp_path)) in r.stderr and "regenerate that day" in r.stderr
+    # The reader's reason, not only the class of its exception.
+    assert "(ComputeError)" not in r.stderr and "could not parse" in r.stderr

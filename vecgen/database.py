@@ -17,7 +17,7 @@ import polars as pl
 
 from vecgen.catalog import SOURCE_INFO
 from vecgen.config import Config
-from vecgen.errors import MissingDependencyError, VecgenError
+from vecgen.errors import MissingDependencyError, VecgenError, cause
 from vecgen.output import tables
 
 DIALECTS = ("postgres", "duckdb")
@@ -180,7 +180,7 @@ def read_typed(path: str, schema: pl.Schema, date_format: str) -> pl.DataFrame:
     try:
         return _read_typed(path, schema, date_format)
     except Exception as exc:  # Polars and pyarrow raise many kinds: all mean "damaged"
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        first = cause(exc)
         msg = f"{path} cannot be loaded ({first}); regenerate that day (nothing was loaded)"
         raise DatabaseError(msg) from None
 
@@ -362,6 +362,6 @@ def _load_postgres(
                     rows[source] = rows.get(source, 0) + frame.height
             con.commit()
     except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = cause(exc, limit=1000)
         raise DatabaseError(f"PostgreSQL refused the load: {first}") from None
     return rows

@@ -20,6 +20,18 @@ def one_line(text: str) -> str:
     )
 
 
+def cause(exc: BaseException, limit: int = 120) -> str:
+    r"""Return the first line of a library's error, cut to ``limit`` characters (else its class).
+
+    Examples
+    --------
+    >>> cause(ValueError("could not parse 'x' as i64\n\nHint: ..."))
+    "could not parse 'x' as i64"
+
+    """
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
+
+
 class VecgenError(Exception):
     """Base class of all deliberate vecgen errors (printed without a traceback).
 

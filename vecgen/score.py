@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from vecgen.errors import VecgenError
+from vecgen.errors import VecgenError, cause
 
 
 class ScoreError(VecgenError, ValueError):
@@ -59,7 +59,7 @@ def _read(path: str) -> pl.DataFrame:
         return pl.read_csv(p, infer_schema=False)
     except Exception as exc:  # polars raises several kinds; all mean "cannot read"
         raise ScoreError(
-            f"{path} cannot be read as CSV, Parquet or JSON lines ({type(exc).__name__}); "
+            f"{path} cannot be read as CSV, Parquet or JSON lines ({cause(exc)}); "
             "give a file of a vecgen run or your matcher's CSV/Parquet/JSON-lines output"
         ) from None
 

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from vecgen.catalog import ADDRESS_PARTS, FLAT_NAMES, FORMATS, PERSON_COLUMNS, SOURCE_INFO
-from vecgen.errors import VecgenError
+from vecgen.errors import VecgenError, cause
 from vecgen.fuzz_vectorized import address_parts
 from vecgen.output import tables
 
@@ -105,8 +105,7 @@ def read_day(out: str, source: str, day: str | None = None) -> pl.DataFrame:
         try:
             frame = read_any(path)
         except Exception as exc:  # Polars and pyarrow raise many kinds: all mean "damaged"
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
-            msg = f"{path} cannot be read as a vecgen {source} file ({first}); regenerate that day"
+            msg = f"{path} cannot be read as a vecgen {source} file ({cause(exc)}); regenerate that day"
             raise StatsError(msg) from None
         missing = [c for c in NEEDED.get(source, ()) if c not in frame.columns]
         if missing:

@@ -11,6 +11,7 @@ import polars as pl
 
 from vecgen.catalog import FLAT_NAMES
 from vecgen.daily.extra import InputFileError
+from vecgen.errors import cause
 from vecgen.output import tables
 from vecgen.sources.customers import COLUMNS
 
@@ -57,7 +58,7 @@ def read_customers_file(path: str, extra: tuple[str, ...] = ()) -> pl.DataFrame:
                 frame = frame.with_columns(pl.col("birth_dt").str.to_date("%m/%d/%Y", strict=False))
     except Exception as exc:  # polars raises several kinds; all mean "not a customers file"
         raise InputFileError(
-            f"{path}: cannot be read as a customers file ({type(exc).__name__})"
+            f"{path}: cannot be read as a customers file ({cause(exc)}); regenerate that day"
         ) from None
     missing = [c for c in (*COLUMNS, *extra) if c not in frame.columns]
     if missing:

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vecgen.errors import OutputError
+from vecgen.errors import OutputError, cause
 
 PARTITION = "dt"
 LOG = "_delta_log"
@@ -283,7 +283,7 @@ def _commit_failed(
 
 def _failed(action: str, kind: str, folder: str, exc: Exception) -> OutputError:
     """One line for a failed table write: what, which table, the error's first line."""
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    reason = cause(exc, limit=1000)
     return OutputError(
         f"{action} the {kind} table '{folder}' failed ({reason}); "
         "the table keeps its previous version"
