@@ -319,7 +319,7 @@ def _load_duckdb(
             con.close()
     except duckdb.Error as exc:
         raise DatabaseError(
-            f"DuckDB refused the load into {path}: {str(exc).splitlines()[0]}"
+            f"DuckDB refused the load into {path}: {cause(exc, limit=1000)}"
         ) from None
     return rows
 

@@ -1,7 +1,7 @@
 """Run a plan: batches flow through the sources in dependency order into the sinks.
 
 Memory is bounded by one batch; nothing is visible at the final paths until
-every batch of every source is written (see :mod:`vecgen.output.layout`).
+every batch of every source is written (see :mod:`vecgen.output.commit`).
 """
 
 from __future__ import annotations

@@ -108,8 +108,8 @@ def _run_in_order(
         wait(running)
 
 
-def warm_up(plan: Plan) -> threading.Thread:
-    """Start solving what the first batch would otherwise wait for; return the thread.
+def warm_up(plan: Plan) -> None:
+    """Start solving, on a thread, what the first batch would otherwise wait for.
 
     The profile's field weights (:func:`~vecgen.fuzz_vectorized.profiles.selection_weights`,
     about a quarter of a second) and pyarrow's import are made while the run
@@ -125,9 +125,7 @@ def warm_up(plan: Plan) -> threading.Thread:
             if plan.profile.budgeted:
                 selection_weights(plan.profile)
 
-    thread = threading.Thread(target=work, name="vecgen-warm-up", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=work, name="vecgen-warm-up", daemon=True).start()
 
 
 def batch_offsets(plan: Plan) -> list[dict[str, int]]:

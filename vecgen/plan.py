@@ -245,7 +245,7 @@ def _batches(lo: int, hi: int, step: int) -> tuple[tuple[int, int], ...]:
     if hi - lo < 4 * step:
         return tuple((s, min(s + step, hi)) for s in range(lo, hi, step)) or ((lo, lo),)
     ramp = max(BLOCK, step // 4 // BLOCK * BLOCK)
-    last = hi - (hi - lo) % BLOCK - ramp if (hi - lo) % BLOCK else hi - ramp
+    last = hi - (hi - lo) % BLOCK - ramp  # the last whole block's end, less the ramp
     edges = [lo, lo + ramp]
     while edges[-1] + step < last:
         edges.append(edges[-1] + step)

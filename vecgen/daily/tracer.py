@@ -26,9 +26,10 @@ _DATE = re.compile(r"^\d{2}/\d{2}/\d{4}$")
 
 
 def _fail(path: Path, line: int, column: str, problem: str) -> InputFileError:
-    # Newlines and other control characters from the file are shown escaped: one line.
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in f"column '{column}': {problem}")
-    return InputFileError(f"{path}:{line}: {text}; fix the file and run again")
+    # Control characters from the file are shown escaped by the error itself (one line).
+    return InputFileError(
+        f"{path}:{line}: column '{column}': {problem}; fix the file and run again"
+    )
 
 
 def read_tracer(path: Path) -> pl.DataFrame:

@@ -127,4 +127,4 @@ def _datetimes(column: pl.Series, unit: int, date_fmt: str, time_fmt: str) -> pl
         return pl.repeat(one[0], column.len(), eager=True, dtype=pl.String)
     dates = _day_table(first, last, date_fmt).gather(days - first)
     times = _second_table(time_fmt).gather(seconds - days * 86_400)
-    return pl.select(pl.concat_str([pl.lit(dates), pl.lit(times)])).to_series()
+    return dates + times
