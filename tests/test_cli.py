@@ -137,6 +137,19 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*vecgen-tmp*"))
 
 
+def test_importing_vecgen_in_a_program_keeps_its_ctrl_c() -> None:
+    """Only the command records Ctrl-C while it starts; a program importing vecgen is untouched."""
+    import subprocess
+    import sys
+
+    code = (
+        "import signal, vecgen, vecgen.config; "
+        "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "True", r.stderr
+
+
 def test_a_mistyped_option_or_command_gets_a_suggestion(tmp_path: Path) -> None:
     for args, hint in (
         (("--cusotmers", "10"), "did you mean '--customers'?"),

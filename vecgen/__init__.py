@@ -8,11 +8,31 @@ person.
 
 from __future__ import annotations
 
+import signal as _signal
+import sys as _sys
+
+# The command (``python -m vecgen`` or the ``vecgen`` script) imports this package before
+# its entry point runs: a Ctrl-C from here on is only recorded, and the entry point ends
+# the run with one line (:mod:`vecgen.__main__`). A program importing vecgen keeps its own
+# handler (this runs only for the command, on the main thread, under Python's default).
+STARTUP_INTERRUPTS: list[int] = []
+
+
+def record_interrupt(signum: int, frame: object) -> None:
+    """Remember a Ctrl-C that came while the command was starting (the SIGINT handler)."""
+    STARTUP_INTERRUPTS.append(signum)
+
+
+if (_sys.argv[:1] == ["-m"] or _sys.argv[0].rsplit("/", 1)[-1] == "vecgen") and _signal.getsignal(
+    _signal.SIGINT
+) is _signal.default_int_handler:
+    _signal.signal(_signal.SIGINT, record_interrupt)
+
 __version__ = "0.1.0"
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any  # noqa: E402  (after the Ctrl-C guard)
 
-from vecgen.errors import ConfigError, OutputError, VecgenError
+from vecgen.errors import ConfigError, OutputError, VecgenError  # noqa: E402
 
 if TYPE_CHECKING:
     import polars as pl

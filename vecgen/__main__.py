@@ -1,7 +1,8 @@
 """``python -m vecgen`` and the ``vecgen`` command.
 
-The entry point imports the command's modules (Polars, NumPy, pyarrow) with
-Ctrl-C only *recorded*: a KeyboardInterrupt raised inside the import
+The package's own import (which runs before this module) and then the entry
+point import the command's modules (Polars, NumPy, pyarrow) with Ctrl-C only
+*recorded* (:func:`vecgen.record_interrupt`): a KeyboardInterrupt raised inside the import
 machinery can be swallowed by it (CPython prints "Exception ignored" and goes
 on, or leaves a module lock held). A Ctrl-C during start-up therefore ends
 the command with one line once the imports are done, before anything is
@@ -27,19 +28,21 @@ STARTING = "\nvecgen: interrupted while starting; nothing was written"
 def main() -> int:
     """Run the command; Ctrl-C while it is still starting up exits 130 quietly."""
     os.environ.setdefault(*ALLOCATOR)
-    caught: list[int] = []
-    deferred = (
-        threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    )
+    import vecgen  # its import already records Ctrl-C when it is the command's
+
+    deferred = threading.current_thread() is threading.main_thread() and signal.getsignal(
+        signal.SIGINT
+    ) in (signal.default_int_handler, vecgen.record_interrupt)
     if deferred:
-        signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+        signal.signal(signal.SIGINT, vecgen.record_interrupt)
     try:
         from vecgen.cli import main as cli_main
         from vecgen.engine import run  # noqa: F401  (the heavy imports, while Ctrl-C waits)
     finally:
         if deferred:
             signal.signal(signal.SIGINT, signal.default_int_handler)
+    caught = bool(vecgen.STARTUP_INTERRUPTS)
+    vecgen.STARTUP_INTERRUPTS.clear()
     if caught:
         print(STARTING, file=sys.stderr)
         return EXIT_INTERRUPTED
