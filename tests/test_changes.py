@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -9,7 +10,7 @@ import pytest
 
 from tests.conftest import run_cli, tree_bytes
 from vecgen.catalog import SWITCHABLE
-from vecgen.changes import ADDRESS, known_customers
+from vecgen.changes import ADDRESS, FOLLOWERS, known_customers
 from vecgen.config import Config
 from vecgen.errors import ConfigError
 
@@ -70,6 +71,127 @@ def test_changes_are_whole_records_of_known_people_that_change_only_what_they_li
             assert not deleted & set(read(csv_run, "customer_changes", d)["customer_id"])
 
 
+LATER = ("2026-01-20", "2026-02-10")  # a gap of days, then one of three weeks
+
+
+@pytest.fixture(scope="module")
+def follow_run(csv_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The CSV run's three days, then two later days with gaps (changes come due in between)."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("follow")
+    shutil.copytree(csv_run, root / "out")
+    for day in LATER:
+        r = run_cli(*ARGS, "--format", "csv", "--out", "out", "--date", day, cwd=root)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    return root / "out"
+
+
+def _customer_changes(root: Path) -> pl.DataFrame:
+    return pl.concat(
+        read(root, "customer_changes", d).with_columns(pl.lit(d).alias("day"))
+        for d in (*DAYS, *LATER)
+    )
+
+
+@pytest.mark.parametrize("follower", FOLLOWERS, ids=lambda f: f.system)
+def test_other_systems_record_a_change_later_with_its_values(
+    follow_run: Path, follower: object
+) -> None:
+    from vecgen.changes import Follower
+
+    assert isinstance(follower, Follower)
+    every = (*DAYS, *LATER)
+    changes = _customer_changes(follow_run)
+    truth = pl.concat(read(follow_run, "truth", d) for d in every)
+    entity_of_change = dict(
+        truth.filter(pl.col("source") == "customer_changes")
+        .select("record_id", "entity_id")
+        .iter_rows()
+    )
+    changes = changes.with_columns(
+        (pl.col("customer_id") + "@" + pl.col("day"))
+        .replace_strict(entity_of_change, default=None)
+        .alias("entity")
+    )
+    entity_of_record = dict(
+        truth.filter(pl.col("source") == follower.system)
+        .select("record_id", "entity_id")
+        .iter_rows()
+    )
+    key = "lm_id" if follower.system == "loyalty" else "customer_id"
+    lo, hi = follower.lag_days
+    seen_days: dict[str, set[str]] = {}
+    total = 0
+    for i, day in enumerate(every):
+        rows = read(follow_run, follower.feed, day)
+        feed_truth = truth.filter(
+            pl.col("source") == follower.feed, pl.col("record_id").str.ends_with(day)
+        )
+        assert feed_truth.height == rows.height and rows[key].is_unique().all()
+        if i == 0:
+            assert rows.height == 0  # nothing changed before the first day
+            continue
+        total += rows.height
+        previous = every[i - 1]
+        for row in rows.iter_rows(named=True):
+            record = row[key]
+            entity = entity_of_record[record]
+            assert (
+                dict(feed_truth.select("record_id", "entity_id").iter_rows())[f"{record}@{day}"]
+                == entity
+            )
+            if follower.system == "loyalty":
+                mine = changes.filter(pl.col("customer_id") == record[2:])
+            else:
+                mine = changes.filter(pl.col("entity") == entity)
+            # A change of an earlier day, due after the previous run and by today.
+            latest = (dt.date.fromisoformat(day) - dt.timedelta(days=lo)).isoformat()
+            mine = mine.filter(pl.col("day") <= latest)
+            assert mine.height, (follower.feed, day, record)
+            first_due = dt.date.fromisoformat(previous) - dt.timedelta(days=hi - 1)
+            assert (mine["day"] >= first_due.isoformat()).any(), (
+                record,
+                day,
+                mine["day"].to_list(),
+            )
+            if row["op"] == "D":
+                assert not row["changed_columns"] and (mine["op"] == "D").any()
+                continue
+            listed = set(row["changed_columns"].split("|"))
+            held = {v: k for k, v in follower.columns.items()}
+            assert listed and listed <= set(held), listed  # only columns the system holds
+            for column in listed:  # the customers' new value, from a change that listed it
+                values = mine.filter(
+                    pl.col("changed_columns").str.split("|").list.contains(held[column])
+                )[held[column]]
+                assert row[column] in values.to_list(), (column, row[column], values.to_list())
+            if listed & {"address1", "addr_ln_1_txt"}:  # a move is whole here too
+                assert "postal_code" in listed or "city" in listed
+            for change_day in mine["day"].unique():
+                seen_days.setdefault(change_day, set()).add(day)
+    assert total > 0
+    # Not all on the same day: one day's changes reach this system over several later days.
+    assert max(len(d) for d in seen_days.values()) >= 2, seen_days
+
+
+def test_a_system_deletes_a_forgotten_person_once_and_keeps_stale_values(follow_run: Path) -> None:
+    loyalty = pl.concat(read(follow_run, "loyalty_changes", d) for d in (*DAYS, *LATER))
+    gone = loyalty.filter(pl.col("op") == "D")["lm_id"]
+    assert gone.len() and gone.is_unique().all()
+    # A deleted member gets no later row.
+    for lm in gone:
+        rows = loyalty.filter(pl.col("lm_id") == lm)
+        assert rows["op"].to_list()[-1] == "D"
+    # Some moves of the first days never reached the loyalty system: stale addresses.
+    changes = _customer_changes(follow_run).filter(
+        pl.col("day") <= DAYS[2], pl.col("changed_columns").str.contains("addr_ln_1_txt")
+    )
+    followed = set(loyalty.filter(pl.col("changed_columns").str.contains("address1"))["lm_id"])
+    missed = [c for c in changes["customer_id"] if f"LM{c}" not in followed]
+    assert 0 < len(missed) < changes.height
+
+
 def test_a_changed_record_keeps_its_id_and_entity_in_truth(csv_run: Path) -> None:
     day = DAYS[2]
     truth = pl.concat(read(csv_run, "truth", d) for d in DAYS)
@@ -86,12 +208,13 @@ def test_a_changed_record_keeps_its_id_and_entity_in_truth(csv_run: Path) -> Non
         assert entity[customer] == ent
 
 
-def test_the_feed_does_not_depend_on_batching(csv_run: Path, tmp_path: Path) -> None:
+def test_the_feeds_do_not_depend_on_batching(csv_run: Path, tmp_path: Path) -> None:
     days(tmp_path, "--format", "csv", "--out", "out", "--batch-size", "1000")
     for day in DAYS:
-        a = (csv_run / "customer_changes" / f"dt={day}" / "part-00000.csv").read_bytes()
-        b = (tmp_path / "out" / "customer_changes" / f"dt={day}" / "part-00000.csv").read_bytes()
-        assert a == b
+        for feed in ("customer_changes", "loyalty_changes", "pos_customer_changes", "truth"):
+            a = (csv_run / feed / f"dt={day}" / "part-00000.csv").read_bytes()
+            b = (tmp_path / "out" / feed / f"dt={day}" / "part-00000.csv").read_bytes()
+            assert a == b, (feed, day)
 
 
 def test_delta_merge_updates_and_deletes_with_history(tmp_path: Path) -> None:
@@ -130,6 +253,18 @@ def test_delta_merge_updates_and_deletes_with_history(tmp_path: Path) -> None:
     feed = pl.DataFrame(t.load_cdf(starting_version=4).read_all())
     kinds = set(feed["_change_type"])
     assert {"update_preimage", "update_postimage", "delete"} <= kinds
+    # The loyalty system's feed is MERGEd into its table the same way.
+    loyalty = str(tmp_path / "lake" / "loyalty")
+    followed = pl.read_delta(str(tmp_path / "lake" / "loyalty_changes"))
+    assert followed.height and "MERGE" in [
+        h["operation"] for h in deltalake.DeltaTable(loyalty).history()
+    ]
+    members = pl.read_delta(loyalty)
+    last = followed.sort("dt").unique("lm_id", keep="last")
+    assert not members["lm_id"].is_in(last.filter(pl.col("op") == "D")["lm_id"].implode()).any()
+    updated = last.filter(pl.col("op") == "U").drop("op", "changed_columns", "change_ts", "dt")
+    now = members.join(updated.select("lm_id"), on="lm_id", how="semi").sort("lm_id")
+    assert now.select(updated.columns).equals(updated.sort("lm_id"))
 
 
 def test_change_feed_settings_are_checked() -> None:
@@ -170,6 +305,10 @@ def test_iceberg_merge_gives_the_same_table_as_delta(tmp_path: Path) -> None:
     delta = pl.read_delta(str(tmp_path / "delta" / "customers")).sort("customer_id")
     assert ice.height < 3 * 2300  # deletions happened
     assert ice.select(delta.columns).equals(delta)
+    # The loyalty system's changes too (a MERGE keyed on lm_id).
+    members = pl.DataFrame(catalog.load_table("vecgen.loyalty").scan().to_arrow()).sort("lm_id")
+    delta_members = pl.read_delta(str(tmp_path / "delta" / "loyalty")).sort("lm_id")
+    assert members.select(delta_members.columns).equals(delta_members)
     # History: the first snapshot still has everyone of the first day.
     first = pl.DataFrame(table.scan(snapshot_id=table.snapshots()[0].snapshot_id).to_arrow())
     assert first.height == 2300

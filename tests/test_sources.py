@@ -54,6 +54,8 @@ def test_registry_matches_catalog() -> None:
         "locations",
         "custom_object",
         "customer_changes",
+        "loyalty_changes",
+        "pos_customer_changes",
         "truth",
     ]
 

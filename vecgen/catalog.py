@@ -69,6 +69,15 @@ SOURCE_INFO: dict[str, SourceInfo] = {
             "customer_changes", "CustomerChanges", _C, ("customer_id", "change_ts"),
             (), None, 0, 0.0, 260,
         ),
+        # The other systems follow the change on later days (changes = P): their feeds.
+        SourceInfo(
+            "loyalty_changes", "CustomersLmsChanges", ("loyalty",), ("lm_id", "change_ts"),
+            (), None, 0, 0.0, 260,
+        ),
+        SourceInfo(
+            "pos_customer_changes", "CustomersPosChanges", ("pos_customers",),
+            ("customer_id", "change_ts"), (), None, 0, 0.0, 260,
+        ),
         SourceInfo("truth", "Truth", _C, ("source", "record_id"), (), None, 710, 8.8, 80),
     )
 }  # fmt: skip
@@ -78,7 +87,13 @@ FLAT_NAMES: dict[str, str] = {name: i.stem for name, i in SOURCE_INFO.items()}
 SOURCE_NAMES: tuple[str, ...] = tuple(SOURCE_INFO)
 PARENTS: dict[str, tuple[str, ...]] = {n: i.parents for n, i in SOURCE_INFO.items() if i.parents}
 CHANGE_FEED = "customer_changes"  # on when changes > 0 (not a [sources] switch)
-SWITCHABLE: tuple[str, ...] = tuple(n for n in SOURCE_NAMES if n != CHANGE_FEED)
+# Every change feed (on when changes > 0 and its system is) -> the system whose records it changes.
+CHANGE_FEEDS: dict[str, str] = {
+    CHANGE_FEED: "customers",
+    "loyalty_changes": "loyalty",
+    "pos_customer_changes": "pos_customers",
+}
+SWITCHABLE: tuple[str, ...] = tuple(n for n in SOURCE_NAMES if n not in CHANGE_FEEDS)
 
 # name -> extension of the data files (a Delta Lake table's data files are Parquet)
 FORMATS: dict[str, str] = {

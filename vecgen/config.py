@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from vecgen.catalog import (
-    CHANGE_FEED,
+    CHANGE_FEEDS,
     FORMATS,
     LOCALES,
     PARENTS,
@@ -207,7 +207,8 @@ SETTINGS: tuple[Setting, ...] = (
         "float",
         0.0,
         "percent of earlier days' customers changed today (moves, marriages, new phone or "
-        "e-mail, status, deletions): the customer_changes file",
+        "e-mail, status, deletions): the customer_changes file; loyalty and POS follow on "
+        "later days (loyalty_changes, pos_customer_changes)",
         0,
         100,
     ),
@@ -575,11 +576,13 @@ class Config(metaclass=_CheckedFields):
     def enabled(self, source: str) -> bool:
         """Return whether ``source`` is switched on (a declared source always is).
 
-        The change feed (``customer_changes``) is on when ``changes`` > 0 and
-        customers are.
+        A change feed (``customer_changes``, ``loyalty_changes``,
+        ``pos_customer_changes``) is on when ``changes`` > 0 and customers and
+        its system are.
         """
-        if source == CHANGE_FEED:
-            return self.changes > 0 and self.enabled("customers")
+        if source in CHANGE_FEEDS:
+            system = CHANGE_FEEDS[source]
+            return self.changes > 0 and self.enabled("customers") and self.enabled(system)
         return dict(self.sources).get(source, source in self.declared_names())
 
     def declared_names(self) -> tuple[str, ...]:
@@ -718,7 +721,7 @@ def _coerce(s: Setting, value: Any, origin: str) -> Any:
 def _coerce_sources(table: Mapping[str, Any], origin: str) -> tuple[tuple[str, bool], ...]:
     on = {name: True for name in SWITCHABLE}
     for name, value in table.items():
-        if name == CHANGE_FEED:
+        if name in CHANGE_FEEDS:
             msg = f"'{SOURCES_KEY}.{name}' is not a switch ({origin}); set changes = P (a percent) instead"
             raise ConfigError(msg)
         if name not in on:

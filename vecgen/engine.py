@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from vecgen.catalog import CHANGE_FEED
-from vecgen.changes import changes_extra
+from vecgen.changes import changes_extra, follow_extras
 from vecgen.config import Config
 from vecgen.daily.archival import archival_extra
 from vecgen.daily.extra import Extra
@@ -58,7 +58,7 @@ class RunResult:
 
 
 def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
-    """Tracer and archival customers (numbered after every generated customer), the change feed."""
+    """Tracer and archival customers (numbered after every generated customer), the change feeds."""
     out = []
     first = plan.generated_customer_ids
     if tracer is not None:
@@ -72,6 +72,7 @@ def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
         changed = changes_extra(plan, load(vocab_dir(plan.config.locale)))
         if changed is not None:
             out.append(changed)
+        out.extend(follow_extras(plan))
     return out
 
 

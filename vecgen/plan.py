@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecgen.catalog import SOURCE_INFO, SOURCE_NAMES, SWITCHABLE, SourceInfo
+from vecgen.catalog import CHANGE_FEEDS, SOURCE_INFO, SOURCE_NAMES, SWITCHABLE, SourceInfo
 from vecgen.config import Config
 from vecgen.errors import ConfigError
 from vecgen.fuzz_vectorized.profiles import Profile
@@ -270,7 +270,9 @@ def memory_batch_size(config: Config, sources: tuple[str, ...]) -> int:
     """
     if not config.max_memory:
         return config.batch_size
-    per_row_kib = ROW_KIB_ALL_SOURCES * max(len(sources), 1) / len(SWITCHABLE)
+    # The change feeds hold no rows per batch: the generated sources count.
+    generated = [s for s in sources if s not in CHANGE_FEEDS]
+    per_row_kib = ROW_KIB_ALL_SOURCES * max(len(generated), 1) / len(SWITCHABLE)
     parquet = parquet_pending_mib(config, sources)
     base = MEMORY_BASE_MIB + parquet
     fit = int((config.max_memory - base) * 1024 / per_row_kib) // BLOCK * BLOCK

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import posixpath
 import secrets
@@ -22,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from vecgen.catalog import CHANGE_FEED, FLAT_NAMES, TABLE_FORMATS
+from vecgen.catalog import CHANGE_FEEDS, FLAT_NAMES, TABLE_FORMATS
 from vecgen.errors import OutputError
 from vecgen.faults import checkpoint
 from vecgen.output import tables
@@ -334,14 +335,15 @@ class Outputs:
                     self.table_versions.get(source),
                 )
                 checkpoint("table.committed")
-        for fmt in TABLE_FORMATS:
-            feed = self.sinks.get((CHANGE_FEED, fmt))
-            if feed is None or ("customers", fmt) not in self.sinks:
-                continue
-            from vecgen.sources.customers import COLUMNS
+        from vecgen.sources.customer_changes import SYSTEM_COLUMNS
 
+        for (name, system), fmt in itertools.product(CHANGE_FEEDS.items(), TABLE_FORMATS):
+            feed = self.sinks.get((name, fmt))
+            if feed is None or (system, fmt) not in self.sinks:
+                continue
+            key, *columns = SYSTEM_COLUMNS[system]
             tables.merge_changes(
-                posixpath.join(self.root, "customers"), feed.path, COLUMNS[1:], metadata, self.store
+                posixpath.join(self.root, system), feed.path, key, columns, metadata, self.store
             )
             checkpoint("table.committed")
 

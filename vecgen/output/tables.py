@@ -439,14 +439,16 @@ def _commit_iceberg(
 def merge_changes(
     folder: str,
     changes_file: str,
+    key: str,
     columns: Sequence[str],
     metadata: dict[str, str],
     store: Store = LOCAL,
 ) -> None:
-    """MERGE today's change feed (a Parquet file) into the customers table in ``folder``.
+    """MERGE today's change feed (a Parquet file) into its system's table in ``folder``.
 
-    Rows with ``op`` ``U`` replace the person's ``columns``; ``D`` deletes the
-    person. One commit; with the change data feed on, readers see both versions.
+    Rows with ``op`` ``U`` replace the record's ``columns`` (matched on ``key``);
+    ``D`` deletes the record. One commit; with the change data feed on, readers
+    see both versions.
     """
     import pyarrow.parquet as pq
 
@@ -459,7 +461,7 @@ def merge_changes(
     if source.num_rows == 0 or kind is None:
         return
     if kind == "iceberg":
-        _merge_iceberg(folder, source.drop_columns([PARTITION]), metadata)
+        _merge_iceberg(folder, source.drop_columns([PARTITION]), key, metadata)
         return
     from deltalake.transaction import CommitProperties
 
@@ -468,7 +470,7 @@ def merge_changes(
             store.delta(folder)
             .merge(
                 source=source,
-                predicate="t.customer_id = s.customer_id",
+                predicate=f"t.`{key}` = s.`{key}`",
                 source_alias="s",
                 target_alias="t",
                 commit_properties=CommitProperties(custom_metadata=metadata, max_commit_retries=0),
@@ -483,7 +485,7 @@ def merge_changes(
         raise _failed("merging today's changes into", "Delta", folder, exc) from None
 
 
-def _merge_iceberg(folder: str, source: Any, metadata: dict[str, str]) -> None:
+def _merge_iceberg(folder: str, source: Any, key: str, metadata: dict[str, str]) -> None:
     """MERGE into an Iceberg table in one transaction: delete the changed people, append U rows.
 
     An updated person keeps the ``dt`` partition of their record; the U rows
@@ -493,22 +495,18 @@ def _merge_iceberg(folder: str, source: Any, metadata: dict[str, str]) -> None:
 
     _, table = _iceberg_table(folder)
     changes = pl.DataFrame(source)
-    ids = changes["customer_id"].cast(pl.String).to_list()
+    ids = changes[key].cast(pl.String).to_list()
     if not ids or table is None:
         return
-    # Ids are numbers or <number>-<letters and digits>: safe to quote.
+    # Ids are numbers, <number>-<letters and digits> or LM<id>: safe to quote.
     listed = ", ".join(f"'{i}'" if not i.isdigit() else i for i in ids)
-    chosen = f"customer_id IN ({listed})"
+    chosen = f"{key} IN ({listed})"
     try:
         where = pl.DataFrame(
-            table.scan(row_filter=chosen, selected_fields=("customer_id", PARTITION)).to_arrow()
+            table.scan(row_filter=chosen, selected_fields=(key, PARTITION)).to_arrow()
         )
         names = [f.name for f in table.schema().fields]
-        updated = (
-            changes.filter(pl.col("op") == "U")
-            .join(where, on="customer_id", how="inner")
-            .select(names)
-        )
+        updated = changes.filter(pl.col("op") == "U").join(where, on=key, how="inner").select(names)
         tx = table.transaction()
         tx.delete(chosen, snapshot_properties=metadata)
         if updated.height:

@@ -9,7 +9,7 @@ from vecgen.config import Config
 from vecgen.sources.base import Batch, Source, SourceBatch, WriteOptions, public
 from vecgen.sources.clickstream import Clickstream
 from vecgen.sources.custom_object import CustomObject
-from vecgen.sources.customer_changes import CustomerChanges
+from vecgen.sources.customer_changes import CustomerChanges, LoyaltyChanges, PosCustomerChanges
 from vecgen.sources.customers import Customers
 from vecgen.sources.email_campaign import EmailCampaign
 from vecgen.sources.locations import Locations
@@ -37,6 +37,8 @@ SOURCES: dict[str, Source] = {
         Locations(),
         CustomObject(),
         CustomerChanges(),
+        LoyaltyChanges(),
+        PosCustomerChanges(),
         Truth(),
     )
 }
