@@ -32,7 +32,7 @@ from vecgen.catalog import (
 )
 from vecgen.errors import ConfigError
 from vecgen.fuzz_vectorized.profiles import Profile
-from vecgen.spec import parse_declared
+from vecgen.spec import SourceSpec, parse_declared
 from vecgen.state import STATE_FILE
 from vecgen.untrusted import read_small_text
 
@@ -341,6 +341,54 @@ class _CheckedFields(type):
 
 
 @dataclass(frozen=True)
+class TomlTable:
+    """A TOML table, frozen so a :class:`Config` holding it stays hashable.
+
+    Keys are sorted, lists become tuples and inner tables ``TomlTable`` too;
+    :meth:`to_dict` gives the plain table back.
+
+    Examples
+    --------
+    >>> t = TomlTable.of({"fields": {"state": {"rate": 10}}, "cluster_max": 8})
+    >>> t.to_dict()
+    {'cluster_max': 8, 'fields': {'state': {'rate': 10}}}
+    >>> hash(t) == hash(TomlTable.of(t.to_dict())), bool(TomlTable())
+    (True, False)
+
+    """
+
+    items: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, table: Mapping[str, Any]) -> TomlTable:
+        """Freeze ``table`` (its keys sorted)."""
+        return cls(tuple((str(k), _freeze(table[k])) for k in sorted(table, key=str)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the table as plain dicts and lists."""
+        return {k: _thaw(v) for k, v in self.items}
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return TomlTable.of(value)
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, TomlTable):
+        return value.to_dict()
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
 class Config(metaclass=_CheckedFields):
     """A validated, immutable run configuration.
 
@@ -405,9 +453,10 @@ class Config(metaclass=_CheckedFields):
     parquet_row_group_rows: int = 262_144
     parquet_dictionary: str = "auto"
     parquet_statistics: str = "auto"
-    fuzz: str = ""  # the [fuzz] table as canonical JSON (frozen and hashable)
-    declared: str = ""  # the [sources.<name>] tables of declared sources, as canonical JSON
-    completeness: str = ""  # the [completeness.<source>] tables as canonical JSON
+    fuzz: TomlTable = field(default_factory=lambda: TomlTable())  # the [fuzz] table, frozen
+    declared: tuple[SourceSpec, ...] = ()  # the [sources.<name>] tables, parsed and checked
+    # The [completeness.<source>] tables: ((source, ((column, percent), ...)), ...), sorted.
+    completeness: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
     sources: tuple[tuple[str, bool], ...] = field(
         default_factory=lambda: tuple((name, True) for name in SWITCHABLE)
     )
@@ -420,10 +469,10 @@ class Config(metaclass=_CheckedFields):
         object.__setattr__(self, FUZZ_KEY, _canonical_fuzz(self.fuzz))
         profile = self.profile()  # validate the [fuzz] table now, before anything is written
         object.__setattr__(self, COMPLETENESS_KEY, _canonical_completeness(self.completeness))
-        object.__setattr__(self, "declared", _canonical_declared(self.declared))
-        if self.declared:
-            fields = tuple(m.field for m in profile.fields)
-            specs = parse_declared(self.declared, fields)
+        fields = tuple(m.field for m in profile.fields)
+        specs = parse_declared(_canonical_declared(self.declared), fields)
+        object.__setattr__(self, "declared", specs)
+        if specs:
             clash = [s.name for s in specs if s.name in SOURCE_NAMES]
             if clash:
                 raise ConfigError(f"[sources.{clash[0]}] is a built-in source; rename yours")
@@ -544,8 +593,7 @@ class Config(metaclass=_CheckedFields):
 
     def fuzz_table(self) -> dict[str, Any]:
         """Return the ``[fuzz]`` overrides as a table."""
-        table: dict[str, Any] = json.loads(self.fuzz) if self.fuzz else {}
-        return table
+        return self.fuzz.to_dict()
 
     def profile(self) -> Profile:
         """Return the fuzz profile: the preset with the ``[fuzz]`` overrides applied."""
@@ -569,8 +617,7 @@ class Config(metaclass=_CheckedFields):
 
         """
         rates = {c: float(f) for c, f in dict(self.profile().completeness).get(source, ())}
-        table = json.loads(self.completeness) if self.completeness else {}
-        rates.update(table.get(source, {}))
+        rates.update(dict(self.completeness).get(source, ()))
         return rates
 
     def enabled(self, source: str) -> bool:
@@ -587,7 +634,7 @@ class Config(metaclass=_CheckedFields):
 
     def declared_names(self) -> tuple[str, ...]:
         """Return the names of the declared sources, in file order."""
-        return tuple(json.loads(self.declared)) if self.declared else ()
+        return tuple(spec.name for spec in self.declared)
 
     @property
     def run_date(self) -> dt.date:
@@ -606,12 +653,12 @@ class Config(metaclass=_CheckedFields):
             d[s.name] = list(v) if isinstance(v, tuple) else v
         d[SOURCES_KEY] = {
             **dict(self.sources),
-            **(json.loads(self.declared) if self.declared else {}),
+            **{spec.name: spec.table() for spec in self.declared},
         }
         if self.fuzz:
             d[FUZZ_KEY] = self.fuzz_table()
         if self.completeness:
-            d[COMPLETENESS_KEY] = json.loads(self.completeness)
+            d[COMPLETENESS_KEY] = {source: dict(rates) for source, rates in self.completeness}
         return d
 
 
@@ -750,7 +797,12 @@ def _coerce_sources(table: Mapping[str, Any], origin: str) -> tuple[tuple[str, b
 
 
 def _canonical_declared(value: Any) -> str:
-    """Store the declared sources' tables as JSON, in their order (the columns' order counts)."""
+    """Return the declared sources' tables as JSON, in their order (the columns' order counts).
+
+    Accepts the tables, their JSON text or parsed specs (``Config.replace``).
+    """
+    if isinstance(value, tuple) and all(isinstance(v, SourceSpec) for v in value):
+        value = {spec.name: spec.table() for spec in value}
     if isinstance(value, str):
         return json.dumps(json.loads(value)) if value else ""
     if not isinstance(value, Mapping):
@@ -758,36 +810,42 @@ def _canonical_declared(value: Any) -> str:
     return json.dumps(value, default=str) if value else ""
 
 
-def _canonical_fuzz(value: Any) -> str:
-    """Store the ``[fuzz]`` table as sorted JSON; accept a table or its JSON text."""
+def _canonical_fuzz(value: Any) -> TomlTable:
+    """Freeze the ``[fuzz]`` table; accept a table, a frozen one or its JSON text."""
+    if isinstance(value, TomlTable):
+        return value
     if isinstance(value, str):
         if not value:
-            return ""
+            return TomlTable()
         try:
             value = json.loads(value)
         except ValueError as exc:
             raise ConfigError(f"'{FUZZ_KEY}' must be a table, got {value!r}") from exc
     if not isinstance(value, Mapping):
         raise ConfigError(f"'{FUZZ_KEY}' must be a table (the [fuzz] section), got {value!r}")
-    return json.dumps(value, sort_keys=True, default=str) if value else ""
+    return TomlTable.of(value)
 
 
-def _canonical_completeness(value: Any) -> str:
-    """Validate the ``[completeness.<source>]`` tables; store them as sorted JSON.
+def _canonical_completeness(value: Any) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    """Validate the ``[completeness.<source>]`` tables; return them frozen and sorted.
+
+    Accepts the tables, their JSON text or the frozen form (``Config.replace``).
 
     Examples
     --------
     >>> _canonical_completeness({"pos_customers": {"birth_dt": 10}})
-    '{"pos_customers": {"birth_dt": 10.0}}'
+    (('pos_customers', (('birth_dt', 10.0),)),)
     >>> _canonical_completeness({"pos": {}})
     Traceback (most recent call last):
     ...
     vecgen.errors.ConfigError: [completeness.pos] is not a source with fill rates; valid keys: customers, pos_customers, loyalty, wifi
 
     """
+    if isinstance(value, tuple):
+        value = {source: dict(rates) for source, rates in value}
     if isinstance(value, str):
         if not value:
-            return ""
+            return ()
         try:
             value = json.loads(value)
         except ValueError:
@@ -818,7 +876,7 @@ def _canonical_completeness(value: Any) -> str:
                 raise ConfigError(msg)
             rates[column] = float(fill)
         out[source] = dict(sorted(rates.items()))
-    return json.dumps(out, sort_keys=True) if out else ""
+    return tuple((source, tuple(out[source].items())) for source in sorted(out))
 
 
 def _merge(target: dict[str, Any], raw: Mapping[str, Any], origin: str) -> None:

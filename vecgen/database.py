@@ -105,16 +105,16 @@ def keys(config: Config) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, st
     (('line',), ('lines', 'order', 'transactions', 'orderid'))
 
     """
-    from vecgen.spec import parse_declared
+    from vecgen.spec import Copy
 
     primary = dict(PRIMARY_KEYS)
     foreign = list(FOREIGN_KEYS)
-    for spec in parse_declared(config.declared):
+    for spec in config.declared:
         if spec.key is not None:
             primary[spec.name] = (spec.key,)
         parent_key = primary.get(spec.parent, ())
         for column in spec.columns:
-            if column.kind == "copy" and (column.get("field"),) == parent_key:
+            if isinstance(column, Copy) and (column.field,) == parent_key:
                 foreign.append((spec.name, column.name, spec.parent, parent_key[0]))
     return primary, foreign
 

@@ -21,7 +21,6 @@ from vecgen.config import Config
 from vecgen.errors import ConfigError
 from vecgen.fuzz_vectorized.profiles import Profile
 from vecgen.rng import I64, U64, Stream, derive_key
-from vecgen.spec import parse_declared
 from vecgen.state import State
 
 BLOCK = 1000
@@ -176,7 +175,7 @@ def source_info(config: Config, name: str) -> SourceInfo:
     """
     if name in SOURCE_INFO:
         return SOURCE_INFO[name]
-    for spec in parse_declared(config.declared):
+    for spec in config.declared:
         if spec.name != name:
             continue
         parent = source_info(config, spec.parent)

@@ -14,27 +14,13 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 
 from vecgen.catalog import EMAIL_COLUMNS, SLOTS, TRANSACTION_COLUMNS
 from vecgen.errors import ConfigError
 
-KINDS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required keys, optional keys)
-    "copy": ({"field"}, set()),
-    "choice": ({"values"}, {"weights"}),
-    "int": ({"min", "max"}, set()),
-    "decimal": ({"min", "max"}, {"places"}),
-    "triangular": ({"min", "mode", "max"}, {"places"}),
-    "timestamp": ({"days"}, set()),
-    "sequence": (set(), {"start"}),
-    "uuid": (set(), set()),
-    "sha256": (set(), set()),
-    "pattern": ({"pattern"}, set()),
-    "constant": ({"value"}, set()),
-    "expr": ({"sql"}, set()),
-}
 POOLED_KERNELS = ("replace",)  # need a profile field's pool of values
 FALLBACK_KERNEL = "fat_finger"  # changes any non-empty text: a duplicate must differ
 KEY_KINDS = ("sequence", "uuid", "sha256")  # unique per record: usable as a record id
@@ -56,19 +42,6 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
-class ColumnSpec:
-    """One declared column: its name, kind and the kind's parameters."""
-
-    name: str
-    kind: str
-    params: tuple[tuple[str, Any], ...]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Return the parameter ``key``."""
-        return dict(self.params).get(key, default)
-
-
-@dataclass(frozen=True)
 class SourceSpec:
     """A validated ``[sources.<name>]`` table."""
 
@@ -84,7 +57,13 @@ class SourceSpec:
     truth: bool
     # column -> the profile field whose mix it gets, or its own kernel mix ((kernel, weight), ...)
     fuzz: tuple[tuple[str, str | tuple[tuple[str, float], ...]], ...]
-    columns: tuple[ColumnSpec, ...]
+    columns: tuple[Column, ...]
+    raw: str = ""  # the table as given (canonical JSON): `vecgen config` prints it back
+
+    def table(self) -> dict[str, Any]:
+        """Return the ``[sources.<name>]`` table as it was given."""
+        table: dict[str, Any] = json.loads(self.raw) if self.raw else {}
+        return table
 
 
 _FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -149,7 +128,7 @@ def parse_spec(
     columns_table = table.get("columns")
     if not isinstance(columns_table, Mapping) or not columns_table:
         raise _fail(name, "", "no columns", f"add a [sources.{name}.columns] table")
-    columns: list[ColumnSpec] = []
+    columns: list[Column] = []
     for col, raw in columns_table.items():
         columns.append(_column(name, col, raw, [c.name for c in columns], parent, parent_fields))
     names = [c.name for c in columns]
@@ -191,6 +170,7 @@ def parse_spec(
         name, _file_name(name, table.get("file", default_file)), parent, parent_fields, low, high,
         share, key,
         duplicates, truth, tuple(sorted(fuzz.items())), tuple(columns),
+        json.dumps(dict(table), default=str),
     )  # fmt: skip
 
 
@@ -282,107 +262,323 @@ def _is_number(value: Any) -> bool:
     )
 
 
-def _column(
-    source: str, col: str, raw: Any, earlier: list[str], parent: str, parent_fields: tuple[str, ...]
-) -> ColumnSpec:
-    where = f" column '{col}'"
-    if not _NAME.match(col) and not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", col):
-        raise _fail(source, where, "not a valid column name", "use letters, digits and _")
-    if not isinstance(raw, Mapping) or "kind" not in raw:
-        raise _fail(source, where, "needs a kind", 'write { kind = "..." , ... }')
-    kind = raw["kind"]
-    if not isinstance(kind, str) or kind not in KINDS:
-        raise _fail(source, where, f"unknown kind {kind!r}", "use one of " + ", ".join(KINDS))
-    required, optional = KINDS[kind]
-    params = {k: v for k, v in raw.items() if k != "kind"}
-    missing = sorted(required - set(params))
-    if missing:
-        raise _fail(source, where, f"kind {kind} needs '{missing[0]}'", "add it")
-    extra = sorted(set(params) - required - optional)
-    if extra:
-        raise _fail(source, where, f"kind {kind} takes no '{extra[0]}'", "remove it")
-    if kind == "copy" and params["field"] not in parent_fields:
-        raise _fail(
-            source, where, f"'{params['field']}' is not a field of the parent {parent}",
-            "use one of " + ", ".join(parent_fields),
-        )  # fmt: skip
-    if kind == "copy" and not isinstance(params["field"], str):
-        raise _fail(source, where, "field must be a field name", "fix it")
-    if kind == "choice":
+@dataclass(frozen=True)
+class _Where:
+    """Where a column is declared, for its checks' messages and references."""
+
+    source: str
+    column: str
+    earlier: tuple[str, ...]  # the columns declared before it
+    parent: str
+    parent_fields: tuple[str, ...]
+
+    def fail(self, problem: str, fix: str) -> ConfigError:
+        return _fail(self.source, f" column '{self.column}'", problem, fix)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A declared column: its name; one subclass per kind holds the kind's parameters.
+
+    ``parse`` checks a column table (``{ kind = "...", ... }`` without ``kind``)
+    and returns the typed column; generation matches on the class
+    (:mod:`vecgen.sources.declared`).
+    """
+
+    name: str
+    kind: ClassVar[str] = ""
+    required: ClassVar[tuple[str, ...]] = ()
+    optional: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def parse(cls, where: _Where, params: Mapping[str, Any]) -> Column:
+        """Check ``params`` and return the column (the subclasses check their values)."""
+        return cls(where.column, **params)
+
+
+@dataclass(frozen=True)
+class Copy(Column):
+    """The parent's value of ``field``."""
+
+    field: str = ""
+    kind: ClassVar[str] = "copy"
+    required: ClassVar[tuple[str, ...]] = ("field",)
+
+    @classmethod
+    def parse(cls, where: _Where, params: Mapping[str, Any]) -> Column:
+        """Check that ``field`` is a field of the parent."""
+        field = params["field"]
+        if field not in where.parent_fields:
+            raise where.fail(
+                f"'{field}' is not a field of the parent {where.parent}",
+                "use one of " + ", ".join(where.parent_fields),
+            )
+        return cls(where.column, field)
+
+
+@dataclass(frozen=True)
+class Choice(Column):
+    """One of ``values`` per row, with ``weights`` (equal if not given)."""
+
+    values: tuple[Any, ...] = ()
+    weights: tuple[float, ...] | None = None
+    kind: ClassVar[str] = "choice"
+    required: ClassVar[tuple[str, ...]] = ("values",)
+    optional: ClassVar[tuple[str, ...]] = ("weights",)
+
+    @classmethod
+    def parse(cls, where: _Where, params: Mapping[str, Any]) -> Column:
+        """Check the values (one type, finite) and their weights."""
         values, weights = params["values"], params.get("weights")
         if not isinstance(values, list) or not values:
-            raise _fail(source, where, "values must be a non-empty list", "fix it")
+            raise where.fail("values must be a non-empty list", "fix it")
         if not (
             all(isinstance(v, str) for v in values)
             or all(_is_int(v) for v in values)
             or all(_is_number(v) for v in values)
             or all(isinstance(v, bool) for v in values)
         ):
-            raise _fail(
-                source, where, "values must all be text, all integers, all numbers or all "
-                "booleans (finite, within int64)", "fix them",
+            raise where.fail(
+                "values must all be text, all integers, all numbers or all booleans (finite, "
+                "within int64)", "fix them",
             )  # fmt: skip
         if weights is not None and (
             not isinstance(weights, list)
             or len(weights) != len(values)
-            or any(not isinstance(w, (int, float)) or w < 0 for w in weights)
+            or any(not isinstance(w, (int, float)) for w in weights)
+            or any(w < 0 for w in weights)
             or sum(weights) <= 0
         ):
-            raise _fail(source, where, "weights must be one number >= 0 per value", "fix it")
-    if kind in ("int", "decimal", "triangular"):
-        lo, hi = params["min"], params["max"]
-        mode = params.get("mode", lo)
-        number = _is_int if kind == "int" else _is_number
-        if not all(number(v) for v in (lo, hi, mode)) or not lo <= mode <= hi:
-            what = "integers" if kind == "int" else "finite numbers"
-            raise _fail(
-                source, where, f"needs {what} min <= max (and min <= mode <= max) within "
-                f"+-{INT_LIMIT:,}", "fix it",
-            )  # fmt: skip
-        places = params.get("places", 2)
-        if not (_is_int(places) and 0 <= places <= 9):
-            raise _fail(source, where, "places must be an integer from 0 to 9", "fix it")
-    if kind == "sequence" and not _is_int(params.get("start", 1)):
-        raise _fail(source, where, f"start must be an integer within +-{INT_LIMIT:,}", "fix it")
-    if kind == "constant":
+            raise where.fail("weights must be one number >= 0 per value", "fix it")
+        return cls(where.column, tuple(values), None if weights is None else tuple(weights))
+
+
+def _bounds(where: _Where, kind: str, lo: Any, hi: Any, mode: Any = None) -> None:
+    number = _is_int if kind == "int" else _is_number
+    mode = lo if mode is None else mode
+    if not all(number(v) for v in (lo, hi, mode)) or not lo <= mode <= hi:
+        what = "integers" if kind == "int" else "finite numbers"
+        raise where.fail(
+            f"needs {what} min <= max (and min <= mode <= max) within +-{INT_LIMIT:,}", "fix it"
+        )
+
+
+def _places(where: _Where, places: Any) -> Any:
+    if places is not None and not (_is_int(places) and 0 <= places <= 9):
+        raise where.fail("places must be an integer from 0 to 9", "fix it")
+    return places
+
+
+@dataclass(frozen=True)
+class Int(Column):
+    """A whole number from ``min`` to ``max`` (both included)."""
+
+    min: int = 0
+    max: int = 0
+    kind: ClassVar[str] = "int"
+    required: ClassVar[tuple[str, ...]] = ("min", "max")
+
+    @classmethod
+    def parse(cls, where: _Where, params: Mapping[str, Any]) -> Column:
+        """Check the bounds: integers, min <= max."""
+        _bounds(where, cls.kind, params["min"], params["max"])
+        return cls(where.column, params["min"], params["max"])
+
+
+@dataclass(frozen=True)
+class Decimal(Column):
+    """A number from ``min`` to ``max``, rounded to ``places`` (2)."""
+
+    min: float = 0.0
+    max: float = 0.0
+    places: int | None = None
+    kind: ClassVar[str] = "decimal"
+    required: ClassVar[tuple[str, ...]] = ("min", "max")
+    optional: ClassVar[tuple[str, ...]] = ("places",)
+
+    @classmethod
+    def parse(cls, where: _Where, params: Mapping[str, Any]) -> Column:
+        """Check the bounds and the places."""
+        _bounds(where, cls.kind, params["min"], params["max"])
+        places = _places(where, params.get("places"))
+        return cls(where.column, params["min"], params["max"], places)
+
+
+@dataclass(frozen=True)
+class Triangular(Column):
+    """A number from ``min`` to ``max``, most often near ``mode``, rounded to ``places`` (2)."""
+
+    min: float = 0.0
+    mode: float = 0.0
+    max: float = 0.0
+    places: int | None = None
+    kind: ClassVar[str] = "triangular"
+    required: ClassVar[tuple[str, ...]] = ("min", "mode", "max")
+    optional: ClassVar[tuple[str, ...]] = ("places",)
+
+    @classmethod
+    def parse(cls, where: _Where, params: Mapping[str, Any]) -> Column:
+        """Check min <= mode <= max and the places."""
+        _bounds(where, cls.kind, params["min"], params["max"], params["mode"])
+        places = _places(where, params.get("places"))
+        return cls(where.column, params["min"], params["mode"], params["max"], places)
+
+
+@dataclass(frozen=True)
+class Timestamp(Column):
+    """A moment within the ``days`` before the run."""
+
+    days: int = 1
+    kind: ClassVar[str] = "timestamp"
+    required: ClassVar[tuple[str, ...]] = ("days",)
+
+    @classmethod
+    def parse(cls, where: _Where, params: Mapping[str, Any]) -> Column:
+        """Check that ``days`` is a positive integer."""
+        days = params["days"]
+        if not (isinstance(days, int) and not isinstance(days, bool) and days > 0):
+            raise where.fail("days must be a positive integer", "fix it")
+        return cls(where.column, days)
+
+
+@dataclass(frozen=True)
+class Sequence(Column):
+    """The row's number in the file, from ``start`` (1)."""
+
+    start: int | None = None
+    kind: ClassVar[str] = "sequence"
+    optional: ClassVar[tuple[str, ...]] = ("start",)
+
+    @classmethod
+    def parse(cls, where: _Where, params: Mapping[str, Any]) -> Column:
+        """Check that ``start`` is an integer."""
+        start = params.get("start")
+        if start is not None and not _is_int(start):
+            raise where.fail(f"start must be an integer within +-{INT_LIMIT:,}", "fix it")
+        return cls(where.column, start)
+
+
+@dataclass(frozen=True)
+class Uuid(Column):
+    """A random version-4 UUID."""
+
+    kind: ClassVar[str] = "uuid"
+
+
+@dataclass(frozen=True)
+class Sha256(Column):
+    """A random 64-digit hex token (shaped like a SHA-256)."""
+
+    kind: ClassVar[str] = "sha256"
+
+
+@dataclass(frozen=True)
+class Pattern(Column):
+    """Text with ``{column}`` or ``{column[a:b]}`` pieces of earlier columns or parent fields."""
+
+    pattern: str = ""
+    kind: ClassVar[str] = "pattern"
+    required: ClassVar[tuple[str, ...]] = ("pattern",)
+
+    @classmethod
+    def parse(cls, where: _Where, params: Mapping[str, Any]) -> Column:
+        """Check that the pattern names earlier columns or parent fields only."""
+        pattern = params["pattern"]
+        if not isinstance(pattern, str):
+            raise where.fail("pattern must be text", 'e.g. "T-{customer_id}"')
+        for ref, _, _ in PATTERN.findall(pattern):
+            if ref not in where.earlier and ref not in where.parent_fields:
+                raise where.fail(
+                    f"pattern refers to '{ref}', not an earlier column or a field of "
+                    f"{where.parent}", "reorder the columns or fix the name",
+                )  # fmt: skip
+        return cls(where.column, pattern)
+
+
+@dataclass(frozen=True)
+class Constant(Column):
+    """The same ``value`` in every row."""
+
+    value: Any = None
+    kind: ClassVar[str] = "constant"
+    required: ClassVar[tuple[str, ...]] = ("value",)
+
+    @classmethod
+    def parse(cls, where: _Where, params: Mapping[str, Any]) -> Column:
+        """Check that the value is text, a boolean or a finite number."""
         value = params["value"]
         if not (isinstance(value, (str, bool)) or _is_int(value) or _is_number(value)):
-            raise _fail(
-                source, where, "value must be text, a boolean or a finite number within "
-                f"+-{INT_LIMIT:,}", "fix it",
-            )  # fmt: skip
-    if kind == "timestamp" and not (isinstance(params["days"], int) and params["days"] > 0):
-        raise _fail(source, where, "days must be a positive integer", "fix it")
-    if kind == "pattern" and not isinstance(params["pattern"], str):
-        raise _fail(source, where, "pattern must be text", 'e.g. "T-{customer_id}"')
-    if kind == "expr" and not isinstance(params["sql"], str):
-        raise _fail(source, where, "sql must be text", "fix it")
-    if kind == "pattern":
-        for ref, _, _ in PATTERN.findall(params["pattern"]):
-            if ref not in earlier and ref not in parent_fields:
-                raise _fail(
-                    source, where,
-                    f"pattern refers to '{ref}', not an earlier column or a field of {parent}",
-                    "reorder the columns or fix the name",
-                )  # fmt: skip
-    if kind == "expr":
+            raise where.fail(
+                f"value must be text, a boolean or a finite number within +-{INT_LIMIT:,}",
+                "fix it",
+            )
+        return cls(where.column, value)
+
+
+@dataclass(frozen=True)
+class Expr(Column):
+    """A Polars SQL expression over earlier columns and parent fields."""
+
+    sql: str = ""
+    kind: ClassVar[str] = "expr"
+    required: ClassVar[tuple[str, ...]] = ("sql",)
+
+    @classmethod
+    def parse(cls, where: _Where, params: Mapping[str, Any]) -> Column:
+        """Check that the SQL parses and names earlier columns or parent fields only."""
+        sql = params["sql"]
+        if not isinstance(sql, str):
+            raise where.fail("sql must be text", "fix it")
         try:
-            expr = pl.sql_expr(params["sql"])
+            expr = pl.sql_expr(sql)
         except Exception as exc:  # polars' SQL parser: any failure is the user's expression
-            raise _fail(source, where, f"cannot parse sql ({exc})", "fix the expression") from None
-        known = {*earlier, *parent_fields}
+            raise where.fail(f"cannot parse sql ({exc})", "fix the expression") from None
+        known = {*where.earlier, *where.parent_fields}
         unknown = sorted(set(expr.meta.root_names()) - known)
         if unknown:
-            raise _fail(
-                source, where, f"sql names '{unknown[0]}', not an earlier column or a field of "
-                f"{parent}", "use one of " + ", ".join(sorted(known)),
-            )  # fmt: skip
-    return ColumnSpec(col, kind, tuple(sorted(params.items(), key=lambda kv: kv[0])))
+            raise where.fail(
+                f"sql names '{unknown[0]}', not an earlier column or a field of {where.parent}",
+                "use one of " + ", ".join(sorted(known)),
+            )
+        return cls(where.column, sql)
+
+
+COLUMN_KINDS: dict[str, type[Column]] = {
+    c.kind: c
+    for c in (Copy, Choice, Int, Decimal, Triangular, Timestamp, Sequence, Uuid, Sha256,
+              Pattern, Constant, Expr)
+}  # fmt: skip
+KINDS: dict[str, tuple[set[str], set[str]]] = {  # kind -> (required keys, optional keys)
+    k: (set(c.required), set(c.optional)) for k, c in COLUMN_KINDS.items()
+}
+
+
+def _column(
+    source: str, col: str, raw: Any, earlier: list[str], parent: str, parent_fields: tuple[str, ...]
+) -> Column:
+    """Check one column table and return its typed :class:`Column` (the kind checks its values)."""
+    where = _Where(source, col, tuple(earlier), parent, parent_fields)
+    if not _NAME.match(col) and not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", col):
+        raise where.fail("not a valid column name", "use letters, digits and _")
+    if not isinstance(raw, Mapping) or "kind" not in raw:
+        raise where.fail("needs a kind", 'write { kind = "..." , ... }')
+    kind = raw["kind"]
+    if not isinstance(kind, str) or kind not in COLUMN_KINDS:
+        raise where.fail(f"unknown kind {kind!r}", "use one of " + ", ".join(COLUMN_KINDS))
+    cls = COLUMN_KINDS[kind]
+    params = {k: v for k, v in raw.items() if k != "kind"}
+    missing = sorted(set(cls.required) - set(params))
+    if missing:
+        raise where.fail(f"kind {kind} needs '{missing[0]}'", "add it")
+    extra = sorted(set(params) - set(cls.required) - set(cls.optional))
+    if extra:
+        raise where.fail(f"kind {kind} takes no '{extra[0]}'", "remove it")
+    return cls.parse(where, params)
 
 
 @functools.lru_cache(maxsize=16)
 def parse_declared(text: str, profile_fields: tuple[str, ...] = ()) -> tuple[SourceSpec, ...]:
-    """Parse the canonical JSON of every declared source (``Config.declared``).
+    """Parse the canonical JSON of every declared source into the specs ``Config.declared`` holds.
 
     Cached: the config, the registry, the size estimates and the database keys
     all ask for the same frozen specs.

@@ -20,6 +20,7 @@ from vecgen.sources.safety_reports import SafetyReports
 from vecgen.sources.transactions import Transactions
 from vecgen.sources.truth import TRUTH_PREFIX, Truth
 from vecgen.sources.wifi import Wifi
+from vecgen.spec import SourceSpec
 
 SOURCES: dict[str, Source] = {
     s.name: s
@@ -70,11 +71,10 @@ def get_source(name: str) -> Source:
 
 
 @functools.lru_cache(maxsize=16)
-def _declared(text: str) -> dict[str, Source]:
+def _declared(specs: tuple[SourceSpec, ...]) -> dict[str, Source]:
     from vecgen.sources.declared import declared_source
-    from vecgen.spec import parse_declared
 
-    return {spec.name: declared_source(spec, source_for) for spec in parse_declared(text)}
+    return {spec.name: declared_source(spec, source_for) for spec in specs}
 
 
 def source_for(config: Config, name: str) -> Source:
@@ -86,5 +86,4 @@ def flat_name(config: Config, name: str) -> str:
     """Return the predecessor-style file name of a source (a declared source's ``file``)."""
     if name in FLAT_NAMES:
         return FLAT_NAMES[name]
-    file: str = _declared(config.declared)[name].spec.file  # type: ignore[attr-defined]
-    return file
+    return next(spec.file for spec in config.declared if spec.name == name)

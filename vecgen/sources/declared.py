@@ -37,7 +37,24 @@ from vecgen.plan import Plan
 from vecgen.rng import U64, Stream, cumulative
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
 from vecgen.sources.columns import child_keys, hex_token, seconds_before, uuid4
-from vecgen.spec import FALLBACK_KERNEL, PATTERN, ColumnSpec, SourceSpec
+from vecgen.spec import (
+    FALLBACK_KERNEL,
+    PATTERN,
+    Choice,
+    Column,
+    Constant,
+    Copy,
+    Decimal,
+    Expr,
+    Int,
+    Pattern,
+    Sequence,
+    Sha256,
+    SourceSpec,
+    Timestamp,
+    Triangular,
+    Uuid,
+)
 from vecgen.vocab import Vocab
 
 
@@ -220,7 +237,7 @@ def _columns(
 
 
 def _one(
-    col: ColumnSpec,
+    col: Column,
     s: Stream,
     keys: U64,
     row_index: np.ndarray,
@@ -228,37 +245,46 @@ def _one(
     frame: pl.DataFrame,
     built: Mapping[str, pl.Series],
 ) -> pl.Series:
+    """Build one declared column: one case per kind."""
     n = len(keys)
-    kind = col.kind
-    if kind == "copy":
-        return frame.get_column(str(col.get("field")))
-    if kind == "choice":
-        values = pl.Series(col.get("values"))
-        weights = col.get("weights") or [1] * len(values)
-        return values.gather(s.choice(keys, cumulative(weights)))
-    if kind == "int":
-        return pl.Series(s.integers(keys, int(col.get("min")), int(col.get("max")) + 1))
-    if kind == "decimal":
-        lo, hi = float(col.get("min")), float(col.get("max"))
-        return pl.Series(np.round(lo + (hi - lo) * s.uniform(keys), int(col.get("places", 2))))
-    if kind == "triangular":
-        lo, mode, hi = (float(col.get(k)) for k in ("min", "mode", "max"))
-        value = s.triangular(keys, lo, mode, hi) if hi > lo else np.full(n, lo)
-        return pl.Series(np.round(value, int(col.get("places", 2))))
-    if kind == "timestamp":
-        return seconds_before(s, keys, plan.run_ts, dt.timedelta(days=int(col.get("days"))))
-    if kind == "sequence":
-        return pl.Series(row_index + int(col.get("start", 1)))
-    if kind == "uuid":
-        return uuid4(s, keys)
-    if kind == "sha256":
-        return hex_token(s, keys)
-    if kind == "constant":
-        return pl.Series([col.get("value")]).gather(np.zeros(n, dtype=np.int64))
-    if kind == "expr":
-        return frame.select(pl.sql_expr(col.get("sql"))).to_series()
-    # pattern: literal text with {column} or {column[a:b]} pieces
-    pattern: str = col.get("pattern")
+    match col:
+        case Copy(field=field):
+            return frame.get_column(field)
+        case Choice(values=values, weights=weights):
+            picked = s.choice(keys, cumulative(list(weights or [1] * len(values))))
+            return pl.Series(list(values)).gather(picked)
+        case Int(min=lo, max=hi):
+            return pl.Series(s.integers(keys, int(lo), int(hi) + 1))
+        case Decimal(min=lo, max=hi, places=places):
+            span = float(hi) - float(lo)
+            return pl.Series(np.round(float(lo) + span * s.uniform(keys), _places(places)))
+        case Triangular(min=lo, mode=mode, max=hi, places=places):
+            lo, mode, hi = float(lo), float(mode), float(hi)
+            value = s.triangular(keys, lo, mode, hi) if hi > lo else np.full(n, lo)
+            return pl.Series(np.round(value, _places(places)))
+        case Timestamp(days=days):
+            return seconds_before(s, keys, plan.run_ts, dt.timedelta(days=int(days)))
+        case Sequence(start=start):
+            return pl.Series(row_index + int(1 if start is None else start))
+        case Uuid():
+            return uuid4(s, keys)
+        case Sha256():
+            return hex_token(s, keys)
+        case Constant(value=value):
+            return pl.Series([value]).gather(np.zeros(n, dtype=np.int64))
+        case Expr(sql=sql):
+            return frame.select(pl.sql_expr(sql)).to_series()
+        case Pattern(pattern=pattern):
+            return frame.select(pl.concat_str(_pattern_pieces(pattern))).to_series()
+    raise AssertionError(f"no generator for {col!r}")  # pragma: no cover - a kind per class
+
+
+def _places(places: int | None) -> int:
+    return 2 if places is None else int(places)
+
+
+def _pattern_pieces(pattern: str) -> list[pl.Expr]:
+    """Literal text with ``{column}`` or ``{column[a:b]}`` pieces, as expressions."""
     parts: list[pl.Expr] = []
     pos = 0
     for m in PATTERN.finditer(pattern):
@@ -273,8 +299,7 @@ def _one(
         pos = m.end()
     if pos < len(pattern):
         parts.append(pl.lit(pattern[pos:]))
-    result: pl.Series = frame.select(pl.concat_str(parts)).to_series()
-    return result
+    return parts
 
 
 def _fuzz(
