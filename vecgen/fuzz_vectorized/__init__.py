@@ -10,6 +10,7 @@ import functools
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -260,6 +261,17 @@ def _chosen_fields(profile: Profile, stream: Stream, rows: U64) -> np.ndarray:
     return chosen
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one :func:`fuzz_frame` call draws from and with."""
+
+    profile: Profile
+    stream: Stream
+    rows: U64
+    vocab: Vocab
+    pools: dict[str, pl.Series]
+
+
 def fuzz_frame(
     frame: pl.DataFrame,
     profile: Profile | str,
@@ -287,18 +299,19 @@ def fuzz_frame(
     )
     pools = dict(pools or {})
     n = frame.height
-    work, event_label = _apply_events(frame, profile, stream, rows, vocab, pools)
+    run = _Run(profile, stream, rows, vocab, pools)
+    work, event_label = _apply_events(frame, run)
     # Field kernels, on the address parts where the profile asks for them.
     split = any(m.field in ADDRESS_PARTS for m in profile.fields)
     if split:
         work = _with_address_parts(work, pools)
-    work, labels = _fuzz_fields(work, profile, stream, rows, vocab, pools)
+    work, labels = _fuzz_fields(work, run)
     if split:
         work = work.with_columns(_join_address(work["addr_number"], work["addr_street"]))
     # Without events or address parts the kernels' labels are exact (a label only where
     # the value changed), so the full re-comparison of the log is not needed.
     exact = not profile.events and not split
-    work = _force_a_change(frame, work, labels, exact, split, profile, stream, rows, vocab, pools)
+    work = _force_a_change(frame, work, labels, exact, split, run)
     # The log names exactly the fields that differ from the original.
     if exact:
         f_field = profile.fallback[0]
@@ -309,15 +322,9 @@ def fuzz_frame(
     return work.select(frame.columns), _compared_log(frame, work, labels, event_label, split)
 
 
-def _apply_events(
-    frame: pl.DataFrame,
-    profile: Profile,
-    stream: Stream,
-    rows: U64,
-    vocab: Vocab,
-    pools: dict[str, pl.Series],
-) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+def _apply_events(frame: pl.DataFrame, run: _Run) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
     """Apply the profile's record-level events (correlated changes); return the labels too."""
+    profile, stream, rows, vocab, pools = run.profile, run.stream, run.rows, run.vocab, run.pools
     n = frame.height
     work = frame
     event_label: dict[str, pl.Series] = {}
@@ -352,15 +359,9 @@ def _with_address_parts(work: pl.DataFrame, pools: dict[str, pl.Series]) -> pl.D
     return work.with_columns(number, street)
 
 
-def _fuzz_fields(
-    work: pl.DataFrame,
-    profile: Profile,
-    stream: Stream,
-    rows: U64,
-    vocab: Vocab,
-    pools: dict[str, pl.Series],
-) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+def _fuzz_fields(work: pl.DataFrame, run: _Run) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
     """Run every field's kernels; return the frame and each field's labels."""
+    profile, stream, rows, vocab, pools = run.profile, run.stream, run.rows, run.vocab, run.pools
     n = work.height
     chosen = _chosen_fields(profile, stream, rows) if profile.budgeted else None
 
@@ -409,16 +410,13 @@ def _force_a_change(
     labels: dict[str, pl.Series],
     exact: bool,
     split: bool,
-    profile: Profile,
-    stream: Stream,
-    rows: U64,
-    vocab: Vocab,
-    pools: dict[str, pl.Series],
+    run: _Run,
 ) -> pl.DataFrame:
     """Give records that came out identical the profile's fallback: a duplicate must differ.
 
     ``labels`` gains the fallback's label (in place).
     """
+    profile, stream, rows, vocab, pools = run.profile, run.stream, run.rows, run.vocab, run.pools
     n = frame.height
     if exact:
         tagged = pl.DataFrame(list(labels.values())) if labels else pl.DataFrame()

@@ -228,7 +228,7 @@ def test_shards_of_a_declared_source_add_up_to_the_single_run(out: Path, tmp_pat
 
 
 def test_the_example_support_tickets_file_runs(tmp_path: Path) -> None:
-    example = Path(__file__).parent.parent / "examples" / "support_tickets.toml"
+    example = Path(__file__).parents[2] / "examples" / "support_tickets.toml"
     r = run_cli("--config", str(example), "--customers", "500", "--no-state", "--quiet",
                 "--out", "o", cwd=tmp_path)  # fmt: skip
     assert r.returncode == 0, r.stderr
@@ -384,7 +384,7 @@ def test_the_readme_declarations_are_valid_and_run(tmp_path: Path) -> None:
 
     import vecgen
 
-    section = (Path(__file__).parent.parent / "docs" / "declared.md").read_text()
+    section = (Path(__file__).parents[2] / "docs" / "declared.md").read_text()
     import tomllib
 
     blocks = re.findall(r"```toml\n(.*?)```", section, flags=re.S)
@@ -493,7 +493,7 @@ def test_a_declared_source_works_out_its_record_from_its_spec(tmp_path: Path) ->
     from vecgen.config import load_config
     from vecgen.plan import source_info
 
-    example = Path(__file__).parent.parent / "examples" / "support_tickets.toml"
+    example = Path(__file__).parents[2] / "examples" / "support_tickets.toml"
     (tmp_path / "vecgen.toml").write_text(example.read_text())
     config = load_config(cwd=tmp_path, environ={})
     name = config.declared_names()[0]
