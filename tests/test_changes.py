@@ -272,8 +272,9 @@ def test_change_feed_settings_are_checked() -> None:
         Config(sources=(("customer_changes", True),))  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="'changes' is not available"):
         Config(changes=5, parts=2)
-    with pytest.raises(ConfigError, match="reads the earlier days of a local output"):
-        Config(changes=5, out="s3://bucket/lake")
+    with pytest.raises(ConfigError, match="reads the earlier days of a local or S3 output"):
+        Config(changes=5, out="gs://bucket/lake")
+    assert Config(changes=5, out="s3://bucket/lake", state_dir="/tmp/s").changes == 5
     off = tuple((name, False) for name in SWITCHABLE)
     assert not Config(changes=5, sources=off).enabled("customer_changes")
     assert Config(changes=5).enabled("customer_changes") and not Config().enabled(

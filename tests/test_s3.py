@@ -439,3 +439,87 @@ os._exit(0)  # (pyarrow's and delta-rs' threads can abort the interpreter's shut
     r = run_cli(*base, "--date", "2026-11-29", cwd=tmp_path, env=env_for(addr, standin.token))
     assert r.returncode != 0 and "already holds" in r.stderr and "Traceback" not in r.stderr
     assert keys(client, "tables/") == before
+
+
+def test_changes_and_archival_read_earlier_days_on_s3_as_they_do_locally(
+    tmp_path: Path, s3: tuple[str, Any]
+) -> None:
+    """A daily job kept on S3 only: the feeds and archival read the earlier days from S3."""
+    endpoint, client = s3
+    common = ("--customers", "1500", "--quiet", "--seed", "5", "--changes", "8", "--archival")
+    for day in ("2026-11-27", "2026-11-28", "2026-12-02"):
+        for out, state in (("s3://bucket/daily/", "st-s3"), ("local", "st-local")):
+            extra = ("--s3-endpoint-url", endpoint) if out.startswith("s3") else ()
+            r = run_cli(
+                *common, "--date", day, "--out", out, "--state-dir", state, *extra,
+                cwd=tmp_path, env=STATIC_KEYS,
+            )  # fmt: skip
+            assert r.returncode == 0 and "Traceback" not in r.stderr, (out, r.stderr)
+    local = sorted(
+        p.relative_to(tmp_path / "local").as_posix() for p in (tmp_path / "local").rglob("*.csv")
+    )
+    assert keys(client, "daily/") == [f"daily/{k}" for k in local]
+    for key in local:  # the same bytes: changes, followers, archival customers, truth
+        body = client.get_object(Bucket="bucket", Key=f"daily/{key}")["Body"].read()
+        assert body == (tmp_path / "local" / key).read_bytes(), key
+    last = tmp_path / "local" / "loyalty_changes" / "dt=2026-12-02" / "part-00000.csv"
+    assert last.read_text().count("\n") > 1  # the followers had earlier changes to record
+
+
+def test_delta_tables_on_s3_take_the_change_feeds_merge(
+    tmp_path: Path, s3: tuple[str, Any]
+) -> None:
+    """With changes on S3, each system's feed is MERGEd into its Delta table there."""
+    pytest.importorskip("deltalake", reason="deltalake is a test dependency")
+    endpoint, _ = s3
+    base = ("--customers", "1500", "--quiet", "--format", "delta", "--changes", "10")
+    base += ("--out", "s3://bucket/merged/", "--s3-endpoint-url", endpoint, "--state-dir", "st")
+    for day in ("2026-11-28", "2026-11-29", "2026-12-01"):
+        r = run_cli(*base, "--date", day, cwd=tmp_path, env=STATIC_KEYS)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    check = """
+import json, sys
+import polars as pl
+from deltalake import DeltaTable
+options = json.loads(sys.argv[1])
+out = {}
+for name in ("customers", "loyalty", "customer_changes", "loyalty_changes"):
+    table = DeltaTable(f"s3://bucket/merged/{name}", storage_options=options)
+    out[name] = {
+        "history": [h["operation"] for h in reversed(table.history())],
+        "rows": pl.DataFrame(table.to_pyarrow_table()).to_dicts(),
+    }
+print(json.dumps(out, default=str), flush=True)
+import os
+os._exit(0)
+"""
+    options = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", check, json.dumps(options)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["customers"]["history"].count("MERGE") == 2  # the second and third day
+    assert "MERGE" in seen["loyalty"]["history"]
+    for system, feed_name, key in (
+        ("customers", "customer_changes", "customer_id"),
+        ("loyalty", "loyalty_changes", "lm_id"),
+    ):
+        now = {row[key]: row for row in seen[system]["rows"]}
+        feed = sorted(seen[feed_name]["rows"], key=lambda row: row["dt"])
+        latest = {row[key]: row for row in feed}
+        assert latest
+        for record, row in latest.items():
+            if row["op"] == "D":
+                assert record not in now
+            else:  # the table holds the feed's latest version of the record
+                assert all(now[record][c] == row[c] for c in now[record] if c != "dt"), record

@@ -30,8 +30,10 @@ import polars as pl
 
 from vecgen.catalog import CHANGE_FEED, PERSON_FILE_COLUMNS
 from vecgen.daily.earlier import (
+    Output,
     earlier_files,
     file_day,
+    output_of,
     read_customers_file,
     read_records,
     with_entities,
@@ -70,21 +72,22 @@ def _number(ids: pl.Series) -> np.ndarray:
     return pl.select(_number_expr(pl.lit(ids))).to_series().to_numpy()
 
 
-def known_customers(out: str, before: str) -> pl.DataFrame:
+def known_customers(out: str | Output, before: str) -> pl.DataFrame:
     """Return the customers of the days before ``before`` as they are now (earlier changes applied).
 
     Text columns (``birth_dt`` a date) plus ``__entity`` and ``__household``, the
     person's entity and household in truth (the customer id where the day has no
     truth file).
     """
+    out = output_of(out)
     frames = []
     for path in earlier_files(out, "customers", dt.date.fromisoformat(before)):
-        frames.append(with_entities(read_customers_file(path), path, out))
+        frames.append(with_entities(read_customers_file(path, out=out), path, out))
     if not frames:
         return pl.DataFrame()
     known = pl.concat(frames).unique("customer_id", keep="last", maintain_order=True)
     prior = [
-        read_customers_file(p, extra=CHANGE_COLUMNS)
+        read_customers_file(p, extra=CHANGE_COLUMNS, out=out)
         for p in earlier_files(out, CHANGE_FEED, dt.date.fromisoformat(before))
     ]
     if not prior:
@@ -106,7 +109,7 @@ def known_customers(out: str, before: str) -> pl.DataFrame:
 
 def changes_extra(plan: Plan, vocab: Vocab) -> Extra | None:
     """Today's change rows (the ``customer_changes`` frame) and their truth rows."""
-    known = known_customers(plan.config.out, plan.run_date.isoformat())
+    known = known_customers(output_of(plan.config.out, plan.config), plan.run_date.isoformat())
     if known.height == 0:
         return None
     s = plan.streams(CHANGE_FEED)
@@ -211,11 +214,11 @@ _DATES = {
 }
 
 
-def _earlier_changes(out: str, today: dt.date) -> pl.DataFrame:
+def _earlier_changes(out: Output, today: dt.date) -> pl.DataFrame:
     """Every earlier day's customer change: the feed's text columns, ``__day``, ``__entity``, ``__household``."""
     frames = []
     for path in earlier_files(out, CHANGE_FEED, today):
-        frame = read_customers_file(path, extra=CHANGE_COLUMNS).with_columns(
+        frame = read_customers_file(path, extra=CHANGE_COLUMNS, out=out).with_columns(
             pl.lit(file_day(path)).alias("__day")
         )
         version = pl.col("customer_id") + "@" + pl.col("__day")
@@ -226,7 +229,7 @@ def _earlier_changes(out: str, today: dt.date) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame()
 
 
-def _current_records(out: str, follower: Follower, today: dt.date) -> pl.DataFrame:
+def _current_records(out: Output, follower: Follower, today: dt.date) -> pl.DataFrame:
     """Return the system's records as they are before today (earlier feed rows applied).
 
     Adds ``__entity`` and ``__household`` (from each file's truth); records the
@@ -236,7 +239,11 @@ def _current_records(out: str, follower: Follower, today: dt.date) -> pl.DataFra
     key, dates = columns[0], _DATES[follower.system]
     frames = [
         with_entities(
-            read_records(path, follower.system, columns, dates), path, out, follower.system, key
+            read_records(path, follower.system, columns, dates, out=out),
+            path,
+            out,
+            follower.system,
+            key,
         )
         for path in earlier_files(out, follower.system, today)
     ]
@@ -244,7 +251,7 @@ def _current_records(out: str, follower: Follower, today: dt.date) -> pl.DataFra
         return pl.DataFrame()
     records = pl.concat(frames).unique(key, keep="last", maintain_order=True)
     fed = [
-        read_records(path, follower.feed, columns, dates, CHANGE_COLUMNS)
+        read_records(path, follower.feed, columns, dates, CHANGE_COLUMNS, out)
         for path in earlier_files(out, follower.feed, today)
     ]
     if not fed:
@@ -269,7 +276,7 @@ def follow_extras(plan: Plan) -> list[Extra]:
     deletion removes its record. Loyalty's copy of X is member ``LM`` + X; the
     POS system's are its records of X's entity.
     """
-    out, today = plan.config.out, plan.run_date
+    out, today = output_of(plan.config.out, plan.config), plan.run_date
     followers = [f for f in FOLLOWERS if f.feed in plan.sources]
     days = sorted({file_day(p) for p in earlier_files(out, "customers", today)})
     if not followers or not days:
@@ -302,7 +309,7 @@ def _followed(plan: Plan, follower: Follower, due: pl.DataFrame, today: dt.date)
     """Return one system's feed rows: its records the ``due`` changes reach, as they become."""
     if due.height == 0:
         return None
-    current = _current_records(plan.config.out, follower, today)
+    current = _current_records(output_of(plan.config.out, plan.config), follower, today)
     if current.height == 0:
         return None
     columns = SYSTEM_COLUMNS[follower.system]

@@ -535,10 +535,10 @@ class Config(metaclass=_CheckedFields):
                 )
                 raise ConfigError(msg)
         reread = [k for k, on in (("archival", self.archival), ("changes", self.changes > 0)) if on]
-        if reread and "://" in self.out:
+        if reread and "://" in self.out and not self.out.startswith("s3://"):
             msg = (
-                f"'{reread[0]}' reads the earlier days of a local output in this version, and "
-                f"'{self.out}' is remote; run it on a local --out (then vecgen publish)"
+                f"'{reread[0]}' reads the earlier days of a local or S3 output, and "
+                f"'{self.out}' is neither; run it on a local --out (then vecgen publish)"
             )
             raise ConfigError(msg)
         if self.load_type == "append" and not (self.state or self.state_dir):

@@ -270,7 +270,7 @@ def run_transactions(config: Config, progress: Callable[[int], None] | None = No
 
     import numpy as np
 
-    from vecgen.daily.earlier import earlier_files, read_customers_file
+    from vecgen.daily.earlier import earlier_files, output_of, read_customers_file
     from vecgen.daily.extra import InputFileError
     from vecgen.sources.transactions import transaction_frame
 
@@ -280,11 +280,12 @@ def run_transactions(config: Config, progress: Callable[[int], None] | None = No
     with _locked(config, folder) if folder else contextlib.nullcontext():
         state = read_state(folder) if folder else State()
         plan = dataclasses.replace(resolve(config, state), sources=("transactions",))
-        files = earlier_files(config.out, "customers", plan.run_date)
+        out = output_of(config.out, config)
+        files = earlier_files(out, "customers", plan.run_date)
         if not files:
             msg = f"no customer files from before {plan.run_date} under {config.out}; generate some days first"
             raise InputFileError(msg)
-        known = pl.concat([read_customers_file(f).select("customer_id") for f in files])[
+        known = pl.concat([read_customers_file(f, out=out).select("customer_id") for f in files])[
             "customer_id"
         ]
         if known.len() == 0:

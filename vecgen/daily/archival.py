@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 
 from vecgen.catalog import PERSON_COLUMNS
-from vecgen.daily.earlier import earlier_files, read_customers_file, with_entities
+from vecgen.daily.earlier import earlier_files, output_of, read_customers_file, with_entities
 from vecgen.daily.extra import Extra
 from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.plan import Plan
@@ -21,7 +21,8 @@ ARCHIVAL_SHARE = 0.01  # of the run's customers per round
 def archival_extra(plan: Plan, vocab: Vocab, first_position: int) -> Extra | None:
     """Re-read earlier days' people, fuzz them and add them as new customers (``archival_count`` rounds)."""
     cfg = plan.config
-    files = earlier_files(cfg.out, "customers", plan.run_date)
+    out = output_of(cfg.out, cfg)
+    files = earlier_files(out, "customers", plan.run_date)
     if not files or cfg.archival_count == 0:
         return None
     per_round = max(1, round(cfg.customers * ARCHIVAL_SHARE))
@@ -29,14 +30,14 @@ def archival_extra(plan: Plan, vocab: Vocab, first_position: int) -> Extra | Non
     for r in range(cfg.archival_count):
         s = plan.streams(f"archival/{r}")
         path = files[int(s("file").integers(np.zeros(1, dtype=np.uint64), 0, len(files))[0])]
-        frame = read_customers_file(path)
+        frame = read_customers_file(path, out=out)
         if frame.height == 0:
             continue
         tail_start = frame.height - max(1, frame.height // 10)  # the file's last tenth, as before
         rows = tail_start + s("row").integers(
             np.arange(per_round, dtype=np.uint64), 0, frame.height - tail_start
         )
-        picked.append(with_entities(frame[rows], path, cfg.out))
+        picked.append(with_entities(frame[rows], path, out))
     if not picked:
         return None
     originals = pl.concat(picked)

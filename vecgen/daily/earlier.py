@@ -1,11 +1,19 @@
-"""Earlier days' files: found under OUT (any layout, format, part or table) and read back."""
+"""Earlier days' files: found under OUT (any layout, format, part or table) and read back.
+
+OUT may be local or on S3 (:func:`output_of`: the run's own credentials, Vault's
+included, and endpoint).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import glob
+import io
 import os
+import posixpath
 import re
+from dataclasses import dataclass
+from typing import IO, Any
 
 import polars as pl
 
@@ -14,6 +22,42 @@ from vecgen.daily.extra import InputFileError
 from vecgen.errors import cause
 from vecgen.output import tables
 from vecgen.sources.customers import COLUMNS
+
+
+@dataclass(frozen=True)
+class Output:
+    """An output folder read back: local, or remote through its fsspec filesystem (``store``)."""
+
+    root: str
+    store: tables.Store = tables.LOCAL
+
+    def join(self, *parts: str) -> str:
+        """Join a path under the output (``/`` on S3)."""
+        return (os.path.join if self.store.fs is None else posixpath.join)(*parts)
+
+    def glob(self, pattern: str) -> list[str]:
+        """Return the paths matching ``pattern``."""
+        if self.store.fs is None:
+            return glob.glob(pattern)
+        return [str(p) for p in self.store.fs.glob(pattern)]
+
+    def source(self, path: str) -> str | IO[bytes]:
+        """Return what Polars reads ``path`` from: the path, or the remote file's bytes."""
+        if self.store.fs is None:
+            return path
+        return io.BytesIO(self.store.fs.cat_file(path))
+
+
+def output_of(out: str | Output, config: Any = None) -> Output:
+    """Return ``out`` as an :class:`Output`; a remote one opens its filesystem with ``config``."""
+    if isinstance(out, Output):
+        return out
+    if "://" not in out:
+        return Output(out)
+    from vecgen.remote import filesystem, is_s3
+
+    fs, root = filesystem(out, config)
+    return Output(root.rstrip("/"), tables.s3_store(fs) if is_s3(fs) else tables.Store(fs, {}))
 
 
 def file_day(path: str) -> str:
@@ -33,14 +77,15 @@ def file_day(path: str) -> str:
     return os.path.basename(path)[:10].replace("_", "-")
 
 
-def earlier_files(out: str, source: str, before: dt.date) -> list[str]:
+def earlier_files(out: str | Output, source: str, before: dt.date) -> list[str]:
     """Files of ``source`` from days before ``before`` (lake partitions or flat date prefixes)."""
+    where = output_of(out)
     found = []
-    for path in tables.lake_files(os.path.join(out, source)):
+    for path in tables.lake_files(where.join(where.root, source), store=where.store):
         if file_day(path) < before.isoformat() and not os.path.basename(path).startswith("."):
             found.append(path)
     stem = FLAT_NAMES[source]
-    for path in glob.glob(os.path.join(out, f"*{stem}.*")):
+    for path in where.glob(where.join(where.root, f"*{stem}.*")):
         name = os.path.basename(path)
         prefix = name[: -len(stem) - len(name.split(".")[-1]) - 1]
         if (
@@ -51,12 +96,14 @@ def earlier_files(out: str, source: str, before: dt.date) -> list[str]:
     return sorted(p for p in found if p.rsplit(".", 1)[-1] in ("csv", "parquet", "json"))
 
 
-def read_customers_file(path: str, extra: tuple[str, ...] = ()) -> pl.DataFrame:
+def read_customers_file(
+    path: str, extra: tuple[str, ...] = (), out: Output | None = None
+) -> pl.DataFrame:
     """Read an earlier customers file with the customers columns (errors name file and column).
 
     ``extra`` columns (as text) are kept too (the change feed's ``op``, ``change_ts``).
     """
-    return read_records(path, "customers", COLUMNS, ("birth_dt",), extra)
+    return read_records(path, "customers", COLUMNS, ("birth_dt",), extra, out)
 
 
 def read_records(
@@ -65,24 +112,27 @@ def read_records(
     columns: tuple[str, ...],
     dates: tuple[str, ...] = (),
     extra: tuple[str, ...] = (),
+    out: Output | None = None,
 ) -> pl.DataFrame:
     """Read an earlier file of ``kind`` records: ``columns`` and ``extra`` as text, ``dates`` as dates.
 
     Text files hold dates as the sources write them (``%m/%d/%Y``); an empty
-    field is null. Errors name the file and the missing column.
+    field is null. Errors name the file and the missing column. ``out`` reads
+    a remote output's file.
     """
     try:
+        data = path if out is None else out.source(path)
         if path.endswith(".parquet"):
-            frame = pl.read_parquet(path)
+            frame = pl.read_parquet(data)
             frame = frame.with_columns(
                 pl.exclude(dates).cast(pl.String),
                 *(pl.col(c).cast(pl.Date, strict=False) for c in dates if c in frame.columns),
             )
         else:
             frame = (
-                pl.read_csv(path, infer_schema=False)
+                pl.read_csv(data, infer_schema=False)
                 if path.endswith(".csv")
-                else pl.read_ndjson(path).cast(pl.String)
+                else pl.read_ndjson(data).cast(pl.String)
             )
             frame = frame.with_columns(
                 pl.col(c).str.to_date("%m/%d/%Y", strict=False) for c in dates if c in frame.columns
@@ -103,11 +153,12 @@ def read_records(
     )
 
 
-def _entities(path: str, out: str, source: str) -> pl.DataFrame:
+def _entities(path: str, out: str | Output, source: str) -> pl.DataFrame:
     """``record_id``, ``entity_id``, ``household_id`` of ``source`` in the truth of the file's day."""
+    where = output_of(out)
     day_dir = os.path.dirname(path)
-    truth = glob.glob(
-        os.path.join(
+    truth = where.glob(
+        where.join(
             os.path.dirname(os.path.dirname(day_dir)),
             "truth",
             os.path.basename(day_dir),
@@ -116,14 +167,17 @@ def _entities(path: str, out: str, source: str) -> pl.DataFrame:
     )
     if not truth and "dt=" not in path:
         prefix = os.path.basename(path)[:10]
-        truth = glob.glob(os.path.join(out, f"{prefix}{FLAT_NAMES['truth']}.*"))
+        truth = where.glob(where.join(where.root, f"{prefix}{FLAT_NAMES['truth']}.*"))
     for t in truth:
         try:
+            data = where.source(t)
             frame = (
-                pl.read_parquet(t)
+                pl.read_parquet(data)
                 if t.endswith(".parquet")
                 else (
-                    pl.read_csv(t, infer_schema=False) if t.endswith(".csv") else pl.read_ndjson(t)
+                    pl.read_csv(data, infer_schema=False)
+                    if t.endswith(".csv")
+                    else pl.read_ndjson(data)
                 )
             )
             if "household_id" not in frame.columns:
@@ -137,7 +191,11 @@ def _entities(path: str, out: str, source: str) -> pl.DataFrame:
 
 
 def with_entities(
-    frame: pl.DataFrame, path: str, out: str, source: str = "customers", key: str = "customer_id"
+    frame: pl.DataFrame,
+    path: str,
+    out: str | Output,
+    source: str = "customers",
+    key: str = "customer_id",
 ) -> pl.DataFrame:
     """Add ``__entity`` and ``__household``: each record's in the truth of its day (else its id)."""
     found = _entities(path, out, source).unique("record_id", keep="last")

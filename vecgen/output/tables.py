@@ -172,9 +172,12 @@ def _iceberg_table(folder: str, create: bool = False) -> Any:
         return catalog, None
 
 
-def live_files(folder: str) -> set[str] | None:
-    """Return the data files of a table's current version (normalised paths), None if no table."""
-    kind = table_kind(folder)
+def live_files(folder: str, store: Store = LOCAL) -> set[str] | None:
+    """Return the data files of a table's current version (normalised paths), None if no table.
+
+    On S3 (``store``) the paths are the filesystem's (``bucket/key``).
+    """
+    kind = table_kind(folder, store)
     if kind is None:
         return None
     if kind == "iceberg":
@@ -188,7 +191,7 @@ def live_files(folder: str) -> set[str] | None:
             raise OutputError(msg) from None
         return {os.path.normpath(t.file.file_path.removeprefix("file://")) for t in tasks}
     try:
-        uris = LOCAL.delta(folder).file_uris()
+        uris = store.delta(folder).file_uris()
     except ImportError:
         msg = (
             f"'{folder}' is a Delta table: reading it needs deltalake (pip install 'vecgen[delta]')"
@@ -197,10 +200,12 @@ def live_files(folder: str) -> set[str] | None:
     except Exception as exc:  # a damaged log: one line, not a traceback
         msg = f"cannot read the Delta table '{folder}' ({exc}); restore its _delta_log or remove it"
         raise OutputError(msg) from None
+    if store.fs is not None:
+        return {u.removeprefix("s3://") for u in uris}
     return {os.path.normpath(u.removeprefix("file://")) for u in uris}
 
 
-def lake_files(folder: str, days: str = "dt=*", ext: str = "*") -> list[str]:
+def lake_files(folder: str, days: str = "dt=*", ext: str = "*", store: Store = LOCAL) -> list[str]:
     """Return a source's lake files of the partitions ``days`` (a glob), by day then name.
 
     For a table, the data files of its current version (wherever the table
@@ -213,8 +218,10 @@ def lake_files(folder: str, days: str = "dt=*", ext: str = "*") -> list[str]:
     []
 
     """
-    live = live_files(folder)
+    live = live_files(folder, store)
     if live is None:
+        if store.fs is not None:
+            return sorted(store.fs.glob(posixpath.join(folder, days, f"part-*.{ext}")))
         return sorted(glob.glob(os.path.join(folder, days, f"part-*.{ext}")))
     found = []
     for path in live:
