@@ -49,6 +49,29 @@ def keys(client: Any, prefix: str) -> list[str]:
     return sorted(out)
 
 
+def read_back(check: str, endpoint: str) -> Any:
+    """Run ``check`` (Python printing JSON) in another process with delta-rs' S3 options.
+
+    This process serves S3 (moto runs in a thread here), and delta-rs holds the
+    interpreter while it waits for the answer: the reader must be another process.
+    """
+    options = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", check, json.dumps(options)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def env_for(vault_addr: str, token: str) -> dict[str, str]:
     return {"VAULT_ADDR": vault_addr, "VAULT_TOKEN": token, "AWS_EC2_METADATA_DISABLED": "true"}
 
@@ -416,21 +439,7 @@ print(json.dumps({
 import os
 os._exit(0)  # (pyarrow's and delta-rs' threads can abort the interpreter's shutdown)
 """
-    options = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ALLOW_HTTP": "true",
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", check, json.dumps(options)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout)
+    seen = read_back(check, endpoint)
     assert seen["history"] == ["CREATE TABLE", "WRITE"]
     assert seen["rows"] == 2 * 1725 and seen["days"] == ["2026-11-28", "2026-11-29"]
     assert seen["rows_first_version"] == 1725  # time travel: the first day only
@@ -493,21 +502,7 @@ print(json.dumps(out, default=str), flush=True)
 import os
 os._exit(0)
 """
-    options = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ALLOW_HTTP": "true",
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", check, json.dumps(options)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout)
+    seen = read_back(check, endpoint)
     assert seen["customers"]["history"].count("MERGE") == 2  # the second and third day
     assert "MERGE" in seen["loyalty"]["history"]
     for system, feed_name, key in (
