@@ -363,6 +363,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     root.add_argument("--version", action="version", version=f"vecgen {__version__}")
     sub = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_NoAbbrevParser)
+    # In the order `vecgen --help` lists them.
+    _add_run_commands(sub)
+    _add_report_and_database_commands(sub)
+    _add_score_stats_and_upkeep_commands(sub)
+    return root
+
+
+def _add_run_commands(sub: Any) -> None:
+    """Add generate, transactions, config, sources and schema (they read the settings)."""
     gen = sub.add_parser(
         "generate",
         help="generate the files (the default command)",
@@ -382,6 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
     src = sub.add_parser("sources", help="list the sources, their files and rows per customer")
     _add_settings(src, IN_MEMORY)
     sub.add_parser("schema", help="print the JSON Schema of vecgen.toml (for editors)")
+
+
+def _add_report_and_database_commands(sub: Any) -> None:
+    """Add report (an HTML page of a run), ddl, load and head (a source's first rows)."""
     rp = sub.add_parser("report", help="write an HTML page (plus PNG charts) describing a run")
     _add_run_folder(rp)
     rp.add_argument(
@@ -413,6 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings(hd, IN_MEMORY)
     hd.add_argument("source", metavar="SOURCE", help=f"one of: {', '.join(FLAT_NAMES)}")
     hd.add_argument("-n", "--rows", type=int, default=10, help="rows to show (default: 10)")
+
+
+def _add_score_stats_and_upkeep_commands(sub: Any) -> None:
+    """Add score, publish, fuzz-stats, population-stats and refake."""
     sc = sub.add_parser(
         "score", help="score a matcher's pairs or clusters against a run's truth file"
     )
@@ -481,7 +498,6 @@ def build_parser() -> argparse.ArgumentParser:
         choices=LOCALES,
         help="which locale's vocabularies (default: en; the others come from mimesis alone)",
     )
-    return root
 
 
 def _flags(ns: argparse.Namespace) -> dict[str, Any]:
