@@ -489,3 +489,126 @@ def test_ctrl_c_while_parquet_is_written_prints_one_line_only(tmp_path: Path) ->
         "vecgen: interrupted; no output file was changed (temporary files removed)"
     ], r.stderr
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+# Declared sources from hostile tables: each either runs (every format encodes it) or is
+# refused at configuration time with one line; nothing fails halfway through generation.
+DECLARED_EXAMPLES = int(os.environ.get("VECGEN_DECLARED_EXAMPLES", "40"))
+_HOSTILE_NUMBERS = st.one_of(
+    st.integers(min_value=-(2**64), max_value=2**64),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, 1, -1, 2**53, 2**53 + 1, 2**63, 10**30, 1e308, True]),
+)
+_HOSTILE_TEXT = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "{customer_id}", "{email[0:3]}-{nope}", "T-{customer_id[2:]}", "name_first || 'x'",
+            "concat_ws(' ', name_first, name_last)", "nope + 1", "SELECT 1; DROP TABLE x",
+            "email", "customer_id", "orderid", "\x00", "ü", "",
+        ]
+    ),
+)  # fmt: skip
+_PARAM = st.one_of(
+    _HOSTILE_NUMBERS, _HOSTILE_TEXT, st.booleans(), st.lists(st.one_of(_HOSTILE_NUMBERS, _HOSTILE_TEXT), max_size=4)
+)  # fmt: skip
+_KINDS = [
+    "copy", "choice", "int", "decimal", "triangular", "timestamp", "sequence", "uuid",
+    "sha256", "pattern", "constant", "expr",
+]  # fmt: skip
+_PARAM_KEYS = ["field", "values", "weights", "min", "max", "mode", "places", "days", "start",
+               "pattern", "value", "sql", "junk"]  # fmt: skip
+
+
+_REQUIRED = {
+    "copy": ("field",), "choice": ("values",), "int": ("min", "max"), "decimal": ("min", "max"),
+    "triangular": ("min", "mode", "max"), "timestamp": ("days",), "pattern": ("pattern",),
+    "constant": ("value",), "expr": ("sql",),
+}  # fmt: skip
+
+
+def _plausible(key: str, earlier: list[str]) -> st.SearchStrategy[Any]:
+    """A value a user might well write for ``key`` (the campaign mixes in hostile ones)."""
+    refs = [*earlier, "customer_id", "email", "name_first", "name_last", "city"]
+    return {
+        "field": st.sampled_from(["email", "name_last", "customer_id", "city", "birth_dt"]),
+        "values": st.one_of(
+            st.lists(st.text(max_size=6), min_size=1, max_size=4),
+            st.lists(st.integers(-1000, 1000), min_size=1, max_size=4),
+        ),
+        "weights": st.lists(st.integers(0, 5), min_size=1, max_size=4),
+        "min": st.integers(-100, 100),
+        "max": st.integers(100, 10**6),
+        "mode": st.integers(-100, 10**6),
+        "places": st.integers(0, 9),
+        "days": st.integers(1, 4000),
+        "start": st.integers(-(10**6), 10**6),
+        "pattern": st.sampled_from(refs).map(lambda r: f"X-{{{r}}}"),
+        "value": st.one_of(st.text(max_size=8), st.integers(-(10**9), 10**9), st.booleans(),
+                           st.floats(-1e6, 1e6)),
+        "sql": st.sampled_from([f"{r} || 'x'" for r in refs] + ["concat_ws(' ', name_first, name_last)"]),
+    }.get(key, _PARAM)  # fmt: skip
+
+
+@st.composite
+def _declared_table(draw: Any) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for i in range(draw(st.integers(1, 4))):
+        if draw(st.integers(0, 9)) == 0:
+            kind: Any = draw(st.sampled_from(["serial", 5, ["int"]]))
+        else:
+            kind = draw(st.sampled_from(_KINDS))
+        keys = list(_REQUIRED.get(kind, ())) if isinstance(kind, str) else []
+        if draw(st.integers(0, 4)) == 0:  # a key too many, or one missing
+            keys = draw(st.lists(st.sampled_from(_PARAM_KEYS), max_size=3, unique=True))
+        column: dict[str, Any] = {"kind": kind}
+        for k in keys:
+            hostile = draw(st.integers(0, 3)) == 0
+            column[k] = draw(_PARAM if hostile else _plausible(k, list(columns)))
+        name = f"c{i}" if draw(st.integers(0, 9)) else draw(st.sampled_from(["Bad-Name", "c0"]))
+        columns[name] = column
+    table: dict[str, Any] = {"columns": columns}
+    for key, strategy in (
+        ("parent", st.sampled_from(["customers", "customers", "transactions", "email_campaign", "nope"])),
+        ("per_parent", st.sampled_from([1, "1..3", "30%", "0..2", "abc", -1, "200%", 10**9])),
+        ("key", st.sampled_from([*columns, "missing"])),
+        ("duplicates", st.booleans()),
+        ("truth", st.booleans()),
+        ("fuzz", st.dictionaries(st.sampled_from([*columns, "x"]),
+                                 st.one_of(st.sampled_from(["email", "name_last", "city", "nope"]),
+                                           st.lists(st.sampled_from(["fat_finger", "upper", "replace", "zzz"]), max_size=2)),
+                                 max_size=2)),
+    ):  # fmt: skip
+        if draw(st.integers(0, 2)) == 0:
+            table[key] = draw(strategy)
+    return table
+
+
+@settings(max_examples=DECLARED_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(table=_declared_table())
+def test_declared_sources_from_hostile_tables_generate_or_are_refused(
+    table: dict[str, Any],
+) -> None:
+    import datetime as dt
+
+    from vecgen.config import Config
+    from vecgen.output.formats import encode
+    from vecgen.pipeline import batch_frames, batch_offsets
+    from vecgen.plan import resolve
+    from vecgen.sources import source_for
+    from vecgen.vocab import load, vocab_dir
+
+    try:
+        config = Config(customers=1000, date=dt.date(2026, 1, 15), declared={"hostile": table})
+    except ConfigError as exc:
+        event("refused")
+        assert str(exc) and "\n" not in str(exc).strip(), str(exc)
+        return
+    event("accepted")
+    plan = resolve(config)
+    start, stop = plan.batches[0]
+    frames = dict(batch_frames(plan, load(vocab_dir("en")), 0, start, stop, batch_offsets(plan)[0]))
+    frame = frames["hostile"]
+    opts = source_for(config, "hostile").write_options
+    for fmt in ("csv", "jsonl", "parquet"):
+        encode(frame, fmt, opts)

@@ -247,6 +247,7 @@ def _per_parent(name: str, value: Any) -> tuple[int, int, float | None]:
 
 # Numbers a declared column can hold: within int64 (Arrow, Parquet) and finite.
 INT_LIMIT = 2**53  # exact in a float too, so decimals and ints share the bound
+MAX_DAYS = 100_000  # a timestamp column's span: far inside what dates and Arrow can hold
 
 
 def _is_int(value: Any) -> bool:
@@ -436,8 +437,10 @@ class Timestamp(Column):
     def parse(cls, where: _Where, params: Mapping[str, Any]) -> Column:
         """Check that ``days`` is a positive integer."""
         days = params["days"]
-        if not (isinstance(days, int) and not isinstance(days, bool) and days > 0):
-            raise where.fail("days must be a positive integer", "fix it")
+        if not (isinstance(days, int) and not isinstance(days, bool) and 0 < days <= MAX_DAYS):
+            raise where.fail(
+                f"days must be a whole number from 1 to {MAX_DAYS:,} (about 270 years)", "fix it"
+            )
         return cls(where.column, days)
 
 

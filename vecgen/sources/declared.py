@@ -273,10 +273,15 @@ def _one(
         case Constant(value=value):
             return pl.Series([value]).gather(np.zeros(n, dtype=np.int64))
         case Expr(sql=sql):
-            return frame.select(pl.sql_expr(sql)).to_series()
+            return _per_row(frame, pl.sql_expr(sql))
         case Pattern(pattern=pattern):
-            return frame.select(pl.concat_str(_pattern_pieces(pattern))).to_series()
+            return _per_row(frame, pl.concat_str(_pattern_pieces(pattern) or [pl.lit("")]))
     raise AssertionError(f"no generator for {col!r}")  # pragma: no cover - a kind per class
+
+
+def _per_row(frame: pl.DataFrame, expr: pl.Expr) -> pl.Series:
+    """Evaluate ``expr`` once per row of ``frame`` (a literal is repeated, not one value)."""
+    return frame.with_columns(expr.alias("__value")).get_column("__value")
 
 
 def _places(places: int | None) -> int:
