@@ -388,6 +388,11 @@ def _thaw(value: Any) -> Any:
     return value
 
 
+def _default(name: str) -> Any:
+    """Return a setting's default from :data:`SETTINGS` (the one place it is written)."""
+    return SETTINGS_BY_NAME[name].default
+
+
 @dataclass(frozen=True)
 class Config(metaclass=_CheckedFields):
     """A validated, immutable run configuration.
@@ -406,53 +411,53 @@ class Config(metaclass=_CheckedFields):
 
     """
 
-    customers: int = 1000
-    dupe_rate: float = 15.0
-    dupe_rate_variance: float = 0.0
-    load_type: str = "new"
-    trans_type: str = "full"
-    max_trans_per_customer: int = 4
-    points_earned: float = 2.0
-    alpha_key: bool = False
-    date_prefix: bool = True
-    date: dt.date | None = None
-    batch_size: int = 100_000
-    seed: int = 0
-    formats: tuple[str, ...] = ("csv",)
-    out: str = "output"
-    layout: str = "lake"
-    quiet: bool = False
-    fuzz_profile: str = "gensampledata"
-    state: bool = False
-    state_dir: str = ""
-    lock_wait: float = 0.0
-    s3_endpoint_url: str = ""
-    s3_sse: str = "AES256"
-    s3_kms_key_id: str = ""
-    vault_addr: str = ""
-    vault_token: str = dataclasses.field(default="", repr=False)
-    vault_secret: str = ""
-    vault_aws_role: str = ""
-    vault_aws_mount: str = "aws"
-    publish_to: str = ""
-    tracer: bool = False
-    tracer_dir: str = "tracer"
-    changes: float = 0.0
-    archival: bool = False
-    archival_count: int = 5
-    csv_formula_guard: bool = False
-    disk_check: bool = True
-    max_memory: int = 0
-    workers: int = 1
-    parts: int = 1
-    part: int = 0
-    locale: str = "en"
-    engine: str = "local"
-    scheduler: str = ""
-    parquet_compression: str = "snappy"
-    parquet_row_group_rows: int = 262_144
-    parquet_dictionary: str = "auto"
-    parquet_statistics: str = "auto"
+    customers: int = _default("customers")
+    dupe_rate: float = _default("dupe_rate")
+    dupe_rate_variance: float = _default("dupe_rate_variance")
+    load_type: str = _default("load_type")
+    trans_type: str = _default("trans_type")
+    max_trans_per_customer: int = _default("max_trans_per_customer")
+    points_earned: float = _default("points_earned")
+    alpha_key: bool = _default("alpha_key")
+    date_prefix: bool = _default("date_prefix")
+    date: dt.date | None = _default("date")
+    batch_size: int = _default("batch_size")
+    seed: int = _default("seed")
+    formats: tuple[str, ...] = _default("formats")
+    out: str = _default("out")
+    layout: str = _default("layout")
+    quiet: bool = _default("quiet")
+    fuzz_profile: str = _default("fuzz_profile")
+    state: bool = _default("state")
+    state_dir: str = _default("state_dir")
+    lock_wait: float = _default("lock_wait")
+    s3_endpoint_url: str = _default("s3_endpoint_url")
+    s3_sse: str = _default("s3_sse")
+    s3_kms_key_id: str = _default("s3_kms_key_id")
+    vault_addr: str = _default("vault_addr")
+    vault_token: str = dataclasses.field(default=_default("vault_token"), repr=False)
+    vault_secret: str = _default("vault_secret")
+    vault_aws_role: str = _default("vault_aws_role")
+    vault_aws_mount: str = _default("vault_aws_mount")
+    publish_to: str = _default("publish_to")
+    tracer: bool = _default("tracer")
+    tracer_dir: str = _default("tracer_dir")
+    changes: float = _default("changes")
+    archival: bool = _default("archival")
+    archival_count: int = _default("archival_count")
+    csv_formula_guard: bool = _default("csv_formula_guard")
+    disk_check: bool = _default("disk_check")
+    max_memory: int = _default("max_memory")
+    workers: int = _default("workers")
+    parts: int = _default("parts")
+    part: int = _default("part")
+    locale: str = _default("locale")
+    engine: str = _default("engine")
+    scheduler: str = _default("scheduler")
+    parquet_compression: str = _default("parquet_compression")
+    parquet_row_group_rows: int = _default("parquet_row_group_rows")
+    parquet_dictionary: str = _default("parquet_dictionary")
+    parquet_statistics: str = _default("parquet_statistics")
     fuzz: TomlTable = field(default_factory=lambda: TomlTable())  # the [fuzz] table, frozen
     declared: tuple[SourceSpec, ...] = ()  # the [sources.<name>] tables, parsed and checked
     # The [completeness.<source>] tables: ((source, ((column, percent), ...)), ...), sorted.
