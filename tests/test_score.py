@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import run_cli, small_config
 from vecgen.engine import run
@@ -140,3 +143,62 @@ def test_score_a_run_end_to_end_with_the_cli(tmp_path: Path) -> None:
     assert "B-cubed" in text.stdout and "weakest corruptions first" in text.stdout
     bad = run_cli("score", truth, str(tmp_path / "nope.csv"), cwd=tmp_path)
     assert bad.returncode == 2 and "does not exist" in bad.stderr
+
+
+# Predictions files as a hostile matcher (or a broken export) writes them: each is scored or
+# refused with one line naming the file; never a traceback.
+_IDS = st.one_of(
+    st.sampled_from(["1", "2", "3", "4", "5", "6"]),
+    st.sampled_from(["", "7", "-1", "1.0", " 1", "１", "\x00", "None", "nan"]),
+    st.integers(-(2**64), 2**64).map(str),
+    st.none(),
+)
+_COLUMNS = st.sampled_from(
+    ["record_id_l", "record_id_r", "record_id", "cluster_id", "source", "source_l", "source_r",
+     "score", "x"]
+)  # fmt: skip
+
+
+@st.composite
+def _predictions(draw: st.DrawFn) -> bytes:
+    columns = draw(st.lists(_COLUMNS, min_size=0, max_size=4, unique=True))
+    if draw(st.booleans()):  # most files name the columns a matcher is asked for
+        columns = draw(
+            st.sampled_from([["record_id_l", "record_id_r"], ["record_id", "cluster_id"]])
+        )
+    rows = draw(st.lists(st.lists(_IDS, min_size=len(columns), max_size=len(columns)), max_size=8))
+    frame = pl.DataFrame(
+        {c: [r[i] for r in rows] for i, c in enumerate(columns)},
+        schema=dict.fromkeys(columns, pl.String),
+    )
+    text = frame.write_csv().encode()
+    damage = draw(st.sampled_from(["none", "none", "truncate", "junk", "latin1", "empty"]))
+    if damage == "truncate":
+        return text[: draw(st.integers(0, max(len(text) - 1, 0)))]
+    if damage == "junk":
+        return text + draw(st.binary(max_size=20))
+    if damage == "latin1":
+        return text.replace(b"1", "\xe9".encode("latin-1"))
+    return b"" if damage == "empty" else text
+
+
+SCORE_EXAMPLES = int(os.environ.get("VECGEN_SCORE_EXAMPLES", "60"))
+
+
+@settings(max_examples=SCORE_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=_predictions(), level=st.sampled_from(["entity", "household"]))
+def test_hostile_predictions_files_are_scored_or_refused_in_one_line(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, level: str
+) -> None:
+    folder = tmp_path_factory.mktemp("pred")
+    truth, _ = files(folder, pl.DataFrame({"record_id": ["1"], "cluster_id": ["a"]}))
+    (folder / "pred.csv").write_bytes(data)
+    try:
+        result = score(truth, str(folder / "pred.csv"), level=level)
+    except ScoreError as exc:
+        assert str(exc) and "\n" not in str(exc).strip(), str(exc)
+        return
+    for kind in ("pairwise", "bcubed"):
+        for value in result[kind].values():
+            assert value is None or 0 <= value <= 1, result
+    assert result["records"] == 6
