@@ -20,6 +20,19 @@ def free_port() -> int:
 
 
 @contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 in a thread; yield the server's http:// address."""
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def s3_server() -> Iterator[str]:
     """Start moto's standalone S3 server on 127.0.0.1; yield its endpoint URL."""
     import logging
@@ -103,14 +116,8 @@ def vault_server(vault: VaultStandIn) -> Iterator[str]:
                     return
             self._send(404, {"errors": []})
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(Handler) as address:
+        yield address
 
 
 def _pgserver(base: str) -> Iterator[str]:
@@ -190,3 +197,143 @@ def postgres_server(base: str) -> Iterator[str]:
         subprocess.run(
             [*as_user, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True
         )
+
+
+@contextmanager
+def iceberg_rest_server(backend_uri: str, warehouse: str) -> Iterator[str]:
+    """Serve the Iceberg REST catalog protocol on 127.0.0.1, backed by a pyiceberg SqlCatalog.
+
+    The routes pyiceberg's RestCatalog uses to create, load, stage and commit
+    tables: config, namespaces, tables (HEAD, GET, POST with stage-create) and
+    commits (a failed requirement is a 409, as a real catalog answers). Requests
+    and responses are pyiceberg's own models. Yields the URI.
+    """
+    from pyiceberg.catalog.rest import (
+        CommitTableRequest,
+        CreateTableRequest,
+        TableResponse,
+    )
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.exceptions import (
+        CommitFailedException,
+        NamespaceAlreadyExistsError,
+        NoSuchNamespaceError,
+        NoSuchTableError,
+        TableAlreadyExistsError,
+    )
+
+    backend = SqlCatalog("rest-backend", uri=backend_uri, warehouse=warehouse)
+    lock = threading.Lock()
+
+    class _Named:  # what SqlCatalog.commit_table reads of the table: its name
+        def __init__(self, identifier: tuple[str, ...]) -> None:
+            self.identifier = identifier
+
+        def name(self) -> tuple[str, ...]:
+            return self.identifier
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _send(self, status: int, body: Any = None) -> None:
+            data = (
+                b""
+                if body is None
+                else (body if isinstance(body, bytes) else json.dumps(body).encode())
+            )
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def _error(self, status: int, kind: str, message: str) -> None:
+            self._send(status, {"error": {"message": message, "type": kind, "code": status}})
+
+        def _body(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def _table(self, table: Any) -> bytes:
+            response = TableResponse(
+                metadata_location=table.metadata_location, metadata=table.metadata, config={}
+            )
+            return response.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+        def _route(self) -> tuple[list[str], dict[str, str]]:
+            path, _, query = self.path.partition("?")
+            parts = [p for p in path.split("/") if p][1:]  # after v1
+            params = dict(q.split("=", 1) for q in query.split("&") if "=" in q)
+            return parts, params
+
+        def do_HEAD(self) -> None:
+            self.do_GET()
+
+        def do_GET(self) -> None:
+            parts, _ = self._route()
+            with lock:
+                if parts == ["config"]:
+                    self._send(200, {"defaults": {}, "overrides": {}})
+                elif len(parts) == 2 and parts[0] == "namespaces":
+                    try:
+                        props = backend.load_namespace_properties(parts[1])
+                        self._send(200, {"namespace": [parts[1]], "properties": props})
+                    except NoSuchNamespaceError as exc:
+                        self._error(404, "NoSuchNamespaceException", str(exc))
+                elif len(parts) == 4 and parts[2] == "tables":
+                    try:
+                        self._send(200, self._table(backend.load_table((parts[1], parts[3]))))
+                    except NoSuchTableError as exc:
+                        self._error(404, "NoSuchTableException", str(exc))
+                else:
+                    self._error(404, "NotFound", self.path)
+
+        def do_POST(self) -> None:
+            parts, _ = self._route()
+            body = self._body()
+            with lock:
+                if parts == ["namespaces"]:
+                    request = json.loads(body)
+                    try:
+                        backend.create_namespace(
+                            tuple(request["namespace"]), request.get("properties", {})
+                        )
+                        self._send(200, {"namespace": request["namespace"], "properties": {}})
+                    except NamespaceAlreadyExistsError as exc:
+                        self._error(409, "AlreadyExistsException", str(exc))
+                elif len(parts) == 3 and parts[2] == "tables":
+                    create = CreateTableRequest.model_validate_json(body)
+                    identifier = (parts[1], create.name)
+                    try:
+                        if create.stage_create:
+                            staged = backend._create_staged_table(
+                                identifier, create.table_schema, create.location,
+                                create.partition_spec, create.write_order, create.properties,
+                            )  # fmt: skip
+                            self._send(200, self._table(staged))
+                        else:
+                            table = backend.create_table(
+                                identifier, create.table_schema, create.location,
+                                create.partition_spec, create.write_order, create.properties,
+                            )  # fmt: skip
+                            self._send(200, self._table(table))
+                    except TableAlreadyExistsError as exc:
+                        self._error(409, "AlreadyExistsException", str(exc))
+                elif len(parts) == 4 and parts[2] == "tables":
+                    commit = CommitTableRequest.model_validate_json(body)
+                    try:
+                        done = backend.commit_table(
+                            _Named((parts[1], parts[3])),  # type: ignore[arg-type]
+                            tuple(commit.requirements),
+                            tuple(commit.updates),
+                        )
+                    except CommitFailedException as exc:
+                        self._error(409, "CommitFailedException", str(exc))
+                        return
+                    self._send(200, done.model_dump_json(by_alias=True, exclude_none=True).encode())
+                else:
+                    self._error(404, "NotFound", self.path)
+
+    with _serving(Handler) as address:
+        yield address

@@ -157,6 +157,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "out",
         "formats",
         "layout",
+        "iceberg_catalog",
         "date_prefix",
         "quiet",
         "locale",

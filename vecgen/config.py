@@ -175,6 +175,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "s3_kms_key_id", "path", "", "KMS key id for s3_sse = aws:kms (empty: the bucket's default)"
     ),
+    Setting(
+        "iceberg_catalog",
+        "path",
+        "",
+        "format iceberg: the catalog, a URI: http(s)://... (a REST catalog) or a SQLAlchemy URI "
+        "(sqlite:////abs/path.db, postgresql://user@host/db; a password goes in the environment, "
+        "never the URI); empty: a SQLite file in the output, OUT/_iceberg/catalog.db",
+    ),
     Setting("vault_addr", "path", "", "Vault address (default: $VAULT_ADDR)"),
     Setting("vault_token", "secret", "", "Vault token (default: $VAULT_TOKEN); never printed"),
     Setting(
@@ -434,6 +442,7 @@ class Config(metaclass=_CheckedFields):
     s3_endpoint_url: str = _default("s3_endpoint_url")
     s3_sse: str = _default("s3_sse")
     s3_kms_key_id: str = _default("s3_kms_key_id")
+    iceberg_catalog: str = _default("iceberg_catalog")
     vault_addr: str = _default("vault_addr")
     vault_token: str = dataclasses.field(default=_default("vault_token"), repr=False)
     vault_secret: str = _default("vault_secret")
@@ -490,6 +499,7 @@ class Config(metaclass=_CheckedFields):
                     raise ConfigError(msg)
         for key in ("out", "state_dir", "tracer_dir", "publish_to"):
             _no_tilde(key, str(getattr(self, key) or ""))
+        _check_catalog_uri(self.iceberg_catalog)
         if self.part >= self.parts:
             raise ConfigError(f"'part' must be below 'parts' ({self.parts}), got {self.part}")
         if self.parts > 1:
@@ -523,8 +533,8 @@ class Config(metaclass=_CheckedFields):
                 else f"parts = {self.parts} (a table takes one commit per run, not one per shard); "
                 "write the tables with parts = 1"
                 if self.parts > 1
-                else f"the remote output '{self.out}' (an Iceberg catalog is a local SQLite "
-                "file in this version); write Iceberg tables to a local --out"
+                else f"the remote output '{self.out}' (Iceberg tables are written to local "
+                "folders in this version); write Iceberg tables to a local --out"
                 if "://" in self.out and table_format == "iceberg"
                 else f"the output '{self.out}' (Delta tables are written to local folders or "
                 "S3); use a local --out or s3://bucket/prefix"
@@ -665,6 +675,43 @@ class Config(metaclass=_CheckedFields):
         if self.completeness:
             d[COMPLETENESS_KEY] = {source: dict(rates) for source, rates in self.completeness}
         return d
+
+
+def _check_catalog_uri(uri: str) -> None:
+    """Refuse an ``iceberg_catalog`` that is not a URI, or that holds a password.
+
+    Examples
+    --------
+    >>> _check_catalog_uri("http://127.0.0.1:8181")
+    >>> _check_catalog_uri("postgresql://me:pw@db/lake")
+    Traceback (most recent call last):
+    ...
+    vecgen.errors.ConfigError: 'iceberg_catalog' holds a password; give it through the environment (PGPASSWORD for PostgreSQL) and write postgresql://me@db/lake
+
+    """
+    import urllib.parse
+
+    if not uri:
+        return
+    scheme, _, rest = uri.partition("://")
+    bad = (
+        "'iceberg_catalog' must be a URI: http(s)://host:port for a REST catalog, "
+        "sqlite:////abs/path.db or postgresql://user@host/db for a SQL catalog"
+    )
+    if not rest or not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme):
+        raise ConfigError(bad)
+    try:
+        parts = urllib.parse.urlsplit(uri)
+        password, port = parts.password, parts.port
+    except ValueError:  # a malformed host or port
+        raise ConfigError(bad) from None
+    if password is not None:
+        netloc = f"{parts.username}@{parts.hostname or ''}" + (f":{port}" if port else "")
+        msg = (
+            "'iceberg_catalog' holds a password; give it through the environment (PGPASSWORD "
+            f"for PostgreSQL) and write {parts._replace(netloc=netloc).geturl()}"
+        )
+        raise ConfigError(msg)
 
 
 def _no_tilde(key: str, value: str) -> None:

@@ -94,6 +94,8 @@ class Outputs:
             _recover(journal, plan)
         if plan.config.load_type == "new":
             self._refuse_to_replace()
+        if "iceberg" in plan.config.formats:
+            tables.use_catalog(self.root, plan.config.iceberg_catalog)
         if any(fmt in TABLE_FORMATS for fmt in plan.config.formats):
             for source in plan.sources:
                 folder = posixpath.join(self.root, source)

@@ -45,7 +45,9 @@ from vecgen.errors import OutputError, cause
 
 PARTITION = "dt"
 LOG = "_delta_log"
-ICEBERG_CATALOG = posixpath.join("_iceberg", "catalog.db")  # under OUT
+ICEBERG_CATALOG = posixpath.join("_iceberg", "catalog.db")  # under OUT (the default catalog)
+# A configured catalog (iceberg_catalog) is recorded here, so readers given only OUT find it.
+CATALOG_RECORD = posixpath.join("_iceberg", "catalog.json")
 NAMESPACE = "vecgen"
 # pyiceberg retries a commit that lost a race on top of the winner's; vecgen's run must
 # instead fail and commit nothing (the first run to commit wins).
@@ -141,7 +143,10 @@ def table_kind(folder: str, store: Store = LOCAL) -> str | None:
         return "delta"
     if store.fs is not None:
         return None  # Iceberg tables are local (their catalog is a SQLite file)
-    if os.path.isdir(os.path.join(folder, "metadata")) and os.path.isfile(_catalog_file(folder)):
+    root = os.path.dirname(os.path.abspath(folder))
+    if os.path.isdir(os.path.join(folder, "metadata")) and (
+        os.path.isfile(_catalog_file(folder)) or os.path.isfile(os.path.join(root, CATALOG_RECORD))
+    ):
         return "iceberg"
     return None
 
@@ -150,20 +155,97 @@ def _catalog_file(folder: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(folder)), ICEBERG_CATALOG)
 
 
-def _iceberg_table(folder: str, create: bool = False) -> Any:
-    """Load table ``vecgen.<source>`` from the output's SQLite catalog (None if it has none)."""
+def recorded_catalog(root: str) -> str | None:
+    """Return the catalog URI recorded in the output ``root`` (None: the default SQLite file)."""
+    path = os.path.join(root, CATALOG_RECORD)
+    if not os.path.isfile(path):
+        return None
     try:
-        from pyiceberg.catalog.sql import SqlCatalog
+        with open(path, encoding="utf-8") as f:
+            uri = json.loads(f.read(65_536))["uri"]
+        if not isinstance(uri, str) or not uri:
+            raise ValueError("no uri")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        msg = f'{path} is damaged ({cause(exc)}); write {{"uri": "<the catalog URI>"}} into it'
+        raise OutputError(msg) from None
+    return uri
+
+
+def record_catalog(root: str, uri: str) -> None:
+    """Record that the Iceberg tables of ``root`` live in the catalog ``uri`` (atomically).
+
+    An output's tables live in one catalog: a run naming another one is refused.
+    """
+    recorded = recorded_catalog(root)
+    default_in_use = os.path.isfile(os.path.join(root, ICEBERG_CATALOG))
+    if recorded == uri:
+        return
+    if recorded is not None or default_in_use:
+        where = recorded or f"the SQLite file {os.path.join(root, ICEBERG_CATALOG)}"
+        setting = f'iceberg_catalog = "{recorded}"' if recorded else "iceberg_catalog empty"
+        msg = (
+            f"the Iceberg tables of {root} live in {where}, not {uri}; run with {setting} "
+            "or write to another --out"
+        )
+        raise OutputError(msg)
+    path = os.path.join(root, CATALOG_RECORD)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.vecgen-tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps({"uri": uri}) + "\n")
+    os.replace(tmp, path)
+
+
+def use_catalog(root: str, uri: str) -> None:
+    """Check (and record) the catalog a run writes the Iceberg tables of ``root`` to.
+
+    ``uri`` empty means the default SQLite file: refused when the output's tables
+    were recorded in another catalog.
+    """
+    if uri:
+        record_catalog(root, uri)
+        return
+    recorded = recorded_catalog(root)
+    if recorded is not None:
+        msg = (
+            f"the Iceberg tables of {root} live in the catalog {recorded}; "
+            f'run with iceberg_catalog = "{recorded}" or write to another --out'
+        )
+        raise OutputError(msg)
+
+
+def _open_catalog(root: str, create: bool) -> Any:
+    """Open the catalog of the output ``root``: its recorded URI, else its SQLite file."""
+    uri = recorded_catalog(root)
+    warehouse = f"file://{root}"
+    if uri is not None and uri.startswith(("http://", "https://")):
+        from pyiceberg.catalog.rest import RestCatalog
+
+        return RestCatalog(NAMESPACE, uri=uri, warehouse=warehouse)
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    if uri is None:
+        if create:
+            os.makedirs(os.path.join(root, os.path.dirname(ICEBERG_CATALOG)), exist_ok=True)
+        uri = f"sqlite:///{os.path.join(root, ICEBERG_CATALOG)}"
+    return SqlCatalog(NAMESPACE, uri=uri, warehouse=warehouse)
+
+
+def _iceberg_table(folder: str, create: bool = False) -> Any:
+    """Load table ``vecgen.<source>`` from the output's catalog (None if it has none)."""
+    try:
         from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
     except ImportError:
         msg = f"'{folder}' is an Iceberg table: reading it needs pyiceberg (pip install 'vecgen[iceberg]')"
         raise OutputError(msg) from None
     root = os.path.dirname(os.path.abspath(folder))
-    if create:
-        os.makedirs(os.path.dirname(_catalog_file(folder)), exist_ok=True)
-    catalog = SqlCatalog(
-        NAMESPACE, uri=f"sqlite:///{_catalog_file(folder)}", warehouse=f"file://{root}"
-    )
+    try:
+        catalog = _open_catalog(root, create)
+    except OutputError:
+        raise
+    except Exception as exc:  # an unreachable REST catalog or database: one line
+        msg = f"cannot open the Iceberg catalog of {root} ({cause(exc)}); check iceberg_catalog"
+        raise OutputError(msg) from None
     if create:  # (readers only look: they never write to the catalog)
         catalog.create_namespace_if_not_exists(NAMESPACE)
     try:
