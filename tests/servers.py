@@ -200,7 +200,9 @@ def postgres_server(base: str) -> Iterator[str]:
 
 
 @contextmanager
-def iceberg_rest_server(backend_uri: str, warehouse: str) -> Iterator[str]:
+def iceberg_rest_server(
+    backend_uri: str, warehouse: str, io: dict[str, str] | None = None
+) -> Iterator[str]:
     """Serve the Iceberg REST catalog protocol on 127.0.0.1, backed by a pyiceberg SqlCatalog.
 
     The routes pyiceberg's RestCatalog uses to create, load, stage and commit
@@ -222,7 +224,7 @@ def iceberg_rest_server(backend_uri: str, warehouse: str) -> Iterator[str]:
         TableAlreadyExistsError,
     )
 
-    backend = SqlCatalog("rest-backend", uri=backend_uri, warehouse=warehouse)
+    backend = SqlCatalog("rest-backend", uri=backend_uri, warehouse=warehouse, **(io or {}))
     lock = threading.Lock()
 
     class _Named:  # what SqlCatalog.commit_table reads of the table: its name

@@ -533,9 +533,10 @@ class Config(metaclass=_CheckedFields):
                 else f"parts = {self.parts} (a table takes one commit per run, not one per shard); "
                 "write the tables with parts = 1"
                 if self.parts > 1
-                else f"the remote output '{self.out}' (Iceberg tables are written to local "
-                "folders in this version); write Iceberg tables to a local --out"
-                if "://" in self.out and table_format == "iceberg"
+                else f"the remote output '{self.out}' without a catalog (the default one is a "
+                "SQLite file in the output); set iceberg_catalog (a REST or SQL catalog) or "
+                "write to a local --out"
+                if "://" in self.out and table_format == "iceberg" and not self.iceberg_catalog
                 else f"the output '{self.out}' (Delta tables are written to local folders or "
                 "S3); use a local --out or s3://bucket/prefix"
                 if "://" in self.out and not self.out.startswith(("s3://", "s3a://"))

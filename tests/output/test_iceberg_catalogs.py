@@ -81,3 +81,7 @@ def test_a_catalog_uri_is_checked_and_never_holds_a_password() -> None:
         Config(iceberg_catalog="postgresql://me:s3cret@db:5432/lake")
     assert "s3cret" not in str(caught.value) and "postgresql://me@db:5432/lake" in str(caught.value)
     assert Config(iceberg_catalog="https://catalog.example:8181/api").iceberg_catalog
+    # In a bucket the default catalog (a SQLite file in the output) cannot be: name one.
+    with pytest.raises(ConfigError, match="without a catalog"):
+        Config(formats=("iceberg",), out="s3://bucket/lake")
+    assert Config(formats=("iceberg",), out="s3://bucket/lake", iceberg_catalog="http://h:1")

@@ -95,7 +95,8 @@ class Outputs:
         if plan.config.load_type == "new":
             self._refuse_to_replace()
         if "iceberg" in plan.config.formats:
-            tables.use_catalog(self.root, plan.config.iceberg_catalog)
+            with self._remote_errors():
+                tables.use_catalog(self.root, plan.config.iceberg_catalog, self.store)
         if any(fmt in TABLE_FORMATS for fmt in plan.config.formats):
             for source in plan.sources:
                 folder = posixpath.join(self.root, source)

@@ -82,6 +82,51 @@ class Store:
 
         return DeltaTable(self.uri(folder), storage_options=self.options)
 
+    def parent(self, folder: str) -> str:
+        """Return the output folder a source's table folder is in."""
+        if self.fs is None:
+            return os.path.dirname(os.path.abspath(folder))
+        return posixpath.dirname(folder.rstrip("/"))
+
+    def location(self, path: str) -> str:
+        """Return ``path`` as the URI Iceberg stores (``file://`` or ``s3://``)."""
+        return f"file://{os.path.abspath(path)}" if self.fs is None else f"s3://{path}"
+
+    def isfile(self, path: str) -> bool:
+        """Return whether ``path`` is a file."""
+        return os.path.isfile(path) if self.fs is None else bool(self.fs.isfile(path))
+
+    def read_small(self, path: str) -> str:
+        """Return a small text file's content (at most 64 KiB are read)."""
+        if self.fs is None:
+            with open(path, encoding="utf-8") as f:
+                return f.read(65_536)
+        with self.fs.open(path, "rb") as f:
+            return bytes(f.read(65_536)).decode("utf-8")
+
+    def write_small(self, path: str, text: str) -> None:
+        """Write a small text file whole (a temporary name, then renamed; one PUT on S3)."""
+        if self.fs is not None:
+            self.fs.pipe_file(path, text.encode("utf-8"))
+            return
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.vecgen-tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+
+    def iceberg_io(self) -> dict[str, str]:
+        """Return pyiceberg's S3 FileIO properties (endpoint, credentials, region)."""
+        o = self.options or {}
+        names = {
+            "AWS_ENDPOINT_URL": "s3.endpoint",
+            "AWS_ACCESS_KEY_ID": "s3.access-key-id",
+            "AWS_SECRET_ACCESS_KEY": "s3.secret-access-key",
+            "AWS_SESSION_TOKEN": "s3.session-token",
+            "AWS_REGION": "s3.region",
+        }
+        return {iceberg: o[aws] for aws, iceberg in names.items() if o.get(aws)}
+
 
 LOCAL = Store()
 
@@ -141,11 +186,10 @@ def table_kind(folder: str, store: Store = LOCAL) -> str | None:
     """
     if store.isdir(posixpath.join(folder, LOG)):
         return "delta"
-    if store.fs is not None:
-        return None  # Iceberg tables are local (their catalog is a SQLite file)
-    root = os.path.dirname(os.path.abspath(folder))
-    if os.path.isdir(os.path.join(folder, "metadata")) and (
-        os.path.isfile(_catalog_file(folder)) or os.path.isfile(os.path.join(root, CATALOG_RECORD))
+    root = store.parent(folder)
+    if store.isdir(posixpath.join(folder, "metadata")) and (
+        store.isfile(posixpath.join(root, CATALOG_RECORD))
+        or (store.fs is None and os.path.isfile(_catalog_file(folder)))
     ):
         return "iceberg"
     return None
@@ -155,14 +199,13 @@ def _catalog_file(folder: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(folder)), ICEBERG_CATALOG)
 
 
-def recorded_catalog(root: str) -> str | None:
+def recorded_catalog(root: str, store: Store = LOCAL) -> str | None:
     """Return the catalog URI recorded in the output ``root`` (None: the default SQLite file)."""
-    path = os.path.join(root, CATALOG_RECORD)
-    if not os.path.isfile(path):
+    path = posixpath.join(root, CATALOG_RECORD)
+    if not store.isfile(path):
         return None
     try:
-        with open(path, encoding="utf-8") as f:
-            uri = json.loads(f.read(65_536))["uri"]
+        uri = json.loads(store.read_small(path))["uri"]
         if not isinstance(uri, str) or not uri:
             raise ValueError("no uri")
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -171,13 +214,13 @@ def recorded_catalog(root: str) -> str | None:
     return uri
 
 
-def record_catalog(root: str, uri: str) -> None:
+def record_catalog(root: str, uri: str, store: Store = LOCAL) -> None:
     """Record that the Iceberg tables of ``root`` live in the catalog ``uri`` (atomically).
 
     An output's tables live in one catalog: a run naming another one is refused.
     """
-    recorded = recorded_catalog(root)
-    default_in_use = os.path.isfile(os.path.join(root, ICEBERG_CATALOG))
+    recorded = recorded_catalog(root, store)
+    default_in_use = store.fs is None and os.path.isfile(os.path.join(root, ICEBERG_CATALOG))
     if recorded == uri:
         return
     if recorded is not None or default_in_use:
@@ -188,24 +231,19 @@ def record_catalog(root: str, uri: str) -> None:
             "or write to another --out"
         )
         raise OutputError(msg)
-    path = os.path.join(root, CATALOG_RECORD)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.vecgen-tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps({"uri": uri}) + "\n")
-    os.replace(tmp, path)
+    store.write_small(posixpath.join(root, CATALOG_RECORD), json.dumps({"uri": uri}) + "\n")
 
 
-def use_catalog(root: str, uri: str) -> None:
+def use_catalog(root: str, uri: str, store: Store = LOCAL) -> None:
     """Check (and record) the catalog a run writes the Iceberg tables of ``root`` to.
 
     ``uri`` empty means the default SQLite file: refused when the output's tables
     were recorded in another catalog.
     """
     if uri:
-        record_catalog(root, uri)
+        record_catalog(root, uri, store)
         return
-    recorded = recorded_catalog(root)
+    recorded = recorded_catalog(root, store)
     if recorded is not None:
         msg = (
             f"the Iceberg tables of {root} live in the catalog {recorded}; "
@@ -214,33 +252,34 @@ def use_catalog(root: str, uri: str) -> None:
         raise OutputError(msg)
 
 
-def _open_catalog(root: str, create: bool) -> Any:
+def _open_catalog(root: str, create: bool, store: Store = LOCAL) -> Any:
     """Open the catalog of the output ``root``: its recorded URI, else its SQLite file."""
-    uri = recorded_catalog(root)
-    warehouse = f"file://{root}"
+    uri = recorded_catalog(root, store)
+    warehouse = store.location(root)
+    io = store.iceberg_io()
     if uri is not None and uri.startswith(("http://", "https://")):
         from pyiceberg.catalog.rest import RestCatalog
 
-        return RestCatalog(NAMESPACE, uri=uri, warehouse=warehouse)
+        return RestCatalog(NAMESPACE, uri=uri, warehouse=warehouse, **io)
     from pyiceberg.catalog.sql import SqlCatalog
 
     if uri is None:
         if create:
             os.makedirs(os.path.join(root, os.path.dirname(ICEBERG_CATALOG)), exist_ok=True)
         uri = f"sqlite:///{os.path.join(root, ICEBERG_CATALOG)}"
-    return SqlCatalog(NAMESPACE, uri=uri, warehouse=warehouse)
+    return SqlCatalog(NAMESPACE, uri=uri, warehouse=warehouse, **io)
 
 
-def _iceberg_table(folder: str, create: bool = False) -> Any:
+def _iceberg_table(folder: str, create: bool = False, store: Store = LOCAL) -> Any:
     """Load table ``vecgen.<source>`` from the output's catalog (None if it has none)."""
     try:
         from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
     except ImportError:
         msg = f"'{folder}' is an Iceberg table: reading it needs pyiceberg (pip install 'vecgen[iceberg]')"
         raise OutputError(msg) from None
-    root = os.path.dirname(os.path.abspath(folder))
+    root = store.parent(folder)
     try:
-        catalog = _open_catalog(root, create)
+        catalog = _open_catalog(root, create, store)
     except OutputError:
         raise
     except Exception as exc:  # an unreachable REST catalog or database: one line
@@ -249,7 +288,7 @@ def _iceberg_table(folder: str, create: bool = False) -> Any:
     if create:  # (readers only look: they never write to the catalog)
         catalog.create_namespace_if_not_exists(NAMESPACE)
     try:
-        return catalog, catalog.load_table(f"{NAMESPACE}.{os.path.basename(folder)}")
+        return catalog, catalog.load_table(f"{NAMESPACE}.{posixpath.basename(folder)}")
     except (NoSuchTableError, NoSuchNamespaceError):
         return catalog, None
 
@@ -264,13 +303,15 @@ def live_files(folder: str, store: Store = LOCAL) -> set[str] | None:
         return None
     if kind == "iceberg":
         try:
-            _, table = _iceberg_table(folder)
+            _, table = _iceberg_table(folder, store=store)
             tasks = table.scan().plan_files() if table is not None else []
         except OutputError:
             raise
         except Exception as exc:  # a damaged catalog or metadata: one line
             msg = f"cannot read the Iceberg table '{folder}' ({exc}); restore its metadata"
             raise OutputError(msg) from None
+        if store.fs is not None:
+            return {t.file.file_path.removeprefix("s3://") for t in tasks}
         return {os.path.normpath(t.file.file_path.removeprefix("file://")) for t in tasks}
     try:
         uris = store.delta(folder).file_uris()
@@ -320,7 +361,7 @@ def partition_rows(folder: str, day: str, store: Store = LOCAL) -> int:
     if kind is None:
         return 0
     if kind == "iceberg":
-        _, table = _iceberg_table(folder)
+        _, table = _iceberg_table(folder, store=store)
         if table is None:
             return 0
         tasks = table.scan(row_filter=_day_filter(day)).plan_files()
@@ -344,7 +385,7 @@ def version(folder: str, store: Store = LOCAL) -> str | None:
     if kind is None:
         return None
     if kind == "iceberg":
-        _, table = _iceberg_table(folder)
+        _, table = _iceberg_table(folder, store=store)
         return None if table is None else str(table.metadata_location)
     return str(store.delta(folder).version())
 
@@ -399,7 +440,7 @@ def commit(
     """
     if fmt == "iceberg":
         paths = [path for path, _ in files]
-        _commit_iceberg(folder, paths, day, load_type, metadata, expected)
+        _commit_iceberg(folder, paths, day, load_type, metadata, expected, store)
         return
     import fsspec
     import pyarrow as pa
@@ -482,6 +523,7 @@ def _commit_iceberg(
     load_type: str,
     metadata: dict[str, str],
     expected: str | None,
+    store: Store = LOCAL,
 ) -> None:
     """One transaction: (create the table,) drop today's partition for truncate, add the files."""
     import pyarrow.parquet as pq
@@ -489,15 +531,15 @@ def _commit_iceberg(
     if not paths:
         return
     try:
-        catalog, table = _iceberg_table(folder, create=True)
+        catalog, table = _iceberg_table(folder, create=True, store=store)
         now = None if table is None else str(table.metadata_location)
         if now != expected:
             raise _moved(folder, expected, now)
         if table is None:
             tx = catalog.create_table_transaction(
-                f"{NAMESPACE}.{os.path.basename(folder)}",
-                schema=pq.read_schema(paths[0]),
-                location=f"file://{os.path.abspath(folder)}",
+                f"{NAMESPACE}.{posixpath.basename(folder)}",
+                schema=pq.read_schema(paths[0] if store.fs is None else store.fs.open(paths[0])),
+                location=store.location(folder),
                 properties={**metadata, **NO_RETRIES},
             )
             with tx.update_spec() as spec:
@@ -515,7 +557,8 @@ def _commit_iceberg(
         level = quiet.level
         quiet.setLevel(logging.ERROR)
         try:
-            tx.add_files([os.path.abspath(p) for p in paths], snapshot_properties=metadata)
+            located = [os.path.abspath(p) if store.fs is None else store.location(p) for p in paths]
+            tx.add_files(located, snapshot_properties=metadata)
         finally:
             quiet.setLevel(level)
         tx.commit_transaction()
@@ -550,7 +593,7 @@ def merge_changes(
     if source.num_rows == 0 or kind is None:
         return
     if kind == "iceberg":
-        _merge_iceberg(folder, source.drop_columns([PARTITION]), key, metadata)
+        _merge_iceberg(folder, source.drop_columns([PARTITION]), key, metadata, store)
         return
     from deltalake.transaction import CommitProperties
 
@@ -574,7 +617,9 @@ def merge_changes(
         raise _failed("merging today's changes into", "Delta", folder, exc) from None
 
 
-def _merge_iceberg(folder: str, source: Any, key: str, metadata: dict[str, str]) -> None:
+def _merge_iceberg(
+    folder: str, source: Any, key: str, metadata: dict[str, str], store: Store = LOCAL
+) -> None:
     """MERGE into an Iceberg table in one transaction: delete the changed people, append U rows.
 
     An updated person keeps the ``dt`` partition of their record; the U rows
@@ -582,7 +627,7 @@ def _merge_iceberg(folder: str, source: Any, key: str, metadata: dict[str, str])
     """
     import polars as pl
 
-    _, table = _iceberg_table(folder)
+    _, table = _iceberg_table(folder, store=store)
     changes = pl.DataFrame(source)
     ids = changes[key].cast(pl.String).to_list()
     if not ids or table is None:
