@@ -201,14 +201,18 @@ def postgres_server(base: str) -> Iterator[str]:
 
 @contextmanager
 def iceberg_rest_server(
-    backend_uri: str, warehouse: str, io: dict[str, str] | None = None
+    backend_uri: str,
+    warehouse: str,
+    io: dict[str, str] | None = None,
+    authorizations: list[str] | None = None,
 ) -> Iterator[str]:
     """Serve the Iceberg REST catalog protocol on 127.0.0.1, backed by a pyiceberg SqlCatalog.
 
     The routes pyiceberg's RestCatalog uses to create, load, stage and commit
     tables: config, namespaces, tables (HEAD, GET, POST with stage-create) and
     commits (a failed requirement is a 409, as a real catalog answers). Requests
-    and responses are pyiceberg's own models. Yields the URI.
+    and responses are pyiceberg's own models. ``authorizations`` collects each
+    request's Authorization header. Yields the URI.
     """
     from pyiceberg.catalog.rest import (
         CommitTableRequest,
@@ -264,6 +268,8 @@ def iceberg_rest_server(
             return response.model_dump_json(by_alias=True, exclude_none=True).encode()
 
         def _route(self) -> tuple[list[str], dict[str, str]]:
+            if authorizations is not None:
+                authorizations.append(self.headers.get("Authorization") or "")
             path, _, query = self.path.partition("?")
             parts = [p for p in path.split("/") if p][1:]  # after v1
             params = dict(q.split("=", 1) for q in query.split("&") if "=" in q)

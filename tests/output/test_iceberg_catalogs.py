@@ -61,6 +61,24 @@ def test_a_rest_catalog_holds_the_same_tables_as_the_default_one(tmp_path: Path)
     )
 
 
+def test_a_rest_catalog_token_comes_from_pyicebergs_configuration(tmp_path: Path) -> None:
+    pytest.importorskip("pyiceberg", reason="pyiceberg is a test dependency")
+    seen: list[str] = []
+    token = "vecgen-canary-token-1234"
+    with iceberg_rest_server(
+        f"sqlite:///{tmp_path}/rest.db", f"file://{tmp_path}/wh", None, seen
+    ) as uri:
+        r = run_cli(
+            "--customers", "1000", "--format", "iceberg", "--quiet", "--date", DAYS[0],
+            "--out", "lake", "--iceberg-catalog", uri, cwd=tmp_path,
+            env={"PYICEBERG_CATALOG__VECGEN__TOKEN": token},
+        )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert seen and all(h == f"Bearer {token}" for h in seen)
+    assert token not in r.stdout + r.stderr
+    assert token not in (tmp_path / "lake" / "_iceberg" / "catalog.json").read_text()
+
+
 def test_a_sql_catalog_outside_the_output(tmp_path: Path) -> None:
     pytest.importorskip("pyiceberg", reason="pyiceberg is a test dependency")
     from pyiceberg.catalog.sql import SqlCatalog

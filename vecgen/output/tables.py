@@ -258,9 +258,11 @@ def _open_catalog(root: str, create: bool, store: Store = LOCAL) -> Any:
     warehouse = store.location(root)
     io = store.iceberg_io()
     if uri is not None and uri.startswith(("http://", "https://")):
-        from pyiceberg.catalog.rest import RestCatalog
+        from pyiceberg.catalog import load_catalog
 
-        return RestCatalog(NAMESPACE, uri=uri, warehouse=warehouse, **io)
+        # pyiceberg's own configuration of a catalog named "vecgen" (PYICEBERG_CATALOG__VECGEN__
+        # TOKEN or __CREDENTIAL, ~/.pyiceberg.yaml) supplies the authentication: never a setting.
+        return load_catalog(NAMESPACE, type="rest", uri=uri, warehouse=warehouse, **io)
     from pyiceberg.catalog.sql import SqlCatalog
 
     if uri is None:
