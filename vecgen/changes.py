@@ -77,39 +77,19 @@ def known_customers(out: str | Output, before: str) -> pl.DataFrame:
 
     Text columns (``birth_dt`` a date) plus ``__entity`` and ``__household``, the
     person's entity and household in truth (the customer id where the day has no
-    truth file).
+    truth file, or for a change of a customer in no earlier file).
     """
-    out = output_of(out)
-    frames = []
-    for path in earlier_files(out, "customers", dt.date.fromisoformat(before)):
-        frames.append(with_entities(read_customers_file(path, out=out), path, out))
-    if not frames:
-        return pl.DataFrame()
-    known = pl.concat(frames).unique("customer_id", keep="last", maintain_order=True)
-    prior = [
-        read_customers_file(p, extra=CHANGE_COLUMNS, out=out)
-        for p in earlier_files(out, CHANGE_FEED, dt.date.fromisoformat(before))
-    ]
-    if not prior:
+    known = _current_records(
+        output_of(out), "customers", CHANGE_FEED, dt.date.fromisoformat(before)
+    )
+    if known.height == 0:
         return known
-    latest = pl.concat(prior).unique("customer_id", keep="last", maintain_order=True)
-    entity = known.select("customer_id", "__entity", "__household")
-    updated = latest.filter(pl.col("op") == "U").join(entity, on="customer_id", how="left")
-    updated = updated.with_columns(
-        pl.col("__entity").fill_null(pl.col("customer_id")),
-        pl.col("__household").fill_null(pl.col("customer_id")),
-    )
-    return pl.concat(
-        [
-            known.join(latest.select("customer_id"), on="customer_id", how="anti"),
-            updated.select(known.columns),
-        ]
-    )
+    return known.with_columns(pl.col("__entity", "__household").fill_null(pl.col("customer_id")))
 
 
-def changes_extra(plan: Plan, vocab: Vocab) -> Extra | None:
+def changes_extra(plan: Plan, vocab: Vocab, out: Output) -> Extra | None:
     """Today's change rows (the ``customer_changes`` frame) and their truth rows."""
-    known = known_customers(output_of(plan.config.out, plan.config), plan.run_date.isoformat())
+    known = known_customers(out, plan.run_date.isoformat())
     if known.height == 0:
         return None
     s = plan.streams(CHANGE_FEED)
@@ -229,30 +209,25 @@ def _earlier_changes(out: Output, today: dt.date) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame()
 
 
-def _current_records(out: Output, follower: Follower, today: dt.date) -> pl.DataFrame:
-    """Return the system's records as they are before today (earlier feed rows applied).
+def _current_records(out: Output, system: str, feed: str, before: dt.date) -> pl.DataFrame:
+    """Return a system's records as they were before ``before`` (its change feed applied).
 
-    Adds ``__entity`` and ``__household`` (from each file's truth); records the
-    system deleted are gone.
+    The system's earlier files, each record's latest earlier ``feed`` row
+    applied; a deleted record is gone. Adds ``__entity`` and ``__household`` (from each file's truth); they are null
+    for a feed row whose record is in no earlier file.
     """
-    columns = SYSTEM_COLUMNS[follower.system]
-    key, dates = columns[0], _DATES[follower.system]
+    columns = SYSTEM_COLUMNS[system]
+    key, dates = columns[0], _DATES[system]
     frames = [
-        with_entities(
-            read_records(path, follower.system, columns, dates, out=out),
-            path,
-            out,
-            follower.system,
-            key,
-        )
-        for path in earlier_files(out, follower.system, today)
+        with_entities(read_records(path, system, columns, dates, out=out), path, out, system, key)
+        for path in earlier_files(out, system, before)
     ]
     if not frames:
         return pl.DataFrame()
     records = pl.concat(frames).unique(key, keep="last", maintain_order=True)
     fed = [
-        read_records(path, follower.feed, columns, dates, CHANGE_COLUMNS, out)
-        for path in earlier_files(out, follower.feed, today)
+        read_records(path, feed, columns, dates, CHANGE_COLUMNS, out)
+        for path in earlier_files(out, feed, before)
     ]
     if not fed:
         return records
@@ -260,13 +235,13 @@ def _current_records(out: Output, follower: Follower, today: dt.date) -> pl.Data
     kept = records.join(latest.select(key), on=key, how="anti")
     updated = (
         latest.filter(pl.col("op") == "U")
-        .join(records.select(key, "__entity", "__household"), on=key, how="inner")
+        .join(records.select(key, "__entity", "__household"), on=key, how="left")
         .select(records.columns)
     )
     return pl.concat([kept, updated])
 
 
-def follow_extras(plan: Plan) -> list[Extra]:
+def follow_extras(plan: Plan, out: Output) -> list[Extra]:
     """Today's rows of the loyalty and POS change feeds: earlier customer changes now due.
 
     A change of customer X on day D reaches each system after a delay drawn per
@@ -276,7 +251,7 @@ def follow_extras(plan: Plan) -> list[Extra]:
     deletion removes its record. Loyalty's copy of X is member ``LM`` + X; the
     POS system's are its records of X's entity.
     """
-    out, today = output_of(plan.config.out, plan.config), plan.run_date
+    today = plan.run_date
     followers = [f for f in FOLLOWERS if f.feed in plan.sources]
     days = sorted({file_day(p) for p in earlier_files(out, "customers", today)})
     if not followers or not days:
@@ -299,17 +274,20 @@ def follow_extras(plan: Plan) -> list[Extra]:
             lag[at] = s("lag").child(int(day)).integers(number[at], lo, hi + 1)
             never[at] = s("never").child(int(day)).bernoulli(number[at], follower.never)
         due = (change_day + lag > after) & (change_day + lag <= until)
-        extra = _followed(plan, follower, changes.filter(pl.Series(due & ~never)), today)
+        extra = _followed(plan, out, follower, changes.filter(pl.Series(due & ~never)))
         if extra is not None:
             extras.append(extra)
     return extras
 
 
-def _followed(plan: Plan, follower: Follower, due: pl.DataFrame, today: dt.date) -> Extra | None:
+def _followed(plan: Plan, out: Output, follower: Follower, due: pl.DataFrame) -> Extra | None:
     """Return one system's feed rows: its records the ``due`` changes reach, as they become."""
     if due.height == 0:
         return None
-    current = _current_records(output_of(plan.config.out, plan.config), follower, today)
+    today = plan.run_date
+    current = _current_records(out, follower.system, follower.feed, today)
+    # A feed row of a record in no earlier file has no entity to reach it by: left out.
+    current = current.drop_nulls("__entity") if current.height else current
     if current.height == 0:
         return None
     columns = SYSTEM_COLUMNS[follower.system]

@@ -19,6 +19,7 @@ from vecgen.catalog import CHANGE_FEED
 from vecgen.changes import changes_extra, follow_extras
 from vecgen.config import Config
 from vecgen.daily.archival import archival_extra
+from vecgen.daily.earlier import output_of
 from vecgen.daily.extra import Extra
 from vecgen.daily.tracer import (
     TRACER_FILE,
@@ -64,15 +65,19 @@ def _extras(plan: Plan, tracer: pl.DataFrame | None) -> list[Extra]:
     if tracer is not None:
         out.append(tracer_extra(plan, tracer, first))
         first += tracer.height
+    if not (plan.config.archival or CHANGE_FEED in plan.sources):
+        return out
+    # The output read back once (a remote one asks for its credentials once).
+    earlier = output_of(plan.config.out, plan.config)
     if plan.config.archival:
-        archived = archival_extra(plan, load(vocab_dir(plan.config.locale)), first)
+        archived = archival_extra(plan, load(vocab_dir(plan.config.locale)), first, earlier)
         if archived is not None:
             out.append(archived)
     if CHANGE_FEED in plan.sources:
-        changed = changes_extra(plan, load(vocab_dir(plan.config.locale)))
+        changed = changes_extra(plan, load(vocab_dir(plan.config.locale)), earlier)
         if changed is not None:
             out.append(changed)
-        out.extend(follow_extras(plan))
+        out.extend(follow_extras(plan, earlier))
     return out
 
 

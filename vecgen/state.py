@@ -96,7 +96,7 @@ def _read_json(path: Path) -> object:
 def write_state(folder: Path, state: State) -> None:
     """Replace ``folder/state.json`` atomically (temporary file, rename)."""
     data = json.dumps({"version": STATE_VERSION, **dataclasses.asdict(state)}, indent=2) + "\n"
-    _replace(folder / STATE_FILE, data, "state file")
+    replace_atomically(folder / STATE_FILE, data, "state file")
 
 
 def write_journal(folder: Path, journal: dict[str, object]) -> None:
@@ -106,7 +106,9 @@ def write_journal(folder: Path, journal: dict[str, object]) -> None:
     except OSError as exc:
         msg = f"cannot create the folder of the publish journal {folder} ({exc.strerror})"
         raise StateError(msg) from None
-    _replace(folder / JOURNAL_FILE, json.dumps(journal, indent=2) + "\n", "publish journal")
+    replace_atomically(
+        folder / JOURNAL_FILE, json.dumps(journal, indent=2) + "\n", "publish journal"
+    )
 
 
 def read_journal(folder: Path) -> dict[str, object] | None:
@@ -136,7 +138,7 @@ def remove_journal(folder: Path) -> None:
         folder.rmdir()
 
 
-def _replace(path: Path, data: str, what: str) -> None:
+def replace_atomically(path: Path, data: str, what: str) -> None:
     """Write ``path`` under a temporary name, then rename it over the old one.
 
     A killed process leaves the old file or the new one, never a mix. No fsync:

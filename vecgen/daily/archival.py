@@ -6,7 +6,12 @@ import numpy as np
 import polars as pl
 
 from vecgen.catalog import PERSON_COLUMNS
-from vecgen.daily.earlier import earlier_files, output_of, read_customers_file, with_entities
+from vecgen.daily.earlier import (
+    Output,
+    earlier_files,
+    read_customers_file,
+    with_entities,
+)
 from vecgen.daily.extra import Extra
 from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.plan import Plan
@@ -18,10 +23,12 @@ from vecgen.vocab import Vocab
 ARCHIVAL_SHARE = 0.01  # of the run's customers per round
 
 
-def archival_extra(plan: Plan, vocab: Vocab, first_position: int) -> Extra | None:
-    """Re-read earlier days' people, fuzz them and add them as new customers (``archival_count`` rounds)."""
+def archival_extra(plan: Plan, vocab: Vocab, first_position: int, out: Output) -> Extra | None:
+    """Re-read earlier days' people, fuzz them and add them as new customers (``archival_count`` rounds).
+
+    ``out`` is the output read back (:func:`vecgen.daily.earlier.output_of`).
+    """
     cfg = plan.config
-    out = output_of(cfg.out, cfg)
     files = earlier_files(out, "customers", plan.run_date)
     if not files or cfg.archival_count == 0:
         return None

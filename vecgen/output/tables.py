@@ -39,9 +39,12 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from vecgen.errors import OutputError, cause
+from vecgen.state import replace_atomically
+from vecgen.untrusted import read_small_text
 
 PARTITION = "dt"
 LOG = "_delta_log"
@@ -97,10 +100,9 @@ class Store:
         return os.path.isfile(path) if self.fs is None else bool(self.fs.isfile(path))
 
     def read_small(self, path: str) -> str:
-        """Return a small text file's content (at most 64 KiB are read)."""
+        """Return a small text file's content (a regular file of at most 64 KiB, UTF-8)."""
         if self.fs is None:
-            with open(path, encoding="utf-8") as f:
-                return f.read(65_536)
+            return read_small_text(Path(path), 65_536)
         with self.fs.open(path, "rb") as f:
             return bytes(f.read(65_536)).decode("utf-8")
 
@@ -110,10 +112,7 @@ class Store:
             self.fs.pipe_file(path, text.encode("utf-8"))
             return
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.vecgen-tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        replace_atomically(Path(path), text, "Iceberg catalog record")
 
     def iceberg_io(self) -> dict[str, str]:
         """Return pyiceberg's S3 FileIO properties (endpoint, credentials, region)."""
@@ -214,42 +213,27 @@ def recorded_catalog(root: str, store: Store = LOCAL) -> str | None:
     return uri
 
 
-def record_catalog(root: str, uri: str, store: Store = LOCAL) -> None:
-    """Record that the Iceberg tables of ``root`` live in the catalog ``uri`` (atomically).
-
-    An output's tables live in one catalog: a run naming another one is refused.
-    """
-    recorded = recorded_catalog(root, store)
-    default_in_use = store.fs is None and os.path.isfile(os.path.join(root, ICEBERG_CATALOG))
-    if recorded == uri:
-        return
-    if recorded is not None or default_in_use:
-        where = recorded or f"the SQLite file {os.path.join(root, ICEBERG_CATALOG)}"
-        setting = f'iceberg_catalog = "{recorded}"' if recorded else "iceberg_catalog empty"
-        msg = (
-            f"the Iceberg tables of {root} live in {where}, not {uri}; run with {setting} "
-            "or write to another --out"
-        )
-        raise OutputError(msg)
-    store.write_small(posixpath.join(root, CATALOG_RECORD), json.dumps({"uri": uri}) + "\n")
-
-
 def use_catalog(root: str, uri: str, store: Store = LOCAL) -> None:
-    """Check (and record) the catalog a run writes the Iceberg tables of ``root`` to.
+    """Check the catalog a run writes the Iceberg tables of ``root`` to; record a configured one.
 
-    ``uri`` empty means the default SQLite file: refused when the output's tables
-    were recorded in another catalog.
+    An output's tables live in one catalog: ``uri`` (empty: the default SQLite
+    file) must be the one recorded, or the output must have no tables yet.
     """
-    if uri:
-        record_catalog(root, uri, store)
-        return
     recorded = recorded_catalog(root, store)
-    if recorded is not None:
-        msg = (
-            f"the Iceberg tables of {root} live in the catalog {recorded}; "
-            f'run with iceberg_catalog = "{recorded}" or write to another --out'
-        )
-        raise OutputError(msg)
+    if (uri or None) == recorded:
+        return
+    default = os.path.join(root, ICEBERG_CATALOG)
+    default_in_use = store.fs is None and os.path.isfile(default)
+    if recorded is None and not default_in_use:  # a configured catalog, the output's first
+        store.write_small(posixpath.join(root, CATALOG_RECORD), json.dumps({"uri": uri}) + "\n")
+        return
+    where = f"the catalog {recorded}" if recorded else f"the SQLite file {default}"
+    setting = f'iceberg_catalog = "{recorded}"' if recorded else "iceberg_catalog empty"
+    msg = (
+        f"the Iceberg tables of {root} live in {where}, not {uri or 'the default catalog'}; "
+        f"run with {setting} or write to another --out"
+    )
+    raise OutputError(msg)
 
 
 def _open_catalog(root: str, create: bool, store: Store = LOCAL) -> Any:
