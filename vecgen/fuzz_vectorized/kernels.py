@@ -17,6 +17,7 @@ from typing import TypeVar
 import numpy as np
 import polars as pl
 
+from vecgen.fuzz_vectorized.ascii import I64, Column, with_others
 from vecgen.rng import U64, Stream
 from vecgen.vocab import Vocab
 
@@ -86,18 +87,17 @@ def _frame(values: pl.Series, **cols: pl.Series) -> pl.DataFrame:
     return pl.DataFrame({"v": values, **cols})
 
 
-def _texts_and_positions(
+def _column_and_positions(
     values: pl.Series, ctx: KernelContext, span_offset: int
-) -> tuple[list[str | None], list[int]]:
-    """Return the values as Python strings and :func:`_positions`' draw for each (same stream).
+) -> tuple[Column, I64]:
+    """Return the column's bytes and :func:`_positions`' draw for each row (same stream).
 
-    Kernels that edit one character at a position work row by row in Python: a
-    call holds a few hundred rows, where a Polars query costs more than the edit.
+    Kernels that edit one character at a position edit the ASCII rows' bytes
+    with NumPy (:mod:`vecgen.fuzz_vectorized.ascii`) and the other rows in Python.
     """
-    texts: list[str | None] = values.to_list()
-    n = np.fromiter((len(t) if t is not None else 0 for t in texts), np.int64, len(texts))
-    hi = np.maximum(n - span_offset, 1)
-    return texts, ctx.stream.child("pos").integers(ctx.rows, 0, hi).tolist()
+    column = Column.of(values)
+    hi = np.maximum(column.chars - span_offset, 1)
+    return column, ctx.stream.child("pos").integers(ctx.rows, 0, hi)
 
 
 def _strings(values: pl.Series, texts: list[str | None]) -> pl.Series:
@@ -172,15 +172,15 @@ def swap_adjacent(values: pl.Series, ctx: KernelContext) -> pl.Series:
     ['ba', None, 'x']
 
     """
-    texts, positions = _texts_and_positions(values, ctx, 1)
-    # With fewer than 2 characters (i = 0) the pieces rebuild the value unchanged.
-    return _strings(
-        values,
-        [
-            None if t is None else t[:i] + t[i + 1 : i + 2] + t[i : i + 1] + t[i + 2 :]
-            for t, i in zip(texts, positions, strict=True)
-        ],
-    )
+    column, positions = _column_and_positions(values, ctx, 1)
+    # With fewer than 2 characters (i = 0) the value stays as it is.
+    swapped = column.swap(column.ascii & (column.chars >= 2), positions)
+
+    def edit(t: str, r: int) -> str:
+        i = int(positions[r])
+        return t[:i] + t[i + 1 : i + 2] + t[i : i + 1] + t[i + 2 :]
+
+    return with_others(column, values, column.series(swapped, column.lengths), edit)
 
 
 def fat_finger(values: pl.Series, ctx: KernelContext) -> pl.Series:

@@ -14,12 +14,12 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
+from vecgen.fuzz_vectorized.ascii import with_others
 from vecgen.fuzz_vectorized.kernels import (
     KernelContext,
+    _column_and_positions,
     _frame,
     _positions,
-    _strings,
-    _texts_and_positions,
 )
 
 # QWERTY rows; a key's neighbours are its row neighbours and the keys above/below it.
@@ -69,6 +69,31 @@ def _neighbour(char: str, u: float) -> str:
     return pick.upper() if char != lower else pick
 
 
+@functools.cache
+def _neighbour_table() -> tuple[np.ndarray, np.ndarray]:
+    """Per ASCII byte: its QWERTY neighbours (in the byte's case) and how many it has."""
+    near = keyboard_neighbours()
+    width = max(len(v) for v in near.values())
+    table = np.zeros((128, width), dtype=np.uint8)
+    count = np.zeros(128, dtype=np.int64)
+    for b in range(128):
+        char = chr(b)
+        keys = near.get(char.lower(), "")
+        keys = keys.upper() if char != char.lower() else keys
+        count[b] = len(keys)
+        table[b, : len(keys)] = np.frombuffer(keys.encode(), dtype=np.uint8)
+    return table, count
+
+
+def _neighbour_bytes(chars: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """:func:`_neighbour` for ASCII bytes: the same pick for the same ``u``."""
+    table, count = _neighbour_table()
+    c = chars.astype(np.int64) & 0x7F
+    n = count[c]
+    pick = np.floor(u * n).astype(np.int64)
+    return np.where(n > 0, table[c, np.minimum(pick, table.shape[1] - 1)], chars).astype(np.uint8)
+
+
 def keyboard_substitution(values: pl.Series, ctx: KernelContext) -> pl.Series:
     """Replace one character by a neighbouring key on a QWERTY keyboard (case kept).
 
@@ -84,15 +109,17 @@ def keyboard_substitution(values: pl.Series, ctx: KernelContext) -> pl.Series:
     ['Wmith', None, 'é']
 
     """
-    texts, positions = _texts_and_positions(values, ctx, 0)
-    keys = ctx.stream.child("key").uniform(ctx.rows).tolist()
-    return _strings(
-        values,
-        [
-            None if t is None else t[:i] + _neighbour(t[i : i + 1], u) + t[i + 1 :]
-            for t, i, u in zip(texts, positions, keys, strict=True)
-        ],
-    )
+    column, positions = _column_and_positions(values, ctx, 0)
+    keys = ctx.stream.child("key").uniform(ctx.rows)
+    new = _neighbour_bytes(column.byte_at(positions), keys)
+    rows = column.ascii & (column.chars > 0)  # an empty value stays empty
+    out = column.series(column.replace(rows, positions, new), column.lengths)
+
+    def edit(t: str, r: int) -> str:
+        i = int(positions[r])
+        return t[:i] + _neighbour(t[i : i + 1], float(keys[r])) + t[i + 1 :]
+
+    return with_others(column, values, out, edit)
 
 
 def insert_char(values: pl.Series, ctx: KernelContext) -> pl.Series:
@@ -108,15 +135,19 @@ def insert_char(values: pl.Series, ctx: KernelContext) -> pl.Series:
     ['SWmith', None]
 
     """
-    texts, positions = _texts_and_positions(values, ctx, 0)
-    keys = ctx.stream.child("key").uniform(ctx.rows).tolist()
-    return _strings(
-        values,
-        [
-            None if t is None else t[: i + 1] + _neighbour(t[i : i + 1], u) + t[i + 1 :]
-            for t, i, u in zip(texts, positions, keys, strict=True)
-        ],
-    )
+    column, positions = _column_and_positions(values, ctx, 0)
+    keys = ctx.stream.child("key").uniform(ctx.rows)
+    # An empty value stays empty (there is no character to slip from).
+    rows = column.ascii & (column.chars > 0)
+    new = _neighbour_bytes(column.byte_at(positions), keys)
+    data, lengths = column.insert(rows, positions + 1, new)
+    out = column.series(data, lengths)
+
+    def edit(t: str, r: int) -> str:
+        i = int(positions[r])
+        return t[: i + 1] + _neighbour(t[i : i + 1], float(keys[r])) + t[i + 1 :]
+
+    return with_others(column, values, out, edit)
 
 
 def delete_char(values: pl.Series, ctx: KernelContext) -> pl.Series:
@@ -132,14 +163,15 @@ def delete_char(values: pl.Series, ctx: KernelContext) -> pl.Series:
     ['mith', None, 'A']
 
     """
-    texts, positions = _texts_and_positions(values, ctx, 0)
-    return _strings(
-        values,
-        [
-            t if t is None or len(t) < 2 else t[:i] + t[i + 1 :]
-            for t, i in zip(texts, positions, strict=True)
-        ],
-    )
+    column, positions = _column_and_positions(values, ctx, 0)
+    data, lengths = column.delete(column.ascii & (column.chars >= 2), positions)
+    out = column.series(data, lengths)
+
+    def edit(t: str, r: int) -> str:
+        i = int(positions[r])
+        return t if len(t) < 2 else t[:i] + t[i + 1 :]
+
+    return with_others(column, values, out, edit)
 
 
 def space_insert(values: pl.Series, ctx: KernelContext) -> pl.Series:

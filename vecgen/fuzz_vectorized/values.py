@@ -9,13 +9,13 @@ import numpy as np
 import polars as pl
 
 from vecgen.fuzz_vectorized import text
+from vecgen.fuzz_vectorized.ascii import with_others
 from vecgen.fuzz_vectorized.kernels import (
     KernelContext,
+    _column_and_positions,
     _const,
     _days_from_civil,
     _days_in_month,
-    _strings,
-    _texts_and_positions,
     per_vocab,
 )
 from vecgen.vocab import Vocab
@@ -204,18 +204,23 @@ def digit(values: pl.Series, ctx: KernelContext) -> pl.Series:
     ['502-555-0100', 'abc', None]
 
     """
-    texts, positions = _texts_and_positions(values, ctx, 0)
-    plus = ctx.stream.child("delta").integers(ctx.rows, 1, 10).tolist()
-    out: list[str | None] = []
-    for t, i, d in zip(texts, positions, plus, strict=True):
-        if t is None:
-            out.append(None)
-            continue
-        j = i if "0" <= t[i : i + 1] <= "9" else i + 1
-        ch = t[j : j + 1]
+    column, positions = _column_and_positions(values, ctx, 0)
+    plus = ctx.stream.child("delta").integers(ctx.rows, 1, 10)
+    at = column.byte_at(positions)
+    j = np.where((at >= 0x30) & (at <= 0x39), positions, positions + 1)
+    ch = column.byte_at(j)
+    rows = column.ascii & (ch >= 0x30) & (ch <= 0x39)
+    new = (0x30 + (ch.astype(np.int64) - 0x30 + plus) % 10).astype(np.uint8)
+    out = column.series(column.replace(rows, j, new), column.lengths)
+
+    def edit(t: str, r: int) -> str:
+        i, d = int(positions[r]), int(plus[r])
+        k = i if "0" <= t[i : i + 1] <= "9" else i + 1
+        ch = t[k : k + 1]
         ok = len(ch) == 1 and "0" <= ch <= "9"
-        out.append(t[:j] + str((int(ch) + d) % 10) + t[j + 1 :] if ok else t)
-    return _strings(values, out)
+        return t[:k] + str((int(ch) + d) % 10) + t[k + 1 :] if ok else t
+
+    return with_others(column, values, out, edit)
 
 
 _LOCAL_TYPOS = ("keyboard_substitution", "insert_char", "delete_char", "swap_adjacent")
