@@ -177,11 +177,13 @@ def test_the_command_tunes_polars_allocator_before_polars_loads() -> None:
     assert out.returncode == 0, out.stderr
     # Polars puts its own defaults first; the later settings win (polars/__init__.py).
     assert (
-        out.stdout.strip().splitlines()[-1].endswith(",dirty_decay_ms:10000,muzzy_decay_ms:10000")
+        out.stdout.strip()
+        .splitlines()[-1]
+        .endswith(",dirty_decay_ms:10000,muzzy_decay_ms:10000,narenas:1")
     )
-    env["_RJEM_MALLOC_CONF"] = "narenas:1"  # the user's own setting wins
+    env["_RJEM_MALLOC_CONF"] = "narenas:2"  # the user's own setting wins
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.strip().splitlines()[-1].endswith(",narenas:1")
+    assert out.stdout.strip().splitlines()[-1].endswith(",narenas:2")
 
 
 def test_the_progress_bar_moves_at_least_once_a_second_between_batches() -> None:

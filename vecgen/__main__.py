@@ -20,8 +20,10 @@ EXIT_INTERRUPTED = 130
 # (1.5M page faults, ~3 s of system time at 1M customers). Keeping freed pages for 10 s cut
 # that by three quarters for ~10% more peak memory. Polars appends this variable to its own
 # defaults when it loads (later settings win), so it is set before the imports; a value of
-# your own is kept.
-ALLOCATOR = ("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000")
+# your own is kept. One arena instead of one per core: memory freed by one thread (a frame
+# generated on one, written on another) is reused by all, which cut the peak of a 1M run by
+# ~190 MiB (1.36 -> 1.17 GiB, CSV) at the same speed (benchmarks/RESULTS.md, session 10).
+ALLOCATOR = ("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000,narenas:1")
 STARTING = "\nvecgen: interrupted while starting; nothing was written"
 
 

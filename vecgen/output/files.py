@@ -12,6 +12,7 @@ from vecgen.output import tables
 from vecgen.output.formats import (
     PARQUET_FORMATS,
     ParquetOptions,
+    as_large,
     as_views,
     dictionary_columns,
     encode,
@@ -118,8 +119,14 @@ class FileSink:
         if rest.num_rows and start:
             # Copy the rows that wait for the next group: a slice would keep this whole
             # batch's buffers alive until then (one more batch in memory per file).
-            rest = pa.Table.from_arrays(
-                [pa.concat_arrays(c.chunks) for c in rest.columns], schema=rest.schema
+            # Text goes through large_string: string views would point into (and keep)
+            # the batch's text buffers, a compacted copy holds only these rows' text.
+            rest = (
+                pa.Table.from_arrays(
+                    [pa.concat_arrays(c.chunks) for c in rest.columns], schema=rest.schema
+                )
+                .cast(as_large(rest.schema))
+                .cast(rest.schema)
             )
         self._pending = [rest] if rest.num_rows else []
         self._pending_rows = rest.num_rows

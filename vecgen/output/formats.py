@@ -128,6 +128,15 @@ def _is_text(arrow_type: Any) -> bool:
     )
 
 
+def as_large(schema: Any) -> Any:
+    """Return ``schema`` with its text columns as ``large_string`` (one buffer: a compact copy)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [pa.field(f.name, pa.large_string(), f.nullable) if _is_text(f.type) else f for f in schema]
+    )
+
+
 def as_views(table: Any) -> Any:
     """``table`` with its text columns as ``string_view`` (as :func:`arrow_table` gives)."""
     import pyarrow as pa

@@ -8,6 +8,7 @@ record of its block (recomputed, not stored) and is fuzzed with the profile.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -259,25 +260,29 @@ def clean_rows(customers: pl.DataFrame) -> pl.DataFrame:
 
     Values the web shop did not capture are put back: other systems hold the
     person as they captured them. Nine sources ask for the same batch's clean
-    rows: the last few answers are kept (keyed by the frame, which the memo
-    keeps alive, so a key is never reused while it is held).
+    rows: the answer is kept while the batch's customers frame lives (a weak
+    reference: the memo never keeps a finished batch in memory).
     """
+    key = id(customers)
     with _CLEAN_LOCK:
-        held = _CLEAN_MEMO.get(id(customers))
-    if held is not None and held[0] is customers:
+        held = _CLEAN_MEMO.get(key)
+    if held is not None and held[0]() is customers:
         return held[1]
     clean = complete(customers.filter(~pl.col("__dupe")))
+
+    def forget(ref: weakref.ref[pl.DataFrame]) -> None:
+        with _CLEAN_LOCK:
+            if key in _CLEAN_MEMO and _CLEAN_MEMO[key][0] is ref:
+                del _CLEAN_MEMO[key]
+
     with _CLEAN_LOCK:
-        _CLEAN_MEMO[id(customers)] = (customers, clean)
-        while len(_CLEAN_MEMO) > _CLEAN_KEPT:
-            del _CLEAN_MEMO[next(iter(_CLEAN_MEMO))]
+        _CLEAN_MEMO[key] = (weakref.ref(customers, forget), clean)
     return clean
 
 
-# Customers batches whose clean rows are kept: the batches being generated at once.
-_CLEAN_KEPT = 2
-_CLEAN_MEMO: dict[int, tuple[pl.DataFrame, pl.DataFrame]] = {}
-_CLEAN_LOCK = threading.Lock()
+# The clean rows of each customers batch alive (its frame, weakly, and the rows).
+_CLEAN_MEMO: dict[int, tuple[weakref.ref[pl.DataFrame], pl.DataFrame]] = {}
+_CLEAN_LOCK = threading.RLock()  # (a frame may die, and its callback run, in the lock)
 
 
 def rows_of_people(batch_people: np.ndarray, people: np.ndarray) -> np.ndarray:
