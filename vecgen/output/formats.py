@@ -153,7 +153,7 @@ class ParquetOptions:
     """How Parquet files are written (from the ``parquet_*`` settings)."""
 
     compression: str = "snappy"
-    row_group_rows: int = 262_144
+    row_group_rows: int = 65_536
     dictionary: str = "auto"
     statistics: str = "auto"
 
