@@ -285,3 +285,60 @@ def test_parquet_money_is_decimal_12_2_and_the_same_cents_as_csv(tmp_path: Path)
             assert table.schema.field(column).type == pa.decimal128(12, 2), (source, column)
             cents = pl.from_arrow(table.column(column)).cast(pl.String)
             assert cents.to_list() == csv[column].to_list(), (source, column)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_batch_streams_to_the_writer_and_lets_go_of_what_nobody_reads(
+    monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    """Each frame is handed on as soon as it is made; a frame no later source reads is freed.
+
+    The frames handed on are the frames the batch gives without streaming, and
+    by the time truth (the last source) is made, the other sources' frames are
+    with the writer only: the batch's own copies are gone.
+    """
+    import datetime as dt
+    import gc
+    import weakref
+
+    from vecgen import pipeline
+    from vecgen.config import Config
+    from vecgen.plan import resolve
+    from vecgen.sources.base import SourceBatch
+    from vecgen.vocab import load
+
+    plan = resolve(Config(customers=3000, seed=4, date=dt.date(2026, 1, 15), fuzz_profile="medium"))
+    vocab = load()
+    made: dict[str, weakref.ref[pl.DataFrame]] = {}
+    alive_at_truth: list[str] = []
+    real = pipeline.source_for
+
+    class Watched:
+        def __init__(self, name: str) -> None:
+            self.source, self.name = real(plan.config, name), name
+
+        def __getattr__(self, attr: str) -> object:
+            return getattr(self.source, attr)
+
+        def generate(self, *args: object) -> SourceBatch:
+            if self.name == "truth":
+                gc.collect()
+                alive_at_truth.extend(n for n, ref in made.items() if ref() is not None)
+            out: SourceBatch = self.source.generate(*args)
+            made[self.name] = weakref.ref(out.frame)
+            return out
+
+    monkeypatch.setattr(pipeline, "source_for", lambda config, name: Watched(name))
+    offsets = pipeline.batch_offsets(plan)[0]
+    whole = dict(pipeline.batch_frames(plan, vocab, 0, 0, 3000, offsets, threads=threads))
+    alive_at_truth.clear()
+    streamed: list[tuple[str, pl.DataFrame]] = []
+    emit = lambda name, frame: streamed.append((name, frame))  # noqa: E731
+    assert pipeline.batch_frames(plan, vocab, 0, 0, 3000, offsets, threads, emit) == []
+    assert sorted(n for n, _ in streamed) == sorted(plan.sources)
+    assert all(frame.equals(whole[name]) for name, frame in streamed)
+    # Parents are handed on before their children; truth, which reads them all, last.
+    order = [n for n, _ in streamed]
+    assert order.index("customers") == 0 and order[-1] == "truth"
+    # Truth reads only the customers' frame (households): every other frame was let go.
+    assert alive_at_truth == ["customers"]

@@ -39,7 +39,7 @@ from vecgen.pipeline import batch_frames, batch_offsets, warm_up
 from vecgen.plan import Plan, next_state, resolve
 from vecgen.sources import SOURCES, source_for
 from vecgen.state import STATE_FILE, State, locked, read_state, write_state
-from vecgen.vocab import load, vocab_dir
+from vecgen.vocab import Vocab, load, vocab_dir
 from vecgen.workers import Pool, worker_count
 
 
@@ -112,23 +112,18 @@ def _generate(
         offsets = dict(starts[0])
         workers = worker_count(plan)
         pool = Pool(plan, write_options, workers) if workers > 1 else None
-        produced = (
-            pool.results()
-            if pool is not None
-            else (
-                (i, batch_frames(plan, vocab, i, start, stop, starts[i]))
-                for i, (start, stop) in enumerate(plan.batches)
-            )
-        )
-        for index, items in produced:
-            writer.put(items)
-            checkpoint("batch.generated")
-            for name, item in items:
-                offsets[name] += rows_of(item)
-            # Drop this batch's frames now: only the writer holds them from here on.
-            del items
-            if progress is not None:
-                progress(plan.batches[index][1])
+        if pool is None:
+            _stream(plan, vocab, writer, starts, offsets, progress)
+        else:
+            for index, items in pool.results():
+                writer.put(items)
+                checkpoint("batch.generated")
+                for name, item in items:
+                    offsets[name] += rows_of(item)
+                # Drop this batch's frames now: only the writer holds them from here on.
+                del items
+                if progress is not None:
+                    progress(plan.batches[index][1])
         if pool is not None:
             pool.close()
         extra_customers = 0
@@ -150,6 +145,32 @@ def _generate(
             writer.abort()
         outputs.abort()
         raise
+
+
+def _stream(
+    plan: Plan,
+    vocab: Vocab,
+    writer: Writer,
+    starts: list[dict[str, int]],
+    offsets: dict[str, int],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Generate every batch in this process, each source's frame to the writer as it is made.
+
+    The writer writes a batch while it is being made, so a batch is in memory
+    only while a source still reads it (:func:`~vecgen.pipeline.batch_frames`).
+    """
+    for index, (start, stop) in enumerate(plan.batches):
+        batch = writer.begin(len(plan.sources))  # (waits while the writer is a batch behind)
+
+        def emit(name: str, frame: pl.DataFrame, batch: list[int] = batch) -> None:
+            offsets[name] += frame.height
+            writer.put_one(batch, name, frame)
+
+        batch_frames(plan, vocab, index, start, stop, starts[index], emit=emit)
+        checkpoint("batch.generated")
+        if progress is not None:
+            progress(stop)
 
 
 def _commit(

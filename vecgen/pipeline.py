@@ -39,6 +39,18 @@ def needs(plan: Plan, name: str) -> list[str]:
     return [n for n in earlier if n in source.parents]
 
 
+def _reads_frame(name: str, parent: str) -> bool:
+    """Whether ``name`` reads ``parent``'s frame, not only its truth rows.
+
+    Truth reads every source's truth rows and, of the frames, only the
+    customers' (whose household each entity lives in).
+    """
+    return name != "truth" or parent == "customers"
+
+
+Emit = Callable[[str, pl.DataFrame], None]
+
+
 def batch_frames(
     plan: Plan,
     vocab: Vocab,
@@ -47,6 +59,7 @@ def batch_frames(
     stop: int,
     offsets: dict[str, int],
     threads: int = GENERATE_THREADS,
+    emit: Emit | None = None,
 ) -> list[tuple[str, pl.DataFrame]]:
     """Generate one batch of every enabled source, parents first: ``[(source, frame), ...]``.
 
@@ -55,25 +68,51 @@ def batch_frames(
     Sources whose parents are done are generated ``threads`` at a time (NumPy and
     Polars release the GIL): each source draws from its own keyed streams and
     sees only its parents' frames, so the frames do not depend on it.
+
+    With ``emit``, each source's frame is handed to ``emit(source, frame)`` as
+    soon as it is made (in the order sources finish; the list returned is
+    empty), and a frame no source still to come reads is let go: the writer
+    writes the batch while it is being made, and the batch's peak memory is
+    what is still being read, not the whole batch.
     """
     results: dict[str, SourceBatch] = {}
+    readers = {
+        name: [n for n in plan.sources if name in needs(plan, n) and _reads_frame(n, name)]
+        for name in plan.sources
+    }
 
     def one(name: str) -> SourceBatch:
         upstream: dict[str, pl.DataFrame] = {}
         for parent in needs(plan, name):
-            upstream[parent] = results[parent].frame
+            if _reads_frame(name, parent):
+                upstream[parent] = results[parent].frame
             truth = results[parent].truth
             if truth is not None:
                 upstream[TRUTH_PREFIX + parent] = truth
         source = source_for(plan.config, name)
         return source.generate(plan, vocab, Batch(index, start, stop, offsets, upstream))
 
+    def done(name: str, result: SourceBatch) -> None:
+        results[name] = result
+        if emit is None:
+            return
+        emit(name, public(result.frame))
+        # Let go of the frames every reader of which has been made.
+        for earlier, batch in results.items():
+            if batch.frame.width and all(r in results for r in readers[earlier]):
+                results[earlier] = SourceBatch(_GONE, batch.truth)
+
     if threads <= 1:
         for name in plan.sources:
-            results[name] = one(name)
+            done(name, one(name))
     else:
-        _run_in_order(plan, one, results, threads)
+        _run_in_order(plan, one, done, results, threads)
+    if emit is not None:
+        return []
     return [(name, public(results[name].frame)) for name in plan.sources]
+
+
+_GONE = pl.DataFrame()  # a frame let go (every source that reads it has been made)
 
 
 @functools.cache
@@ -88,9 +127,13 @@ def _generate_pool(threads: int) -> ThreadPoolExecutor:
 
 
 def _run_in_order(
-    plan: Plan, one: Callable[[str], SourceBatch], results: dict[str, SourceBatch], threads: int
+    plan: Plan,
+    one: Callable[[str], SourceBatch],
+    done: Callable[[str, SourceBatch], None],
+    results: dict[str, SourceBatch],
+    threads: int,
 ) -> None:
-    """Fill ``results`` with ``one(name)`` for every source, each once its needs are done."""
+    """Call ``done(name, one(name))`` for every source, each once its needs are done."""
     waiting = list(plan.sources)
     running: dict[Future[SourceBatch], str] = {}
     pool = _generate_pool(threads)
@@ -99,9 +142,13 @@ def _run_in_order(
             for name in [n for n in waiting if all(p in results for p in needs(plan, n))]:
                 waiting.remove(name)
                 running[pool.submit(one, name)] = name
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:  # (one() reads its needs in plan order, not in this one)
-                results[running.pop(future)] = future.result()
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            # (one() reads its needs in plan order, not in this one; several finished at
+            # once are handed on in plan order.)
+            for future in sorted(finished, key=lambda f: plan.sources.index(running[f])):
+                done(running.pop(future), future.result())
+            # A finished future holds its result: forget them, or the frames live on.
+            del finished, future
     finally:
         # After a failure, let the sources already started finish before the caller
         # goes on (it removes the run's files): none of them writes anything.

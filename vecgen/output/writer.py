@@ -38,19 +38,33 @@ class Writer:
 
     def put(self, items: Sequence[tuple[str, pl.DataFrame | Encoded]]) -> None:
         """Queue one batch (blocks while ``depth + 1`` are unwritten); raise a writer error."""
-        self.check()
         if not items:
+            self.check()
             return
-        self.slots.acquire()
-        left = [len(items)]  # files of this batch not written yet
+        batch = self.begin(len(items))
         # Largest first, so the threads finish the batch together.
         for source, frame in sorted(items, key=lambda item: -rows_of(item[1])):
-            with self.lock:
-                self.lanes.setdefault(source, collections.deque()).append((frame, left))
-                if source in self.busy:
-                    continue
-                self.busy.add(source)
-            self.pool.submit(self._step, source)
+            self.put_one(batch, source, frame)
+
+    def begin(self, files: int) -> list[int]:
+        """Start a batch of ``files`` files (blocks while ``depth + 1`` are unwritten).
+
+        Returns the batch's handle for :meth:`put_one`, which queues its files one
+        by one as they are made; raises a writer error.
+        """
+        self.check()
+        self.slots.acquire()
+        return [files]  # files of this batch not written yet
+
+    def put_one(self, batch: list[int], source: str, frame: pl.DataFrame | Encoded) -> None:
+        """Queue one file of a batch that :meth:`begin` started; raise a writer error."""
+        self.check()
+        with self.lock:
+            self.lanes.setdefault(source, collections.deque()).append((frame, batch))
+            if source in self.busy:
+                return
+            self.busy.add(source)
+        self.pool.submit(self._step, source)
 
     def _step(self, source: str) -> None:
         """Write the oldest queued batch of ``source``; queue the lane again if it has more."""
