@@ -282,11 +282,11 @@ def replace(values: pl.Series, ctx: KernelContext) -> pl.Series:
         raise ValueError(msg)
     n = len(pool)
     idx = ctx.stream.child("pick").integers(ctx.rows, 0, n)
-    picked = pool.gather(idx)
+    picked = pool[idx]  # (indexing with an array: a gather without a query)
     # Step to the next pool value where the pick equals the original: always a change.
     same = (picked == values).fill_null(False).to_numpy()
     idx = np.where(same, (idx + 1) % n, idx)
-    out = pool.gather(idx).alias(values.name)
+    out = pool[idx].alias(values.name)
     return out.zip_with(values.is_not_null(), values)
 
 

@@ -255,7 +255,7 @@ def email_local_typo(values: pl.Series, ctx: KernelContext) -> pl.Series:
         idx = np.flatnonzero(which == k)
         if len(idx):
             sub = KernelContext(ctx.stream.child(name), ctx.rows[idx], ctx.vocab)
-            out = out.scatter(idx, kernels[name](local.gather(idx), sub))
+            out = out.scatter(idx, kernels[name](local[idx], sub))
     joined = pl.DataFrame({"l": out, "d": domain}).select(
         pl.when(pl.col("d").is_null()).then(pl.col("l")).otherwise(pl.col("l") + "@" + pl.col("d"))
     )

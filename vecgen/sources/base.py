@@ -121,7 +121,7 @@ def truth_rows(
     nulls = null_strings(n)
     return pl.DataFrame(
         {
-            "source": pl.Series([source], dtype=pl.String).gather(np.zeros(n, dtype=np.int64)),
+            "source": pl.Series([source], dtype=pl.String)[np.zeros(n, dtype=np.int64)],
             "record_id": record_id.cast(pl.String),
             "entity_id": entity_id.cast(pl.String),
             "household_id": nulls if household_id is None else household_id.cast(pl.String),

@@ -97,7 +97,7 @@ def ipv4(stream: Stream, rows: U64) -> pl.Series:
 
 def pick(values: pl.Series, stream: Stream, rows: U64) -> pl.Series:
     """Return a uniformly chosen element of ``values`` per row."""
-    return values.gather(stream.integers(rows, 0, len(values)))
+    return values[stream.integers(rows, 0, len(values))]  # (an array index: no query)
 
 
 def fan_out(stream: Stream, parents: U64, low: int, high: int) -> tuple[I64, I64]:
@@ -158,7 +158,7 @@ def weighted(
     """Return one of ``values`` per row, drawn with ``weights``."""
     from vecgen.rng import cumulative
 
-    return pl.Series(values, dtype=pl.String).gather(stream.choice(rows, cumulative(weights)))
+    return pl.Series(values, dtype=pl.String)[stream.choice(rows, cumulative(weights))]
 
 
 def slots_in_blocks(block: I64, sizes: I64, offset: I64) -> tuple[I64, I64]:

@@ -85,14 +85,14 @@ def _trim_log(log: pl.Series, miss: dict[str, np.ndarray]) -> pl.Series:
         return log
     # "|field:kernel|field:kernel": an entry is "|" up to the next "|"; one regex per column
     # removes its entries from the rows that miss it.
-    work = ("|" + log.gather(logged)).alias(log.name)
+    work = ("|" + log[logged]).alias(log.name)
     for name, m in miss.items():
         at = np.flatnonzero(m[logged])
         if len(at) == 0:
             continue
         fields = (name, *ADDRESS_PARTS) if name == "addr_ln_1_txt" else (name,)
         pattern = r"\|(?:" + "|".join(re.escape(f) for f in fields) + r"):[^|]*"
-        work = work.scatter(at, work.gather(at).str.replace_all(pattern, ""))
+        work = work.scatter(at, work[at].str.replace_all(pattern, ""))
     # Rows left with nothing keep their last logged field (every entry of it).
     empty = np.flatnonzero((work == "").to_numpy())
     if len(empty):

@@ -424,7 +424,12 @@ def person_frame(
 
 
 def replacement_pools(vocab: Vocab) -> dict[str, pl.Series]:
-    """Per field, the values the ``replace`` kernel draws from."""
+    """Per field, the values the ``replace`` kernel draws from (built once per vocabulary)."""
+    return dict(_pools(vocab))
+
+
+@per_vocab
+def _pools(vocab: Vocab) -> dict[str, pl.Series]:
     return {
         "name_last": vocab.last_name,
         "name_first": vocab.first_name,
