@@ -177,3 +177,14 @@ def test_damaged_run_files_are_one_line_errors_naming_the_file(tmp_path: Path) -
     )
     r = run_cli("score", "output", "pred.csv", cwd=tmp_path)
     assert r.returncode == 2 and "cluster_id is empty for 1 records" in r.stderr
+
+
+def test_a_truncated_parquet_file_in_the_report_is_one_line(tmp_path: Path) -> None:
+    """Found by the damaged-outputs campaign: the report's row counts read files unguarded."""
+    args = ("--customers", "300", "--quiet", "--format", "parquet", "--date", "2026-01-15")
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    part = tmp_path / "output" / "pos_transactions" / "dt=2026-01-15" / "part-00000.parquet"
+    part.write_bytes(part.read_bytes()[:7])
+    r = run_cli("report", "output", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "output/pos_transactions/dt=2026-01-15/part-00000.parquet cannot be read" in r.stderr

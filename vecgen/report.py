@@ -20,7 +20,8 @@ from typing import Any
 import polars as pl
 
 from vecgen.catalog import SOURCE_NAMES
-from vecgen.stats import COMPARED, day_files, fuzz_stats, read_day
+from vecgen.errors import cause
+from vecgen.stats import COMPARED, StatsError, day_files, fuzz_stats, read_day
 
 CLUSTERS_SHOWN = 5
 
@@ -85,15 +86,24 @@ def _file_rows(out: str, day: str | None = None) -> list[tuple[str, str, int]]:
         except Exception:  # a source that is switched off has no file
             continue
         for path in paths:
-            if path.endswith(".parquet"):
-                n = pl.scan_parquet(path).select(pl.len()).collect().item()
-            elif path.endswith(".csv"):
-                n = pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item()
-            else:  # JSON lines: one record per line
-                with open(path, "rb") as f:
-                    n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
-            rows.append((source, os.path.relpath(path, out), int(n)))
+            rows.append((source, os.path.relpath(path, out), _count_rows(path, source)))
     return rows
+
+
+def _count_rows(path: str, source: str) -> int:
+    """Count a file's records (a damaged file is named, with what is wrong, in one line)."""
+    try:
+        if path.endswith(".parquet"):
+            n = pl.scan_parquet(path).select(pl.len()).collect().item()
+        elif path.endswith(".csv"):
+            n = pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item()
+        else:  # JSON lines: one record per line
+            with open(path, "rb") as f:
+                n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    except Exception as exc:  # Polars and pyarrow raise many kinds: all mean "damaged"
+        msg = f"{path} cannot be read as a vecgen {source} file ({cause(exc)}); regenerate that day"
+        raise StatsError(msg) from None
+    return int(n)
 
 
 def _clusters(customers: pl.DataFrame, every: pl.DataFrame) -> str:
