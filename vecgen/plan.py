@@ -203,12 +203,12 @@ def parquet_pending_mib(config: Config, sources: tuple[str, ...]) -> int:
     >>> parquet_pending_mib(Config(customers=100_000), SOURCE_NAMES)
     0
     >>> parquet_pending_mib(Config(customers=100_000, formats=("parquet",)), SOURCE_NAMES)
-    520
+    277
     >>> parquet_pending_mib(
-    ...     Config(customers=100_000, formats=("parquet",), parquet_row_group_rows=65_536),
+    ...     Config(customers=100_000, formats=("parquet",), parquet_row_group_rows=262_144),
     ...     SOURCE_NAMES,
     ... )
-    277
+    520
 
     """
     if not {"parquet", "delta", "iceberg"} & set(config.formats):

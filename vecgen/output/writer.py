@@ -53,7 +53,8 @@ class Writer:
         by one as they are made; raises a writer error.
         """
         self.check()
-        self.slots.acquire()
+        if files:  # (a batch of no files is never written: it takes no slot, or none comes back)
+            self.slots.acquire()
         return [files]  # files of this batch not written yet
 
     def put_one(self, batch: list[int], source: str, frame: pl.DataFrame | Encoded) -> None:
