@@ -124,7 +124,6 @@ def _generate(
                 del items
                 if progress is not None:
                     progress(plan.batches[index][1])
-        if pool is not None:
             pool.close()
         extra_customers = 0
         for extra in extras or []:

@@ -20,8 +20,7 @@ from typing import Any
 import polars as pl
 
 from vecgen.catalog import SOURCE_NAMES
-from vecgen.errors import cause
-from vecgen.stats import COMPARED, StatsError, day_files, fuzz_stats, read_day
+from vecgen.stats import COMPARED, day_files, fuzz_stats, read_day, reading
 
 CLUSTERS_SHOWN = 5
 
@@ -92,7 +91,7 @@ def _file_rows(out: str, day: str | None = None) -> list[tuple[str, str, int]]:
 
 def _count_rows(path: str, source: str) -> int:
     """Count a file's records (a damaged file is named, with what is wrong, in one line)."""
-    try:
+    with reading(path, source):
         if path.endswith(".parquet"):
             n = pl.scan_parquet(path).select(pl.len()).collect().item()
         elif path.endswith(".csv"):
@@ -100,9 +99,6 @@ def _count_rows(path: str, source: str) -> int:
         else:  # JSON lines: one record per line
             with open(path, "rb") as f:
                 n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
-    except Exception as exc:  # Polars and pyarrow raise many kinds: all mean "damaged"
-        msg = f"{path} cannot be read as a vecgen {source} file ({cause(exc)}); regenerate that day"
-        raise StatsError(msg) from None
     return int(n)
 
 

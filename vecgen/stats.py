@@ -7,10 +7,12 @@ address also as house number and street, as Febrl counts them).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
@@ -98,15 +100,22 @@ NEEDED = {
 }
 
 
+@contextlib.contextmanager
+def reading(path: str, source: str) -> Iterator[None]:
+    """Turn any error while reading ``path`` back into one line naming it (files are untrusted)."""
+    try:
+        yield
+    except Exception as exc:  # Polars and pyarrow raise many kinds: all mean "damaged"
+        msg = f"{path} cannot be read as a vecgen {source} file ({cause(exc)}); regenerate that day"
+        raise StatsError(msg) from None
+
+
 def read_day(out: str, source: str, day: str | None = None) -> pl.DataFrame:
     """Read :func:`day_files` as one frame, every column as text (files read back are untrusted)."""
     frames = []
     for path in day_files(out, source, day):
-        try:
+        with reading(path, source):
             frame = read_any(path)
-        except Exception as exc:  # Polars and pyarrow raise many kinds: all mean "damaged"
-            msg = f"{path} cannot be read as a vecgen {source} file ({cause(exc)}); regenerate that day"
-            raise StatsError(msg) from None
         missing = [c for c in NEEDED.get(source, ()) if c not in frame.columns]
         if missing:
             msg = f"{path} is not a vecgen {source} file (no column '{missing[0]}'); regenerate that day"

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-I64 = npt.NDArray[np.int64]
+from vecgen.rng import I64
+
 Bools = npt.NDArray[np.bool_]
 Bytes = npt.NDArray[np.uint8]
 
@@ -98,11 +99,11 @@ class Column:
     def _packed(self) -> tuple[Bytes, I64]:
         """Return the rows' bytes back to back and their starts (the buffer may hold other bytes)."""
         total = int(self.lengths.sum())
-        if len(self.starts) == 0 or (self.starts[0] == 0 and total == len(self.data)):
-            return self.data.copy(), np.cumsum(self.lengths) - self.lengths
-        index = np.repeat(self.starts - (np.cumsum(self.lengths) - self.lengths), self.lengths)
-        index += np.arange(total, dtype=np.int64)
         starts = np.cumsum(self.lengths) - self.lengths
+        if len(self.starts) == 0 or (self.starts[0] == 0 and total == len(self.data)):
+            return self.data.copy(), starts
+        index = np.repeat(self.starts - starts, self.lengths)
+        index += np.arange(total, dtype=np.int64)
         return self.data[index], starts
 
     def replace(self, rows: Bools, position: I64, new: Bytes) -> Bytes:

@@ -17,8 +17,8 @@ from typing import TypeVar
 import numpy as np
 import polars as pl
 
-from vecgen.fuzz_vectorized.ascii import I64, Column, with_others
-from vecgen.rng import U64, Stream
+from vecgen.fuzz_vectorized.ascii import Column, with_others
+from vecgen.rng import I64, U64, Stream
 from vecgen.vocab import Vocab
 
 
