@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from vecgen.output.datetext import as_text
+from vecgen.output.datetext import as_text, fixed_decimals
 
 FORMATS = [
     ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S"),
@@ -88,3 +88,45 @@ def test_a_constant_column_is_one_value_repeated(days: int) -> None:
 def test_a_span_too_wide_for_a_table_is_left_to_the_writer() -> None:
     frame = pl.DataFrame({"d": [dt.date(1, 1, 1), dt.date(9999, 1, 1)]})
     assert as_text(frame, "%Y-%m-%d", "%H").schema == frame.schema
+
+
+def _fixed_csv(frame: pl.DataFrame, precision: int) -> bytes:
+    out = io.BytesIO()
+    frame.write_csv(out, quote_style="always", float_precision=precision)
+    return out.getvalue()
+
+
+amounts = st.one_of(
+    st.none(),
+    st.integers(-(10**12), 10**12).map(
+        lambda cents: round(cents / 100, 2)
+    ),  # made as the sources do
+    st.floats(allow_nan=True, allow_infinity=True),  # anything else
+    st.sampled_from([-0.0, 0.125, 2.675, 1e16, 0.5, -0.5, 1.005]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(amounts, min_size=1, max_size=30),
+    precision=st.integers(0, 6),
+    cents_only=st.booleans(),
+)
+def test_fixed_precision_text_is_what_the_writer_writes(
+    values: list[float | None], precision: int, cents_only: bool
+) -> None:
+    if cents_only:  # (mostly columns the fast path takes)
+        values = [
+            None if v is None or v != v or abs(v) > 1e12 else round(v, precision) for v in values
+        ]
+    frame = pl.DataFrame({"x": pl.Series(values, dtype=pl.Float64), "n": range(len(values))})
+    text = fixed_decimals(frame, precision)
+    assert _fixed_csv(text, precision) == _fixed_csv(frame, precision)
+
+
+def test_amounts_in_cents_become_decimals_and_others_stay() -> None:
+    frame = pl.DataFrame({"cents": [0.1, 12.5, None], "half": [0.125, 1.0, 2.0], "i": [1, 2, 3]})
+    fixed = fixed_decimals(frame, 2)
+    assert fixed.schema == {"cents": pl.Decimal(38, 2), "half": pl.Float64, "i": pl.Int64}
+    assert [str(v) for v in fixed["cents"]] == ["0.10", "12.50", "None"]
+    assert fixed_decimals(frame, None) is frame

@@ -4,5 +4,5 @@
 written), ``commit`` (all files of a run: open, write, finish, publish or
 abort), ``writer`` (the background lanes that write batches while the next
 ones are generated), ``tables`` (Delta Lake and Iceberg commits) and
-``datetext`` (dates as text, for CSV and JSON lines).
+``datetext`` (dates as text and amounts as decimals, for CSV and JSON lines).
 """

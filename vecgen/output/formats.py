@@ -8,7 +8,7 @@ from typing import IO, Any
 import polars as pl
 
 from vecgen.catalog import TABLE_FORMATS
-from vecgen.output.datetext import as_text
+from vecgen.output.datetext import as_text, fixed_decimals
 from vecgen.sources.base import WriteOptions
 
 # Parquet row groups are cut at ``parquet_row_group_rows`` rows whatever the batch
@@ -55,10 +55,14 @@ def _text_ready(frame: pl.DataFrame, opts: WriteOptions) -> pl.DataFrame:
 def write_csv(frame: pl.DataFrame, target: IO[bytes], opts: WriteOptions, header: bool) -> None:
     """Append ``frame`` to ``target`` as CSV: every field quoted, dates as ``opts`` says.
 
-    Dates are made text by table look-up (:mod:`vecgen.output.datetext`: the
-    same text, a fifth less CSV work); Polars' writer formats the rest.
+    Dates are made text by table look-up and amounts from whole cents
+    (:mod:`vecgen.output.datetext`: the same text, less CSV work); Polars'
+    writer formats the rest.
     """
-    as_text(frame, opts.date_format, opts.datetime_format).write_csv(
+    text = fixed_decimals(
+        as_text(frame, opts.date_format, opts.datetime_format), opts.float_precision
+    )
+    text.write_csv(
         target,
         include_header=header,
         quote_style="always",

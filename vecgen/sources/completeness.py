@@ -91,6 +91,11 @@ def _trim_log(log: pl.Series, miss: dict[str, np.ndarray]) -> pl.Series:
         if len(at) == 0:
             continue
         fields = (name, *ADDRESS_PARTS) if name == "addr_ln_1_txt" else (name,)
+        # Most rows do not log the column: a literal search finds those that do first
+        # (a regex replacement costs about three times as much per row).
+        at = at[work[at].str.contains_any([f"|{f}:" for f in fields]).to_numpy()]
+        if len(at) == 0:
+            continue
         pattern = r"\|(?:" + "|".join(re.escape(f) for f in fields) + r"):[^|]*"
         work = work.scatter(at, work[at].str.replace_all(pattern, ""))
     # Rows left with nothing keep their last logged field (every entry of it).
