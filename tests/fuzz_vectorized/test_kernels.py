@@ -334,3 +334,15 @@ def test_rules_applied_in_python_match_polars_regex(rules: str, values: list[str
     for (pattern, repl), apply in zip(table, text._rule_functions(table), strict=True):
         expected = series.str.replace(pattern, repl, n=1).to_list()
         assert [apply(v) for v in series.to_list()] == expected, (pattern, repl)
+
+
+@pytest.mark.parametrize("n", [0, 3, 70_000, 300_000])
+def test_null_strings_written_to_leave_the_next_ones_null(n: int) -> None:
+    from vecgen.fuzz_vectorized.kernels import null_strings
+
+    first = null_strings(n)
+    if n:
+        first.scatter(np.arange(min(n, 3)), "written")  # in place, on its own buffer
+    again = null_strings(n)
+    assert len(again) == n and again.null_count() == n and again.dtype == pl.String
+    assert first.null_count() == max(n - 3, 0)

@@ -163,25 +163,29 @@ def fuzz_field(
     """
     names = [name for name, _ in mix.kernels]
     choice = stream.child("choice").choice(rows, cumulative([w for _, w in mix.kernels]))
-    where, before, after = [], [], []
+    # Every kernel's rows, kernel after kernel (rows in order within each), gathered
+    # at once; each kernel works on its slice of them.
+    kept = np.array([name == KEEP for name in names])
+    idx = np.argsort(choice, kind="stable")
+    idx = idx[~kept[choice[idx]]]
+    counts = np.bincount(choice[idx], minlength=len(names))
+    before = values[idx]  # (indexing with an array: a gather without a query)
+    after, start = [], 0
     for i, name in enumerate(names):
-        idx = np.flatnonzero(choice == i)
-        if name == KEEP or len(idx) == 0:
+        if kept[i] or counts[i] == 0:
             continue
-        group = values[idx]  # (indexing with an array: a gather without a query)
-        ctx = KernelContext(stream.child(name), rows[idx], vocab, pool, mix.field)
-        where.append(idx)
-        before.append(group)
-        after.append(get_kernel(name)(group, ctx))
+        at = idx[start : start + counts[i]]
+        ctx = KernelContext(stream.child(name), rows[at], vocab, pool, mix.field)
+        after.append(get_kernel(name)(before.slice(start, counts[i]), ctx))
+        start += counts[i]
     # Only the kernels' rows are compared, and only rows that really changed are
     # written back and labelled (one scatter, one gather).
     n_kernels = len(names)
     label_index = np.full(len(values), n_kernels, dtype=np.int64)  # n_kernels -> null label
     out = values
-    if where:
-        idx = np.concatenate(where)
+    if after:
         new = pl.concat(after)
-        changed = new.ne_missing(pl.concat(before)).to_numpy()
+        changed = new.ne_missing(before).to_numpy()
         if changed.any():
             out = values.clone().scatter(idx[changed], new.filter(changed))
             label_index[idx[changed]] = choice[idx[changed]]

@@ -66,8 +66,9 @@ def _positions(values: pl.Series, ctx: KernelContext, span_offset: int) -> pl.Se
 def null_strings(n: int) -> pl.Series:
     """Return ``n`` null strings (an empty label column, a missing value).
 
-    Building nulls is a Polars query (~0.1 ms); a clone of a kept column is a
-    pointer copy (writes to the clone, such as ``scatter``, copy its buffer first).
+    Building nulls is a Polars query (~0.1 ms); a slice of a kept column of
+    nulls is a pointer copy (writes to it, such as ``scatter``, copy its buffer
+    first).
 
     Examples
     --------
@@ -75,12 +76,14 @@ def null_strings(n: int) -> pl.Series:
     [None, None]
 
     """
-    return _null_template(n).clone()
+    global _NULLS
+    nulls = _NULLS
+    if len(nulls) < n:
+        nulls = _NULLS = pl.Series(dtype=pl.String).clear(max(n, 2 * len(nulls)))
+    return nulls.slice(0, n)
 
 
-@functools.lru_cache(maxsize=64)
-def _null_template(n: int) -> pl.Series:
-    return pl.Series(dtype=pl.String).clear(n)
+_NULLS = pl.Series(dtype=pl.String).clear(1 << 16)  # grows to the longest column asked for
 
 
 def _frame(values: pl.Series, **cols: pl.Series) -> pl.DataFrame:
