@@ -65,11 +65,13 @@ class Clickstream:
         visid: pl.Series,
         email: pl.Series,
         entity: pl.Series | None,
+        household: pl.Series | None = None,
     ) -> pl.DataFrame:
         """One row per hit: 1..MAX_HITS hits per visitor, visitor fields repeated.
 
-        ``entity`` is the real person of each visitor; ``None`` for anonymous
-        visitors, who are their own entity (their visitor id, ``evar1``).
+        ``entity`` is the real person of each visitor, ``household`` where they
+        live; ``None`` for anonymous visitors, who are their own entity and
+        household (their visitor id, ``evar1``).
         """
         s = plan.streams(f"{self.name}/{kind}")
         counts, row = fan_out(s("hits"), keys, 1, MAX_HITS)
@@ -87,11 +89,20 @@ class Clickstream:
                 "__block": np.asarray(block, dtype=np.int64),
                 "__kind": np.full(len(keys), 0 if entity is not None else 1, dtype=np.int64),
                 "__entity": visitor_id if entity is None else entity,
+                "__household": visitor_id if household is None else household,
             }
         )[row]
         when = seconds_before(s("time"), hit_keys, plan.run_ts, dt.timedelta(days=1)).dt.epoch("s")
+        # A visitor's hits are consecutive rows here: their first and last time per visitor.
+        seconds = when.to_numpy()
+        starts = np.cumsum(counts) - counts
+        first = np.minimum.reduceat(seconds, starts)[row] if len(row) else seconds
+        last = np.maximum.reduceat(seconds, starts)[row] if len(row) else seconds
         return visitors.with_columns(
             pl.Series("hit_time_gmt", when),
+            pl.Series("first_hit_time_gmt", first),
+            pl.Series("last_hit_time_gmt", last),
+            pl.Series("daily_visitor", (seconds == first).astype(np.int64)),
             pl.Series("__hit", k),
             (SITE + pick(pl.Series(PAGES), s("page"), hit_keys)).alias("page_url"),
             pick(pl.Series(TRACKING_CAMPAIGNS), s("campaign"), hit_keys).alias("campaign"),
@@ -115,6 +126,7 @@ class Clickstream:
             clean["customer_id"],
             clean["email"],
             clean["__entity"],
+            clean["__household"],
         )
         anon_keys = lay.dupes.astype(np.uint64)
         anon_people = person_frame(plan, vocab, f"{self.name}/anonymous", anon_keys)
@@ -132,19 +144,12 @@ class Clickstream:
         )
         # (block, known before anonymous, visitor, hit): the same order for any batching.
         hits = pl.concat([known, anon]).sort(["__block", "__kind", "__visitor", "__hit"])
-        visit = ["__kind", "__visitor"]
-        hits = hits.with_columns(
-            pl.col("hit_time_gmt").min().over(visit).alias("first_hit_time_gmt"),
-            pl.col("hit_time_gmt").max().over(visit).alias("last_hit_time_gmt"),
-            (pl.col("hit_time_gmt") == pl.col("hit_time_gmt").min().over(visit))
-            .cast(pl.Int64)
-            .alias("daily_visitor"),
-            pl.lit(plan.run_ts).alias("dtUpdateDate"),
-        )
+        hits = hits.with_columns(pl.lit(plan.run_ts).alias("dtUpdateDate"))
         truth = truth_rows(
             self.name,
             record_id=hits["uuid"],
             entity_id=hits["__entity"],
+            household_id=hits["__household"],
             is_duplicate=np.zeros(hits.height, dtype=bool),
             block=hits["__block"].to_numpy(),
         )

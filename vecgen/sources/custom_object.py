@@ -59,6 +59,7 @@ class CustomObject:
             self.name,
             record_id=row,
             entity_id=clean["__entity"],
+            household_id=clean["__household"],
             is_duplicate=np.zeros(clean.height, dtype=bool),
             block=clean["__block"].to_numpy(),
         )

@@ -78,7 +78,7 @@ class Loyalty:
         )
         people = pl.concat([clean.select(PERSON_FIELDS), fuzzed])
         meta = pl.concat([clean, dupes]).select(
-            "customer_id", "__pos", "__dupe", "__block", "__entity"
+            "customer_id", "__pos", "__dupe", "__block", "__entity", "__household"
         )
         keys = meta["__pos"].to_numpy().astype(np.uint64)
         n_clean = len(people) - len(fuzzed)
@@ -114,6 +114,7 @@ class Loyalty:
             self.name,
             record_id=lm_id,
             entity_id=meta["__entity"],
+            household_id=meta["__household"],
             is_duplicate=meta["__dupe"],
             block=meta["__block"].to_numpy(),
             duplicate_of=pl.concat([nulls, original_lm]),

@@ -61,6 +61,7 @@ class Mobile:
             self.name,
             record_id=frame["sha"],
             entity_id=parents["__entity"],
+            household_id=parents["__household"],
             is_duplicate=np.zeros(len(keys), dtype=bool),
             block=parents["__block"].to_numpy(),
         )

@@ -111,10 +111,11 @@ class PosCustomers:
         u = np.uint64
         # Shared copies copy primary customers of this batch, dupes new POS people of
         # it: both are gathered from the people already made, not made again.
+        primary = clean_people(
+            clean_rows(batch.upstream["customers"]), shared_orig, [*PERSON_COLUMNS, "__household"]
+        )
         shared_frame, shared_log = fuzz_frame(
-            clean_people(
-                clean_rows(batch.upstream["customers"]), shared_orig, list(PERSON_COLUMNS)
-            ),
+            primary.select(PERSON_COLUMNS),
             plan.profile,
             plan.stream(self.name, "fuzz_shared"),
             shared.astype(u),
@@ -164,6 +165,8 @@ class PosCustomers:
             self.name,
             record_id=ids.cast(pl.String),
             entity_id=entity,
+            # (POS-only people live alone: no customer shares their home.)
+            household_id=pl.concat([primary["__household"], new_ids, dupe_of_new]),
             is_duplicate=kinds != 1,
             block=block,
             duplicate_of=pl.concat([primary_ids, no_log, dupe_of_new]),

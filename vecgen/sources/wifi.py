@@ -70,7 +70,7 @@ class Wifi:
         lay = batch_layout(plan, batch.start, batch.stop)
         orig = block_copy_sources(plan, self.name, lay.dupes, lay.dupe_block)
         u = np.uint64
-        originals = clean_people(clean, orig, ["email", *FUZZED])
+        originals = clean_people(clean, orig, ["email", *FUZZED, "__household"])
         # Only names and postal code are fuzzed: the e-mail is the join key.
         copies, log = fuzz_frame(
             originals.select(FUZZED),
@@ -112,6 +112,7 @@ class Wifi:
             self.name,
             record_id=sessions["sha"],
             entity_id=pl.concat([clean["__entity"], original_entity]),
+            household_id=pl.concat([clean["__household"], originals["__household"]]),
             is_duplicate=np.arange(len(positions)) >= n_clean,
             block=np.concatenate([clean["__block"].to_numpy(), lay.dupe_block]),
             duplicate_of=pl.concat([nulls, original_sha]),
