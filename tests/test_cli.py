@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from pathlib import Path
 
@@ -164,7 +165,6 @@ def test_a_mistyped_option_or_command_gets_a_suggestion(tmp_path: Path) -> None:
 def test_the_command_tunes_polars_allocator_before_polars_loads() -> None:
     """jemalloc reads its settings when Polars loads: the entry point must set them first."""
     import subprocess
-    import sys
 
     code = (
         "import os, sys\nimport vecgen.__main__ as m\n"
@@ -184,6 +184,26 @@ def test_the_command_tunes_polars_allocator_before_polars_loads() -> None:
     env["_RJEM_MALLOC_CONF"] = "narenas:2"  # the user's own setting wins
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip().splitlines()[-1].endswith(",narenas:2")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jemalloc pool: Linux wheels")
+def test_the_command_gives_pyarrow_its_jemalloc_pool_before_pyarrow_loads() -> None:
+    """Arrow reads ARROW_DEFAULT_MEMORY_POOL once: the entry point sets it first, quietly."""
+    import subprocess
+
+    code = (
+        "import os, sys\nimport vecgen.__main__ as m\n"
+        "assert 'pyarrow' not in sys.modules, 'pyarrow loaded before main()'\n"
+        "sys.argv = ['vecgen', 'sources']\nm.main()\n"
+        "import pyarrow as pa\nprint(pa.default_memory_pool().backend_name)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "jemalloc"
+    env["ARROW_DEFAULT_MEMORY_POOL"] = "system"  # the user's own choice wins
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip().splitlines()[-1] == "system"
 
 
 def test_the_progress_bar_moves_at_least_once_a_second_between_batches() -> None:

@@ -24,12 +24,20 @@ EXIT_INTERRUPTED = 130
 # generated on one, written on another) is reused by all, which cut the peak of a 1M run by
 # ~190 MiB (1.36 -> 1.17 GiB, CSV) at the same speed (benchmarks/RESULTS.md, session 10).
 ALLOCATOR = ("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000,narenas:1")
+# pyarrow's own allocations (the Parquet writer's row-group copies and encoding buffers) in
+# its jemalloc rather than its default mimalloc: a 1M-customer Parquet run peaked ~120 MiB
+# lower at the same speed (benchmarks/RESULTS.md, session 11). Read once, when pyarrow
+# loads: pyarrow.set_memory_pool() later does not reach the Parquet writer's C++ side. Only
+# on Linux, whose pyarrow wheels carry jemalloc (elsewhere Arrow would warn and fall back).
+ARROW_POOL = ("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 STARTING = "\nvecgen: interrupted while starting; nothing was written"
 
 
 def main() -> int:
     """Run the command; Ctrl-C while it is still starting up exits 130 quietly."""
     os.environ.setdefault(*ALLOCATOR)
+    if sys.platform.startswith("linux"):
+        os.environ.setdefault(*ARROW_POOL)
     import vecgen  # its import already records Ctrl-C when it is the command's
 
     deferred = threading.current_thread() is threading.main_thread() and signal.getsignal(
