@@ -19,7 +19,7 @@ from vecgen.catalog import CHANGE_FEED
 from vecgen.changes import changes_extra, follow_extras
 from vecgen.config import Config
 from vecgen.daily.archival import archival_extra
-from vecgen.daily.earlier import output_of
+from vecgen.daily.earlier import earlier_files, file_day, output_of
 from vecgen.daily.extra import Extra
 from vecgen.daily.tracer import (
     TRACER_FILE,
@@ -38,7 +38,7 @@ from vecgen.output.writer import Writer
 from vecgen.pipeline import batch_frames, batch_offsets, warm_up
 from vecgen.plan import Plan, next_state, resolve
 from vecgen.sources import SOURCES, source_for
-from vecgen.state import STATE_FILE, State, locked, read_state, write_state
+from vecgen.state import STATE_FILE, State, StateError, locked, read_state, write_state
 from vecgen.vocab import Vocab, load, vocab_dir
 from vecgen.workers import Pool, worker_count
 
@@ -211,6 +211,7 @@ def run(config: Config, progress: Callable[[int], None] | None = None) -> RunRes
         state = read_state(folder) if folder else State()
         plan = resolve(config, state)
         if folder is not None:
+            _refuse_lost_counters(plan, folder)
             _refuse_append_without_counters(plan, folder)
         # Inputs people hand us are read and validated before anything is written.
         tracer_path = Path(config.tracer_dir) / TRACER_FILE
@@ -243,6 +244,34 @@ def _locked(config: Config, folder: Path) -> contextlib.AbstractContextManager[N
         "choose another --out"
     )
     return locked(folder, config.lock_wait, unusable)
+
+
+def _refuse_lost_counters(plan: Plan, folder: Path) -> None:
+    """Stop a run with state whose counters are gone while other days' customers are there.
+
+    Without ``state.json`` the counters start again at the first ID, so the
+    day's IDs would repeat those of the days already in the output. A state file
+    that was never written (a first run, or only today's files) starts afresh.
+    """
+    config = plan.config
+    if (folder / STATE_FILE).exists() or "://" in config.out:
+        return
+    today = config.date.isoformat()
+    days = sorted(
+        {
+            file_day(path)
+            for path in earlier_files(config.out, "customers", dt.date.max)
+            if file_day(path) != today
+        }
+    )
+    if days:
+        shown = ", ".join(days[:3]) + (f" and {len(days) - 3} more" if len(days) > 3 else "")
+        msg = (
+            f"state file {folder / STATE_FILE} is missing, but '{config.out}' holds customers "
+            f"of other days ({shown}): starting the ID counters afresh would repeat their IDs. "
+            "Restore the state file from a backup, or write to a new --out to start afresh"
+        )
+        raise StateError(msg)
 
 
 def _refuse_append_without_counters(plan: Plan, folder: Path) -> None:

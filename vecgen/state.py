@@ -62,13 +62,15 @@ def read_state(folder: Path) -> State:
         return State()
     except (OSError, ValueError, RecursionError) as exc:
         msg = (
-            f"state file {path} cannot be read ({exc}); restore it or remove it to start IDs afresh"
+            f"state file {path} cannot be read ({exc}); restore it from a backup, or write to a "
+            "new --out to start IDs afresh"
         )
         raise StateError(msg) from None
     if not isinstance(raw, dict) or not REQUIRED <= set(raw):
         msg = (
             f"state file {path} holds no ID counters (an empty or foreign file would restart "
-            "IDs and repeat earlier days'); restore it from a backup, or remove it to start afresh"
+            "IDs and repeat earlier days'); restore it from a backup, or write to a new --out to "
+            "start afresh"
         )
         raise StateError(msg)
     fields = {f.name for f in dataclasses.fields(State)}

@@ -476,6 +476,31 @@ def test_appending_to_a_stateless_day_would_repeat_ids_and_stops(tmp_path: Path)
     assert r.returncode == 2 and "needs state (IDs would repeat)" in r.stderr
 
 
+def test_lost_counters_beside_other_days_stop_the_run_and_never_restart_ids(
+    tmp_path: Path,
+) -> None:
+    day1 = [*SMALL, "--state", "--date", "2026-01-15"]
+    assert run_cli(*day1, cwd=tmp_path).returncode == 0
+    counters = tmp_path / "output" / "_vecgen" / "state.json"
+    saved = counters.read_text()
+    counters.unlink()  # (deleted, or never copied with the output)
+    before = tree_bytes(tmp_path / "output")
+    r = run_cli(*SMALL, "--state", "--date", "2026-01-16", cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert "state.json is missing" in r.stderr and "2026-01-15" in r.stderr
+    assert "new --out" in r.stderr and tree_bytes(tmp_path / "output") == before
+    # Today's files alone: a re-run of that day starts afresh, as its first run did.
+    r = run_cli(*day1, "--overwrite", cwd=tmp_path)
+    assert r.returncode == 0 and tree_bytes(tmp_path / "output") != {}, r.stderr
+    # With the counters restored the next day continues after them.
+    counters.write_text(saved)
+    r = run_cli(*SMALL, "--state", "--date", "2026-01-16", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (
+        json.loads(counters.read_text())["last_customer_id"] > json.loads(saved)["last_customer_id"]
+    )
+
+
 def test_a_crafted_publish_journal_never_touches_files_outside_the_output(tmp_path: Path) -> None:
     victim = tmp_path / "precious.txt"
     victim.write_text("keep me")

@@ -74,3 +74,25 @@ def test_gensampledata_profile_covers_the_predecessor_fields() -> None:
     }
     with pytest.raises(KeyError, match="valid profiles: gensampledata"):
         get_profile("nope")
+
+
+@pytest.mark.parametrize("event", ["moved", "married", "swap_names"])
+def test_an_event_reads_and_changes_only_its_declared_columns(event: str) -> None:
+    """fuzz_frame hands an event only EVENT_COLUMNS: it must not need or change any other."""
+    import datetime as dt
+
+    from vecgen.config import Config
+    from vecgen.fuzz_vectorized.events import EVENT_COLUMNS, EVENT_FUNCTIONS
+    from vecgen.plan import resolve
+    from vecgen.sources.people import person_frame, replacement_pools
+
+    vocab = load()
+    plan = resolve(Config(fuzz_profile="medium", date=dt.date(2026, 1, 1)))
+    people = person_frame(plan, vocab, "customers", np.arange(300, dtype=np.uint64))
+    rows = np.arange(300, dtype=np.uint64)
+    whole = EVENT_FUNCTIONS[event](people, Stream(3), rows, vocab, replacement_pools(vocab))
+    changed = {c for c in people.columns if not whole[c].equals(people[c])}
+    assert changed and changed <= set(EVENT_COLUMNS[event])
+    own = people.select(EVENT_COLUMNS[event])
+    alone = EVENT_FUNCTIONS[event](own, Stream(3), rows, vocab, replacement_pools(vocab))
+    assert alone.equals(whole.select(EVENT_COLUMNS[event]))

@@ -19,7 +19,7 @@ from vecgen.catalog import ADDRESS_PARTS
 from vecgen.fuzz_vectorized import kernels as k
 from vecgen.fuzz_vectorized import text as t
 from vecgen.fuzz_vectorized import values as v
-from vecgen.fuzz_vectorized.events import EVENT_FUNCTIONS
+from vecgen.fuzz_vectorized.events import EVENT_COLUMNS, EVENT_FUNCTIONS
 from vecgen.fuzz_vectorized.kernels import Kernel, KernelContext, null_strings
 from vecgen.fuzz_vectorized.profiles import (
     DATE_KERNELS,
@@ -336,7 +336,8 @@ def _apply_events(frame: pl.DataFrame, run: _Run) -> tuple[pl.DataFrame, dict[st
         idx = np.flatnonzero(stream.child(f"event/{event}").bernoulli(rows, percent / 100.0))
         if len(idx) == 0:
             continue
-        sub = work[idx]
+        # Only the columns the event reads or changes (a gather of a few, not all).
+        sub = work.select(c for c in EVENT_COLUMNS[event] if c in work.columns)[idx]
         changed = EVENT_FUNCTIONS[event](
             sub, stream.child(f"event/{event}/do"), rows[idx], vocab, pools
         )
@@ -384,10 +385,7 @@ def _fuzz_fields(work: pl.DataFrame, run: _Run) -> tuple[pl.DataFrame, dict[str,
         )
         # A chosen field must change: its fallback kernel where the kernel left it as it was.
         stay = np.flatnonzero(
-            pl.DataFrame([sub_label.alias("label"), chosen_values.alias("value")])
-            .select(pl.col("label").is_null() & pl.col("value").is_not_null())
-            .to_series()
-            .to_numpy()
+            sub_label.is_null().to_numpy() & chosen_values.is_not_null().to_numpy()
         )
         if len(stay) and mix.fallback:
             ctx = KernelContext(

@@ -122,3 +122,9 @@ def swap_names(
 
 
 EVENT_FUNCTIONS: dict[str, Event] = {"moved": moved, "married": married, "swap_names": swap_names}
+# Every column an event reads or may change (those of a frame it is given).
+EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "moved": ("addr_ln_1_txt", "city", "state", "postal_code"),
+    "married": ("name_last", "email"),
+    "swap_names": ("name_first", "name_last"),
+}
