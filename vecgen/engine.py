@@ -256,7 +256,7 @@ def _refuse_lost_counters(plan: Plan, folder: Path) -> None:
     config = plan.config
     if (folder / STATE_FILE).exists() or "://" in config.out:
         return
-    today = config.date.isoformat()
+    today = plan.run_date.isoformat()
     days = sorted(
         {
             file_day(path)
