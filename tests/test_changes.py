@@ -15,7 +15,8 @@ from vecgen.config import Config
 from vecgen.errors import ConfigError
 
 DAYS = ("2026-01-15", "2026-01-16", "2026-01-17")
-ARGS = ("--customers", "2000", "--state", "--changes", "6", "--quiet", "--seed", "8")
+ARGS = ("--customers", "4000", "--state", "--changes", "6", "--quiet", "--seed", "8")
+PER_DAY = 4000 * 115 // 100  # customers rows a day (15% duplicates)
 
 
 def days(cwd: Path, *args: str) -> None:
@@ -304,7 +305,7 @@ def test_iceberg_merge_gives_the_same_table_as_delta(tmp_path: Path) -> None:
     table = catalog.load_table("vecgen.customers")
     ice = pl.DataFrame(table.scan().to_arrow()).sort("customer_id")
     delta = pl.read_delta(str(tmp_path / "delta" / "customers")).sort("customer_id")
-    assert ice.height < 3 * 2300  # deletions happened
+    assert ice.height < 3 * PER_DAY  # deletions happened
     assert ice.select(delta.columns).equals(delta)
     # The loyalty system's changes too (a MERGE keyed on lm_id).
     members = pl.DataFrame(catalog.load_table("vecgen.loyalty").scan().to_arrow()).sort("lm_id")
@@ -312,4 +313,4 @@ def test_iceberg_merge_gives_the_same_table_as_delta(tmp_path: Path) -> None:
     assert members.select(delta_members.columns).equals(delta_members)
     # History: the first snapshot still has everyone of the first day.
     first = pl.DataFrame(table.scan(snapshot_id=table.snapshots()[0].snapshot_id).to_arrow())
-    assert first.height == 2300
+    assert first.height == PER_DAY

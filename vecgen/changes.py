@@ -167,7 +167,10 @@ def changes_extra(plan: Plan, vocab: Vocab, out: Output) -> Extra | None:
         np.full(len(order), -1),
         household_id=old["__household"],
     )
-    return Extra(frame, truth.drop("__block"), CHANGE_FEED)
+    # A change of a value the web shop never captured (a phone or e-mail it does not
+    # hold, with the completeness of the realistic presets) changes nothing: no row.
+    happened = pl.Series(deleted) | (listed.to_series() != "")
+    return Extra(frame.filter(happened), truth.filter(happened).drop("__block"), CHANGE_FEED)
 
 
 @dataclass(frozen=True)

@@ -130,10 +130,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "fuzz_profile",
         "choice",
-        "gensampledata",
-        "the population and how duplicates are corrupted: gensampledata (the predecessor's "
-        "harsh mix, everybody alone and complete), medium (realistic: households, per-system "
-        "gaps; recommended), easy, hard, febrl; edit it in the [fuzz] table",
+        "medium",
+        "the population and how duplicates are corrupted: medium (realistic: households, "
+        "per-system gaps), easy, hard, febrl, or gensampledata (the predecessor's harsh mix, "
+        "everybody alone and complete, as its users know it); edit it in the [fuzz] table",
         choices=("gensampledata", "febrl", "easy", "medium", "hard"),
     ),
     Setting(
@@ -628,7 +628,8 @@ class Config(metaclass=_CheckedFields):
         --------
         >>> Config(fuzz_profile="medium").completeness_rates("pos_customers")["birth_dt"]
         15.0
-        >>> Config(completeness={"wifi": {"postal_code": 50}}).completeness_rates("wifi")
+        >>> Config(fuzz_profile="gensampledata", completeness={"wifi": {"postal_code": 50}}
+        ...        ).completeness_rates("wifi")
         {'postal_code': 50.0}
 
         """
