@@ -262,9 +262,11 @@ def _within(
 ) -> pl.DataFrame:
     """Drop predictions naming records of sources left out (unknown records stay: an error)."""
     source = "source" if by_source else None
-    outside = everyone.select(_key(everyone, "record_id", source).alias("key")).join(
-        kept, on="key", how="anti"
-    )["key"]
+    outside = (
+        everyone.select(_key(everyone, "record_id", source).alias("key"))
+        .join(kept, on="key", how="anti")["key"]
+        .implode()  # (one list to look in: a bare Series of the same type is ambiguous)
+    )
     if pairs:
         left = _key(pred, "record_id_l", "source_l" if by_source else None)
         right = _key(pred, "record_id_r", "source_r" if by_source else None)
