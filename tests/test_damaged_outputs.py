@@ -9,7 +9,7 @@ scoring, loading into DuckDB, and the next day's run that reads earlier days
 (changes, transactions). It must not print a traceback or an internal error,
 it must exit 0, 1 or 2 (with one line of error), and it must write nothing
 outside the sandbox. The default suite runs a few dozen; the slow test runs
-2,000 (``VECGEN_DAMAGE_EXAMPLES``).
+2,000 (``TEST_DAMAGE_EXAMPLES``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import run_cli
 
-EXAMPLES = int(os.environ.get("VECGEN_DAMAGE_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("TEST_DAMAGE_EXAMPLES", "40"))
 DAMAGES = (
     "truncate",
     "junk",
@@ -160,6 +160,9 @@ def test_a_damaged_run_is_read_or_refused_in_one_line(
     text = err.getvalue()
     event(f"{command[0]} {kind}: exit {code}")
     assert "Traceback" not in text and "internal error" not in text, (target, kind, argv, text)
+    # (A test's own VECGEN_* variable would make every command a usage error: a campaign
+    # that tests nothing. Sizes are TEST_* variables.)
+    assert "unknown environment variable" not in text, text
     assert code in (0, 1, 2), (target, kind, argv, code, text)
     if code:
         assert text.strip() and text.strip().count("\n") == 0, (target, kind, argv, text)
@@ -175,7 +178,7 @@ def test_damaged_runs_at_full_size() -> None:
     import subprocess
     import sys
 
-    env = {**os.environ, "VECGEN_DAMAGE_EXAMPLES": "2000"}
+    env = {**os.environ, "TEST_DAMAGE_EXAMPLES": "2000"}
     r = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
          "-m", "not slow"],

@@ -24,25 +24,54 @@ from vecgen.errors import ConfigError, OutputError
 from vecgen.output.files import FileSink
 from vecgen.sources.base import WriteOptions
 
-CAMPAIGN = int(os.environ.get("VECGEN_FUZZ_EXAMPLES", "300"))  # the slow run uses 10,000
+CAMPAIGN = int(os.environ.get("TEST_FUZZ_EXAMPLES", "300"))  # the slow run uses 10,000
 
 
-def _parser_options() -> dict[str, dict[str, tuple[bool, tuple[str, ...]]]]:
-    """Per command, its options: whether each takes a value, and its choices."""
+def _parser_options() -> dict[str, dict[str, tuple[bool, tuple[str, ...], str]]]:
+    """Per command, its options: whether each takes a value, its choices, its setting."""
     import argparse
 
     parser = build_parser()
-    found: dict[str, dict[str, tuple[bool, tuple[str, ...]]]] = {}
+    found: dict[str, dict[str, tuple[bool, tuple[str, ...], str]]] = {}
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 found[name] = {
-                    flag: (a.nargs != 0, tuple(map(str, a.choices or ())))
+                    flag: (a.nargs != 0, tuple(map(str, a.choices or ())), a.dest)
                     for a in sub._actions
                     for flag in a.option_strings
                     if flag.startswith("--") and flag not in ("--help", "--version")
                 }
     return found
+
+
+def _values_of(setting: str) -> st.SearchStrategy[str]:
+    """Values for one option by its setting's kind: inside its bounds, on them and just past.
+
+    Options that are not settings (a command's own) get the generic plausible values.
+    """
+    known = {s.name: s for s in SETTINGS}.get(setting)
+    if known is None:
+        return plausible_values
+    kind, low, high = known.kind, known.low, known.high
+    if kind == "int":
+        lo = int(low) if low is not None else -(2**63)
+        hi = int(high) if high is not None else 2**63 - 1
+        edges = [lo, hi, lo - 1, hi + 1, 2**63, -(2**63) - 1]
+        inside = st.integers(lo, min(hi, lo + 3000))
+        return st.one_of(inside.map(str), st.sampled_from(edges).map(str))
+    if kind == "float":
+        lo_f = low if low is not None else -1e12
+        hi_f = high if high is not None else 1e12
+        edges_f = [lo_f, hi_f, lo_f - 0.001, hi_f + 0.001, "nan", "inf", "-inf", "1e309", "1_0"]
+        return st.one_of(st.floats(lo_f, hi_f).map(repr), st.sampled_from(edges_f).map(str))
+    if kind == "date":
+        edges_d = ["0001-01-01", "9999-12-31", "2026-02-30", "2026-1-5", "20260115", "2026-13-01"]
+        return st.one_of(st.dates().map(str), st.sampled_from(edges_d))
+    if kind == "list":
+        words = known.choices or ("csv", "parquet", "jsonl", "customers", "truth")
+        return st.lists(st.sampled_from([*words, "", " ", "nope"]), max_size=4).map(",".join)
+    return plausible_values
 
 
 def test_csv_round_trips_through_a_strict_reader(tmp_path: Path) -> None:
@@ -289,6 +318,21 @@ def _fill(word: str, run: dict[str, str]) -> str:
     return word
 
 
+def _positional_counts() -> dict[str, int]:
+    """Per command, how many positional arguments it takes."""
+    import argparse
+
+    counts: dict[str, int] = {}
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                counts[name] = sum(1 for a in sub._actions if not a.option_strings)
+    return counts
+
+
+POSITIONALS = _positional_counts()
+
+
 @st.composite
 def command_line(draw: st.DrawFn) -> list[str]:
     """A command and its options: flags alone, with plausible (often) or hostile values."""
@@ -296,14 +340,21 @@ def command_line(draw: st.DrawFn) -> list[str]:
     options = OPTIONS.get(command or "generate", OPTIONS["generate"])
     argv = [command] if command else []
     words = st.one_of(st.sampled_from(POSITIONAL), st.sampled_from(POSITIONAL), hostile_values)
-    argv += draw(st.lists(words, max_size=2))  # OUT, SOURCE, TRUTH PREDICTIONS, or stray
-    for _ in range(draw(st.integers(0, 6)) if options else 0):
+    # OUT, SOURCE, TRUTH PREDICTIONS: mostly as many as the command takes, sometimes not.
+    wanted = POSITIONALS.get(command or "generate", 0)
+    count = draw(st.one_of(st.just(wanted), st.just(wanted), st.just(wanted), st.integers(0, 2)))
+    argv += draw(st.lists(words, min_size=count, max_size=count))
+    if command == "load" and draw(st.integers(0, 3)):  # (its --dsn is required)
+        argv += ["--dsn", draw(st.sampled_from(["duckdb:///run.db", "duckdb:///x.db"]))]
+    # Mostly few options and good values, so that many command lines get past parsing
+    # and the values reach the run (a hostile value is refused at the edge).
+    for _ in range(draw(st.integers(0, 4)) if options else 0):
         flag = draw(st.sampled_from(sorted(options)))
-        takes_value, choices = options[flag]
+        takes_value, choices, setting = options[flag]
         argv.append(flag)
         if takes_value:
-            good = st.sampled_from(choices) if choices else plausible_values
-            argv.append(draw(st.one_of(good, good, hostile_values)))
+            good = st.sampled_from(choices) if choices else _values_of(setting)
+            argv.append(draw(st.one_of(good, good, good, good, hostile_values)))
     return argv
 
 
@@ -342,6 +393,9 @@ def test_fuzzed_command_lines_end_in_a_result_or_one_clear_line(
     if os.environ.get("SHOW_CAMPAIGN"):
         print(code, argv, text.strip()[:150], file=sys.__stdout__)
     assert "Traceback" not in text and "internal error" not in text, (argv, text)
+    # (A test's own VECGEN_* variable would make every command a usage error: a campaign
+    # that tests nothing. Sizes are TEST_* variables.)
+    assert "unknown environment variable" not in text, text
     assert code in (0, 1, 2), (argv, code, text)
     if code:
         assert text.strip() and text.strip().count("\n") == 0, (argv, text)
@@ -353,7 +407,7 @@ def test_campaigns_at_full_size() -> None:
     import subprocess
     import sys
 
-    env = {**os.environ, "VECGEN_FUZZ_EXAMPLES": "10000"}
+    env = {**os.environ, "TEST_FUZZ_EXAMPLES": "10000"}
     r = subprocess.run(
         [
             sys.executable,
@@ -493,7 +547,7 @@ def test_ctrl_c_while_parquet_is_written_prints_one_line_only(tmp_path: Path) ->
 
 # Declared sources from hostile tables: each either runs (every format encodes it) or is
 # refused at configuration time with one line; nothing fails halfway through generation.
-DECLARED_EXAMPLES = int(os.environ.get("VECGEN_DECLARED_EXAMPLES", "40"))
+DECLARED_EXAMPLES = int(os.environ.get("TEST_DECLARED_EXAMPLES", "40"))
 _HOSTILE_NUMBERS = st.one_of(
     st.integers(min_value=-(2**64), max_value=2**64),
     st.floats(allow_nan=True, allow_infinity=True),

@@ -182,7 +182,7 @@ def _predictions(draw: st.DrawFn) -> bytes:
     return b"" if damage == "empty" else text
 
 
-SCORE_EXAMPLES = int(os.environ.get("VECGEN_SCORE_EXAMPLES", "60"))
+SCORE_EXAMPLES = int(os.environ.get("TEST_SCORE_EXAMPLES", "60"))
 
 
 @settings(max_examples=SCORE_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
