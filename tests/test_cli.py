@@ -162,48 +162,40 @@ def test_a_mistyped_option_or_command_gets_a_suggestion(tmp_path: Path) -> None:
         assert r.stderr.count("\n") == 1
 
 
-def test_the_command_tunes_polars_allocator_before_polars_loads() -> None:
-    """jemalloc reads its settings when Polars loads: the entry point must set them first."""
+def _after_the_entry_point(module: str, show: str, env: dict[str, str]) -> str:
+    """What ``show`` prints after the command's entry point ran (``module`` not loaded before)."""
     import subprocess
 
     code = (
         "import os, sys\nimport vecgen.__main__ as m\n"
-        "assert 'polars' not in sys.modules, 'polars loaded before main()'\n"
-        "sys.argv = ['vecgen', 'sources']\nm.main()\n"
-        "print(os.environ['_RJEM_MALLOC_CONF'])"
+        f"assert {module!r} not in sys.modules, '{module} loaded before main()'\n"
+        "sys.argv = ['vecgen', 'sources']\nm.main()\n" + show
     )
-    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_the_command_tunes_polars_allocator_before_polars_loads() -> None:
+    """jemalloc reads its settings when Polars loads: the entry point must set them first."""
+    show = "print(os.environ['_RJEM_MALLOC_CONF'])"
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
     # Polars puts its own defaults first; the later settings win (polars/__init__.py).
-    assert (
-        out.stdout.strip()
-        .splitlines()[-1]
-        .endswith(",dirty_decay_ms:10000,muzzy_decay_ms:10000,narenas:1")
+    assert _after_the_entry_point("polars", show, env).endswith(
+        ",dirty_decay_ms:10000,muzzy_decay_ms:10000,narenas:1"
     )
     env["_RJEM_MALLOC_CONF"] = "narenas:2"  # the user's own setting wins
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.strip().splitlines()[-1].endswith(",narenas:2")
+    assert _after_the_entry_point("polars", show, env).endswith(",narenas:2")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jemalloc pool: Linux wheels")
 def test_the_command_gives_pyarrow_its_jemalloc_pool_before_pyarrow_loads() -> None:
     """Arrow reads ARROW_DEFAULT_MEMORY_POOL once: the entry point sets it first, quietly."""
-    import subprocess
-
-    code = (
-        "import os, sys\nimport vecgen.__main__ as m\n"
-        "assert 'pyarrow' not in sys.modules, 'pyarrow loaded before main()'\n"
-        "sys.argv = ['vecgen', 'sources']\nm.main()\n"
-        "import pyarrow as pa\nprint(pa.default_memory_pool().backend_name)"
-    )
+    show = "import pyarrow as pa\nprint(pa.default_memory_pool().backend_name)"
     env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.returncode == 0 and out.stderr == "", out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "jemalloc"
+    assert _after_the_entry_point("pyarrow", show, env) == "jemalloc"
     env["ARROW_DEFAULT_MEMORY_POOL"] = "system"  # the user's own choice wins
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.strip().splitlines()[-1] == "system"
+    assert _after_the_entry_point("pyarrow", show, env) == "system"
 
 
 def test_the_progress_bar_moves_at_least_once_a_second_between_batches() -> None:

@@ -25,7 +25,7 @@ EXIT_INTERRUPTED = 130
 # ~190 MiB (1.36 -> 1.17 GiB, CSV) at the same speed (benchmarks/RESULTS.md, session 10).
 ALLOCATOR = ("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000,narenas:1")
 # pyarrow's own allocations (the Parquet writer's row-group copies and encoding buffers) in
-# its jemalloc rather than its default mimalloc: a 1M-customer Parquet run peaked ~120 MiB
+# its jemalloc rather than its default mimalloc: a 1M-customer Parquet run peaked ~100 MiB
 # lower at the same speed (benchmarks/RESULTS.md, session 11). Read once, when pyarrow
 # loads: pyarrow.set_memory_pool() later does not reach the Parquet writer's C++ side. Only
 # on Linux, whose pyarrow wheels carry jemalloc (elsewhere Arrow would warn and fall back).

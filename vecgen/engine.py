@@ -256,14 +256,8 @@ def _refuse_lost_counters(plan: Plan, folder: Path) -> None:
     config = plan.config
     if (folder / STATE_FILE).exists() or "://" in config.out:
         return
-    today = plan.run_date.isoformat()
-    days = sorted(
-        {
-            file_day(path)
-            for path in earlier_files(config.out, "customers", dt.date.max)
-            if file_day(path) != today
-        }
-    )
+    every_day = {file_day(path) for path in earlier_files(config.out, "customers", dt.date.max)}
+    days = sorted(every_day - {plan.run_date.isoformat()})
     if days:
         shown = ", ".join(days[:3]) + (f" and {len(days) - 3} more" if len(days) > 3 else "")
         msg = (

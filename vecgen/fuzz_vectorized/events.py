@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import polars as pl
 
+from vecgen.fuzz_vectorized.profiles import EVENT_FIELDS
 from vecgen.rng import U64, Stream
 from vecgen.vocab import Vocab
 
@@ -122,9 +123,9 @@ def swap_names(
 
 
 EVENT_FUNCTIONS: dict[str, Event] = {"moved": moved, "married": married, "swap_names": swap_names}
-# Every column an event reads or may change (those of a frame it is given).
+# Every column an event reads or may change: the fields it needs (EVENT_FIELDS) and
+# those it changes when the frame has them (a marriage renames the e-mail too).
 EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "moved": ("addr_ln_1_txt", "city", "state", "postal_code"),
-    "married": ("name_last", "email"),
-    "swap_names": ("name_first", "name_last"),
+    event: (*fields, *{"married": ("email",)}.get(event, ()))
+    for event, fields in EVENT_FIELDS.items()
 }

@@ -152,8 +152,9 @@ def fixed_decimals(frame: pl.DataFrame, precision: int | None) -> pl.DataFrame:
     The CSV writer's ``float_precision`` rounds each float's exact binary value
     (half to even). A value that is the float nearest to ``k / 10**precision``
     for a whole ``k`` is written as that decimal, so such a column becomes a
-    decimal of ``k`` units (which the writer writes as that text). A column with any other value (a half cent,
-    ``-0.0``, NaN, infinity, or too large) is left for the writer. Nulls stay null.
+    decimal of ``k`` units (which the writer writes as that text). A column
+    with any other value (a half cent, ``-0.0``, NaN, infinity, or too large)
+    is left for the writer. Nulls stay null.
 
     Examples
     --------
@@ -180,7 +181,7 @@ def fixed_decimals(frame: pl.DataFrame, precision: int | None) -> pl.DataFrame:
 
 
 def _fixed(column: pl.Series, precision: int) -> pl.Series | None:
-    """One Float64 column as text (see :func:`fixed_decimals`), or None: left to the writer."""
+    """One Float64 column as decimals (see :func:`fixed_decimals`), or None: left to the writer."""
     present = column.is_not_null().to_numpy()
     values = column.to_numpy()[present]
     scale = 10.0**precision
