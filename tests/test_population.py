@@ -16,7 +16,7 @@ from vecgen.engine import run
 from vecgen.errors import ConfigError
 from vecgen.plan import resolve
 from vecgen.score import score
-from vecgen.sources.people import households, person_frame
+from vecgen.sources.people import child_second, households, person_draws, person_frame
 from vecgen.vocab import load
 
 PEOPLE = 100_000
@@ -77,6 +77,28 @@ def test_households_are_keyed_by_block() -> None:
     assert (every.head // 1000 == np.arange(5_500) // 1000).all()  # never across blocks
     assert (every.head[every.head] == every.head).all()  # a first member heads itself
     assert ((every.member == 0) == (every.head == np.arange(5_500))).all()
+
+
+def test_household_roles_partners_and_children() -> None:
+    n = 30_000
+    plan = resolve(Config(customers=n, fuzz_profile="hard", date=dt.date(2026, 1, 1)))
+    idx = np.arange(n, dtype=np.uint64)
+    hh = households(plan, "customers", idx)
+    d = person_draws(plan, load(), "customers", idx, hh)
+    second_child = child_second(plan, "customers", hh.head)
+    member, head = hh.member, hh.head
+    partner = (member == 1) & ~second_child
+    child = (member >= 2) | ((member == 1) & second_child)
+    assert partner.sum() > 0 and ((member == 1) & second_child).sum() > 0  # both roles occur
+    gap_years = (d["birth"] - d["birth"][head]) / 365.25
+    assert (np.abs(gap_years[partner]) <= 6.01).all()  # partners of an age
+    assert (gap_years[child] >= 20 - 0.01).all() and (gap_years[child] <= 40.01).all()
+    assert (d["last"][child] == d["last"][head[child]]).all()  # children carry the surname
+    parents = np.unique(head[child])
+    age = (plan.run_date - dt.date(1970, 1, 1)).days - d["birth"][parents]
+    assert (age >= 40 * 365.25 - 1).all()  # whoever has an adult child is 40 or older
+    for key in ("place", "number", "street", "suffix"):
+        assert (d[key] == d[key][head]).all(), key
 
 
 @pytest.fixture(scope="module")
@@ -238,12 +260,13 @@ def test_every_duplicate_keeps_a_corruption_where_values_go_missing(tmp_path: Pa
         assert dupes.height > 0 and dupes["corruptions"].str.len_chars().min() > 0, source
 
 
-def test_population_stats_measures_a_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("preset", ["medium", "hard"])  # the default and the hardest
+def test_population_stats_measures_a_run(tmp_path: Path, preset: str) -> None:
     import json
 
     from tests.conftest import run_cli
 
-    run(small_config(tmp_path / "out", customers=20_000, fuzz_profile="hard", sources=SOME))
+    run(small_config(tmp_path / "out", customers=20_000, fuzz_profile=preset, sources=SOME))
     r = run_cli("population-stats", str(tmp_path / "out"), "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     stats = json.loads(r.stdout)
@@ -254,7 +277,8 @@ def test_population_stats_measures_a_run(tmp_path: Path) -> None:
     assert 15 <= stats["households"]["sharing_percent"] <= 45
     assert stats["shared_percent"]["phone"] >= 3
     assert {s for s, _ in stats["states"][:4]} == {"CA", "TX", "FL", "NY"}
-    expected = Config(fuzz_profile="hard").completeness_rates("pos_customers")["birth_dt"]
+    assert stats["households"]["twin_pairs"] > 0
+    expected = Config(fuzz_profile=preset).completeness_rates("pos_customers")["birth_dt"]
     assert stats["fill_percent"]["pos_customers"]["birth_dt"] == pytest.approx(expected, abs=3)
     text = run_cli("population-stats", str(tmp_path / "out"), cwd=tmp_path)
     assert text.returncode == 0 and "households by size" in text.stdout

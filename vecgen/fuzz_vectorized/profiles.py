@@ -16,6 +16,7 @@ house), the cluster-size model and the share of look-alike clean records.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field, replace
 
@@ -103,11 +104,42 @@ class Profile:
         return replace(self, fields=mixes, fallback=fb, fields_changed=hist, events=events)
 
 
-# Known household sizes 1, 2, 3, 4 (CPS 2020 households, thinned to the members one retailer
-# knows): about 5% (medium) and 19% (hard) of customers share their home; in easy, and in
-# the predecessor's gensampledata, everybody lives alone.
-HOUSEHOLDS_MEDIUM = (97.5, 2.0, 0.4, 0.1)
-HOUSEHOLDS_HARD = (91.0, 6.5, 2.0, 0.5)
+# Households by size 1, 2, ... 7+ in percent (Current Population Survey 2020).
+CPS_HOUSEHOLDS = (28.0, 35.0, 15.0, 13.0, 6.0, 2.0, 1.0)
+
+
+def known_households(share: float, largest: int = 4) -> tuple[float, ...]:
+    """Weights of household sizes 1..``largest`` as one retailer knows them.
+
+    Each person of a :data:`CPS_HOUSEHOLDS` household is a customer with
+    probability ``share``; a household the retailer knows has Binomial(size,
+    ``share``) >= 1 known members, so pairs are common and families of four rare.
+
+    Examples
+    --------
+    >>> known_households(0.08)
+    (91.47, 8.03, 0.49, 0.02)
+    >>> known_households(0.0)
+    (100.0, 0.0, 0.0, 0.0)
+
+    """
+    weights = [
+        sum(
+            p * math.comb(n, k) * share**k * (1 - share) ** (n - k)
+            for n, p in enumerate(CPS_HOUSEHOLDS, 1)
+            if n >= k
+        )
+        if share
+        else float(k == 1)
+        for k in range(1, largest + 1)
+    ]
+    return tuple(round(100 * w / sum(weights), 2) for w in weights)
+
+
+# Medium: 8% of each household are customers, so ~16% of customers share their home (mostly
+# couples); hard: 10%, ~20%. In easy, and in the predecessor's gensampledata, all live alone.
+HOUSEHOLDS_MEDIUM = known_households(0.08)
+HOUSEHOLDS_HARD = known_households(0.10)
 
 # Fill rates per system: the web shop needs an e-mail and a shipping address and usually has a
 # birth date; the till asks for a name and a postal code; the loyalty program most fields
@@ -362,9 +394,9 @@ MEDIUM = Profile(
         _mix("phone", 25, "new_area_code", digit=3, swap_adjacent=2, new_area_code=2, blank=1),
     ),
     fallback=("name_last", "replace"),
-    fields_changed=((1, 30), (2, 34), (3, 23), (4, 10), (5, 3)),
+    fields_changed=((1, 45), (2, 35), (3, 15), (4, 5)),
     events=(("moved", 3.0), ("married", 3.0), ("swap_names", 2.0)),
-    clusters=Clusters("poisson", 2.0, 10),
+    clusters=Clusters("poisson", 4.0, 10),
     dupe_of_dupe=20.0,
     households=HOUSEHOLDS_MEDIUM,
     completeness=COMPLETENESS_MEDIUM,

@@ -67,11 +67,12 @@ def _address_text(vocab: Vocab, street: pl.DataFrame) -> pl.Series:
 YEAR = 365.25
 MIN_AGE, MAX_AGE = 18, 90
 PARENT_MIN_AGE = 40  # the first member of a household of 3+ (it has an adult child)
+PARTNER_SECOND = 0.65  # the second known member is the first's partner; else an adult child
 PARTNER_OPPOSITE_SEX = 0.92  # the other partners are of the same sex
 PARTNER_SHARES_SURNAME = 0.80  # the rest kept their own name
 PARTNER_AGE_SPREAD = 6  # years either way
 CHILD_GAP = (20, 40)  # years between the first member and a child
-TWIN_SHARE = 0.10  # a child after the first is the previous child's twin
+TWIN_SHARE = 0.10  # a child after a child is that child's twin
 JUNIOR_SHARE = 0.15  # a son of a father carries his first name ...
 JUNIOR_SUFFIX_SHARE = 0.30  # ... and some systems kept " Jr" on the surname
 SHARED_PHONE = 0.45  # a member gives the first member's (landline) number
@@ -82,7 +83,8 @@ SHARED_EMAIL = 0.10  # a member gives the family e-mail address
 class Households:
     """Where each person lives: the first member of the household, rank, size, previous member.
 
-    Member 0 is the household's first member, 1 a partner, 2 and up children.
+    Member 0 is the household's first member, 1 a partner (or, see
+    :func:`child_second`, a child), 2 and up children.
     """
 
     head: I64
@@ -144,10 +146,17 @@ def households(plan: Plan, namespace: str, idx: U64) -> Households:
     return Households(head[pick], member[pick], size[pick], previous[pick])
 
 
-def _ages(plan: Plan, namespace: str, people: I64, size: I64) -> I64:
-    """Age in days of people as first members of households of ``size``."""
+def child_second(plan: Plan, namespace: str, head: I64) -> np.ndarray:
+    """Whether the second member of the household of ``head`` is a child, not a partner."""
+    return ~plan.stream(f"{namespace}/household", "second").bernoulli(
+        head.astype(np.uint64), PARTNER_SECOND
+    )
+
+
+def _ages(plan: Plan, namespace: str, people: I64, parent: np.ndarray) -> I64:
+    """Age in days of people as first members of households (``parent``: with an adult child)."""
     u = plan.stream(namespace, "birth_dt").uniform(people.astype(np.uint64))
-    low = np.where(size >= 3, PARENT_MIN_AGE, MIN_AGE) * YEAR
+    low = np.where(parent, PARENT_MIN_AGE, MIN_AGE) * YEAR
     return np.round(low + u * (MAX_AGE * YEAR - low)).astype(np.int64)
 
 
@@ -173,11 +182,13 @@ def _first_names(
     return out
 
 
-def _draws(plan: Plan, vocab: Vocab, namespace: str, idx: U64, size: I64) -> dict[str, np.ndarray]:
-    """Every random choice of a person, as first member of a household of ``size``."""
+def _draws(
+    plan: Plan, vocab: Vocab, namespace: str, idx: U64, parent: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every random choice of a person, as first member of a household (``parent``: with a child)."""
     s = plan.streams(namespace)
     female = s("gender").bernoulli(idx, FEMALE_SHARE)
-    birth = _days(plan.run_date) - _ages(plan, namespace, idx.astype(np.int64), size)
+    birth = _days(plan.run_date) - _ages(plan, namespace, idx.astype(np.int64), parent)
     company = s("employment").integers(idx, 0, len(vocab.company))
     return {
         "female": female,
@@ -215,7 +226,9 @@ def person_draws(
     the birth date); some share the phone number or the e-mail address.
     """
     hh = hh or households(plan, namespace, idx)
-    d = _draws(plan, vocab, namespace, idx, hh.size)
+    second_child = child_second(plan, namespace, hh.head)
+    parent = (hh.size >= 3) | ((hh.size == 2) & second_child)
+    d = _draws(plan, vocab, namespace, idx, parent)
     d["first"] = _first_names(plan, vocab, namespace, idx, d["female"], d["birth"])
     d["email_first"], d["email_last"] = d["first"].copy(), d["last"].copy()
     sub = np.flatnonzero(hh.member > 0)
@@ -223,12 +236,13 @@ def person_draws(
         return d
     s = plan.streams(f"{namespace}/household")
     head_idx = hh.head[sub].astype(np.uint64)
-    h = _draws(plan, vocab, namespace, head_idx, hh.size[sub])
+    h = _draws(plan, vocab, namespace, head_idx, parent[sub])
     h["first"] = _first_names(plan, vocab, namespace, head_idx, h["female"], h["birth"])
     h["email_first"], h["email_last"] = h["first"], h["last"]
     rows = idx[sub]
     member = hh.member[sub]
-    partner, child = member == 1, member >= 2
+    partner = (member == 1) & ~second_child[sub]
+    child = ~partner
     head_age = _days(plan.run_date) - h["birth"]
     # Ages: a partner near the first member's, a child 20-40 years younger; twins share.
     spread = (s("partner_age").uniform(rows) - 0.5) * 2 * PARTNER_AGE_SPREAD * YEAR
@@ -237,7 +251,8 @@ def person_draws(
         np.clip(head_age + np.round(spread).astype(np.int64), MIN_AGE * YEAR, MAX_AGE * YEAR),
         _child_age(plan, namespace, rows.astype(np.int64), head_age),
     )
-    twin = child & (member >= 3) & s("twin").bernoulli(rows, TWIN_SHARE)
+    after_child = (member >= 3) | ((member == 2) & second_child[sub])
+    twin = child & after_child & s("twin").bernoulli(rows, TWIN_SHARE)
     prev = hh.previous[sub]
     age = np.where(twin, _child_age(plan, namespace, prev, head_age), age)
     female = np.where(
