@@ -138,6 +138,35 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*vecgen-tmp*"))
 
 
+def test_ctrl_c_before_vecgen_runs_writes_nothing(tmp_path: Path) -> None:
+    """The first ~20 ms belong to the interpreter (site.py): a Ctrl-C there is Python's.
+
+    vecgen cannot handle it (none of its code has run; only a ``.pth`` hook in
+    site-packages could, for every Python program on the machine), so the
+    guarantee there is the interpreter's: the command stops, exit status not 0,
+    and nothing is written (RELIABILITY.md, "Ctrl-C").
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VECGEN_")}
+    command = [sys.executable, "-m", "vecgen", "--customers", "3000", "--quiet", "--out", "o"]
+    for i in range(8):
+        proc = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        time.sleep(0.004 * i)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode != 0, err  # interrupted, whoever handled it
+        assert "internal error" not in err, err
+        assert not list(tmp_path.iterdir()), (i, err)  # nothing written, not even a folder
+
+
 def test_importing_vecgen_in_a_program_keeps_its_ctrl_c() -> None:
     """Only the command records Ctrl-C while it starts; a program importing vecgen is untouched."""
     import subprocess
