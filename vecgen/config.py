@@ -301,7 +301,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "parquet_row_group_rows",
         "int",
-        65_536,
+        32_768,
         "rows per Parquet row group (cut by rows, so never dependent on batching)",
         1_000,
         100_000_000,
