@@ -66,7 +66,7 @@ def _address_text(vocab: Vocab, street: pl.DataFrame) -> pl.Series:
 
 YEAR = 365.25
 MIN_AGE, MAX_AGE = 18, 90
-PARENT_MIN_AGE = 40  # the first member of a household of 3+ (it has an adult child)
+PARENT_MIN_AGE = 40  # a first member whose household holds an adult child
 PARTNER_SECOND = 0.65  # the second known member is the first's partner; else an adult child
 PARTNER_OPPOSITE_SEX = 0.92  # the other partners are of the same sex
 PARTNER_SHARES_SURNAME = 0.80  # the rest kept their own name
