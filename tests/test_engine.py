@@ -342,3 +342,22 @@ def test_a_batch_streams_to_the_writer_and_lets_go_of_what_nobody_reads(
     assert order.index("customers") == 0 and order[-1] == "truth"
     # Truth reads only the customers' frame (households): every other frame was let go.
     assert alive_at_truth == ["customers"]
+
+
+def test_released_pools_end_a_thread_the_interpreter_does_not_know() -> None:
+    """A Ctrl-C between a pool's Thread.start and its note left the process waiting at exit."""
+    import concurrent.futures.thread as cft
+
+    from vecgen import pipeline
+
+    pool = pipeline._generate_pool(2)
+    pool.submit(lambda: None).result()
+    threads = list(pool._threads)
+    for t in threads:  # as if the Ctrl-C came before the pool noted its thread
+        cft._threads_queues.pop(t, None)
+    pipeline.release_threads()
+    for t in threads:
+        t.join(timeout=10)
+        assert not t.is_alive(), t.name
+    assert pipeline._generate_pool(2) is not pool  # a later run gets new threads
+    pipeline.release_threads()

@@ -48,6 +48,11 @@ def main() -> int:
     try:
         from vecgen.cli import main as cli_main
         from vecgen.engine import run  # noqa: F401  (the heavy imports, while Ctrl-C waits)
+
+        # Polars loads NumPy's C API on its first array (Python code, run from Rust): a Ctrl-C
+        # there became a Rust panic with a traceback, so that first array is made here.
+        polars = sys.modules["polars"]
+        polars.Series([True]).to_numpy()
     finally:
         if deferred:
             signal.signal(signal.SIGINT, signal.default_int_handler)

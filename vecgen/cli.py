@@ -810,6 +810,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print(safe_line(f"vecgen: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_ERROR
     except KeyboardInterrupt as exc:
+        pipeline = sys.modules.get("vecgen.pipeline")
+        if pipeline is not None:  # a run's pools: wake their threads so the process can end
+            pipeline.release_threads()
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
         if getattr(exc, "published", False):
             ending = " after the run's files were all published; they are complete"

@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import polars as pl
 
+from vecgen.fuzz_vectorized import kept_fuzz_pools
 from vecgen.fuzz_vectorized.profiles import selection_weights
 from vecgen.plan import Plan
 from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public, source_for
@@ -123,7 +124,27 @@ def _generate_pool(threads: int) -> ThreadPoolExecutor:
     jemalloc's), whose freed memory other threads do not reuse: peak memory
     then grows with the number of batches.
     """
-    return ThreadPoolExecutor(threads, thread_name_prefix="vecgen-generate")
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="vecgen-generate")
+    _KEPT_POOLS.append(pool)
+    return pool
+
+
+_KEPT_POOLS: list[ThreadPoolExecutor] = []
+
+
+def release_threads() -> None:
+    """End the thread pools kept for the life of the process (after a Ctrl-C).
+
+    A Ctrl-C that lands while a pool starts a thread (between ``Thread.start``
+    and the pool noting it) leaves a thread the interpreter's exit does not
+    know to wake: the process printed its one line and then waited for ever.
+    Shutting the pools down puts the wake-up in their shared queue, which every
+    thread of a pool reads, noted or not.
+    """
+    for pool in [*_KEPT_POOLS, *kept_fuzz_pools()]:
+        pool.shutdown(wait=False, cancel_futures=True)
+    _KEPT_POOLS.clear()
+    _generate_pool.cache_clear()
 
 
 def _run_in_order(

@@ -203,7 +203,7 @@ def parquet_pending_mib(config: Config, sources: tuple[str, ...]) -> int:
     >>> parquet_pending_mib(Config(customers=100_000), SOURCE_NAMES)
     0
     >>> parquet_pending_mib(Config(customers=100_000, formats=("parquet",)), SOURCE_NAMES)
-    277
+    188
     >>> parquet_pending_mib(
     ...     Config(customers=100_000, formats=("parquet",), parquet_row_group_rows=262_144),
     ...     SOURCE_NAMES,

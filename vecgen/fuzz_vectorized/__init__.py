@@ -239,6 +239,13 @@ def _pool() -> ThreadPoolExecutor:
     )
 
 
+def kept_fuzz_pools() -> list[ThreadPoolExecutor]:
+    """Return the fuzzing pool if this process made one (and forget it), for shutting down."""
+    made = [_pool()] if _pool.cache_info().currsize else []
+    _pool.cache_clear()
+    return made
+
+
 def _chosen_fields(profile: Profile, stream: Stream, rows: U64) -> np.ndarray:
     """Budgeted profiles: a ``(rows, fields)`` mask of the fields each duplicate changes."""
     counts = np.array([k for k, _ in profile.fields_changed], dtype=np.int64)
