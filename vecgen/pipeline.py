@@ -9,14 +9,13 @@ where each numbered source's rows of a batch start.
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import polars as pl
 
-from vecgen.fuzz_vectorized import kept_fuzz_pools
+from vecgen.fuzz_vectorized import release_fuzz_pool
 from vecgen.fuzz_vectorized.profiles import selection_weights
 from vecgen.plan import Plan
 from vecgen.sources import SOURCES, TRUTH_PREFIX, Batch, public, source_for
@@ -116,7 +115,6 @@ def batch_frames(
 _GONE = pl.DataFrame()  # a frame let go (every source that reads it has been made)
 
 
-@functools.cache
 def _generate_pool(threads: int) -> ThreadPoolExecutor:
     """Return the threads that generate sources, kept for the life of the process.
 
@@ -124,12 +122,15 @@ def _generate_pool(threads: int) -> ThreadPoolExecutor:
     jemalloc's), whose freed memory other threads do not reuse: peak memory
     then grows with the number of batches.
     """
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="vecgen-generate")
-    _KEPT_POOLS.append(pool)
+    pool = _GENERATE_POOLS.get(threads)
+    if pool is None:
+        pool = _GENERATE_POOLS[threads] = ThreadPoolExecutor(
+            threads, thread_name_prefix="vecgen-generate"
+        )
     return pool
 
 
-_KEPT_POOLS: list[ThreadPoolExecutor] = []
+_GENERATE_POOLS: dict[int, ThreadPoolExecutor] = {}  # by thread count (generating thread only)
 
 
 def release_threads() -> None:
@@ -141,10 +142,10 @@ def release_threads() -> None:
     Shutting the pools down puts the wake-up in their shared queue, which every
     thread of a pool reads, noted or not.
     """
-    for pool in [*_KEPT_POOLS, *kept_fuzz_pools()]:
+    for pool in _GENERATE_POOLS.values():
         pool.shutdown(wait=False, cancel_futures=True)
-    _KEPT_POOLS.clear()
-    _generate_pool.cache_clear()
+    _GENERATE_POOLS.clear()
+    release_fuzz_pool()
 
 
 def _run_in_order(

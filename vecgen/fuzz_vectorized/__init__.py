@@ -239,11 +239,11 @@ def _pool() -> ThreadPoolExecutor:
     )
 
 
-def kept_fuzz_pools() -> list[ThreadPoolExecutor]:
-    """Return the fuzzing pool if this process made one (and forget it), for shutting down."""
-    made = [_pool()] if _pool.cache_info().currsize else []
-    _pool.cache_clear()
-    return made
+def release_fuzz_pool() -> None:
+    """Shut the fuzzing pool down if this process made one (see ``pipeline.release_threads``)."""
+    if _pool.cache_info().currsize:
+        _pool().shutdown(wait=False, cancel_futures=True)
+        _pool.cache_clear()
 
 
 def _chosen_fields(profile: Profile, stream: Stream, rows: U64) -> np.ndarray:
