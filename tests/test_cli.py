@@ -139,14 +139,17 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_before_vecgen_runs_writes_nothing(tmp_path: Path) -> None:
-    """The first ~20 ms belong to the interpreter (site.py): a Ctrl-C there is Python's.
+    """The first ~25 ms belong to the interpreter (site.py, runpy): a Ctrl-C there is Python's.
 
     vecgen cannot handle it (none of its code has run; only a ``.pth`` hook in
     site-packages could, for every Python program on the machine), so the
     guarantee there is the interpreter's: the command stops, exit status not 0,
-    and nothing is written (RELIABILITY.md, "Ctrl-C").
+    and nothing is written; or CPython's import machinery swallows the Ctrl-C
+    ("Exception ignored") and the run goes on to a complete, normal end
+    (RELIABILITY.md, "Ctrl-C"). Never a half-written output.
     """
     import os
+    import shutil
     import signal
     import subprocess
     import sys
@@ -162,7 +165,12 @@ def test_ctrl_c_before_vecgen_runs_writes_nothing(tmp_path: Path) -> None:
         time.sleep(0.004 * i)
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
-        assert proc.returncode != 0, err  # interrupted, whoever handled it
+        if proc.returncode == 0:  # the Ctrl-C was swallowed by the import machinery
+            assert "Exception ignored" in err, err
+            assert list((tmp_path / "o").rglob("customers/*/part-00000.csv")), err
+            assert not list(tmp_path.rglob("*vecgen-tmp*")), err
+            shutil.rmtree(tmp_path / "o")
+            continue
         assert "internal error" not in err, err
         assert not list(tmp_path.iterdir()), (i, err)  # nothing written, not even a folder
 
