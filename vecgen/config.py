@@ -318,8 +318,8 @@ SETTINGS: tuple[Setting, ...] = (
         "parquet_statistics",
         "choice",
         "auto",
-        "Parquet min/max statistics: auto (numbers, dates, times and dictionary-encoded "
-        "text: the columns that can skip row groups), all, or none",
+        "Parquet min/max statistics: auto (numbers, dates, times and text in order or of "
+        "one value: the columns that can skip row groups), all, or none",
         choices=("auto", "all", "none"),
     ),
 )

@@ -103,7 +103,7 @@ class FileSink:
                 table.schema,
                 compression=self.parquet.compression,
                 use_dictionary=dictionary,
-                write_statistics=self._statistics(table, dictionary),
+                write_statistics=self._statistics(table.slice(0, group)),
                 # Plain Parquet types only (no Arrow schema blob): every reader sees
                 # UTF-8 text, whatever Arrow layout the writer was handed.
                 store_schema=False,
@@ -131,12 +131,12 @@ class FileSink:
         self._pending = [rest] if rest.num_rows else []
         self._pending_rows = rest.num_rows
 
-    def _statistics(self, table: Any, dictionary: bool | list[str]) -> bool | list[str]:
+    def _statistics(self, first_group: Any) -> bool | list[str]:
         """Return the columns with statistics (Iceberg reads a file's partition from dt's)."""
-        chosen = statistics_columns(table, self.parquet.statistics, dictionary)
+        chosen = statistics_columns(first_group, self.parquet.statistics)
         if self.partition is None or chosen is True:
             return chosen
-        return [*(chosen or []), tables.PARTITION]
+        return [c for c in chosen or [] if c != tables.PARTITION] + [tables.PARTITION]
 
     def start_from(self, fs: Any, path: str) -> None:
         """Begin with today's existing file (load_type append, layout flat)."""

@@ -197,29 +197,33 @@ def dictionary_columns(table: Any, mode: str) -> bool | list[str]:
     return [name for name, n in zip(sample.columns, distinct, strict=True) if n <= limit]
 
 
-def statistics_columns(table: Any, mode: str, dictionary: bool | list[str]) -> bool | list[str]:
+def statistics_columns(table: Any, mode: str) -> bool | list[str]:
     """Columns to write min/max statistics for: all, none, or (auto) those that prune.
 
     Statistics let a reader skip row groups, which only works for values that
-    cluster: keys, numbers, dates, times and low-cardinality (dictionary-encoded)
-    text. Free text (names, e-mails, ids as text) spans "A" to "z" in every row
-    group, and its min/max cost a third of the Parquet encoder's time.
+    cluster: numbers, dates, times, and text that runs in order or holds one
+    value (ids as text, a country, the ``dt`` partition). ``table`` is the file's
+    first row group, whose rows do not depend on the batching. Text in random
+    order (names, e-mails, states, tiers) spans nearly every value in every row
+    group of 32,768 rows, so its min/max prune nothing and cost a tenth of the
+    Parquet encoder's time (session 13, ``benchmarks/RESULTS.md``).
 
     Examples
     --------
     >>> import pyarrow as pa
-    >>> t = pa.table({"state": ["NY"], "name": ["Ann"], "id": [1]})
-    >>> statistics_columns(t, "auto", ["state"]), statistics_columns(t, "none", True)
-    (['state', 'id'], False)
+    >>> t = pa.table({"state": ["NY", "CA", "NY"], "lm_id": ["L1", None, "L3"], "id": [3, 1, 2]})
+    >>> statistics_columns(t, "auto"), statistics_columns(t, "none")
+    (['lm_id', 'id'], False)
 
     """
     if mode != "auto":
         return mode == "all"
-    encoded = set(dictionary) if isinstance(dictionary, list) else set()
+    sample = pl.from_arrow(table.slice(0, DICTIONARY_SAMPLE_ROWS))
+    assert isinstance(sample, pl.DataFrame)
     return [
         f.name
         for f in table.schema
-        if dictionary is True or f.name in encoded or not _is_text(f.type)
+        if not _is_text(f.type) or sample[f.name].drop_nulls().is_sorted()
     ]
 
 
