@@ -219,7 +219,7 @@ def test_the_command_tunes_polars_allocator_before_polars_loads() -> None:
     env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
     # Polars puts its own defaults first; the later settings win (polars/__init__.py).
     assert _after_the_entry_point("polars", show, env).endswith(
-        ",dirty_decay_ms:10000,muzzy_decay_ms:10000,narenas:1"
+        ",dirty_decay_ms:10000,muzzy_decay_ms:10000,narenas:1,oversize_threshold:0"
     )
     env["_RJEM_MALLOC_CONF"] = "narenas:2"  # the user's own setting wins
     assert _after_the_entry_point("polars", show, env).endswith(",narenas:2")

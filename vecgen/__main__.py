@@ -23,7 +23,14 @@ EXIT_INTERRUPTED = 130
 # your own is kept. One arena instead of one per core: memory freed by one thread (a frame
 # generated on one, written on another) is reused by all, which cut the peak of a 1M run by
 # ~190 MiB (1.36 -> 1.17 GiB, CSV) at the same speed (benchmarks/RESULTS.md, session 10).
-ALLOCATOR = ("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000,narenas:1")
+# And no separate arena for allocations of 8 MiB and more (jemalloc's oversize_threshold):
+# a batch's columns are such allocations, and in an arena of their own their freed pages
+# were not reused by the smaller ones (nor theirs by them); a 1M-customer run peaked
+# 40-130 MiB lower at the same speed (session 13).
+ALLOCATOR = (
+    "_RJEM_MALLOC_CONF",
+    "dirty_decay_ms:10000,muzzy_decay_ms:10000,narenas:1,oversize_threshold:0",
+)
 # pyarrow's own allocations (the Parquet writer's row-group copies and encoding buffers) in
 # its jemalloc rather than its default mimalloc: a 1M-customer Parquet run peaked ~100 MiB
 # lower at the same speed (benchmarks/RESULTS.md, session 11). Read once, when pyarrow

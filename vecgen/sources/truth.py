@@ -35,15 +35,19 @@ class Truth:
         Rows are ordered by (block, source, row): batches hold whole blocks, so
         the file's order does not depend on the batch size.
         """
-        parts = [
-            f.with_columns(pl.lit(rank, dtype=pl.Int32).alias("__rank"))
-            for rank, (k, f) in enumerate(batch.upstream.items())
-            if k.startswith(TRUTH_PREFIX)
-        ]
+        parts = [f for k, f in batch.upstream.items() if k.startswith(TRUTH_PREFIX)]
         if not parts:
             return SourceBatch(pl.DataFrame(schema=TRUTH_SCHEMA))
-        frame = pl.concat(parts).sort(["__block", "__rank"], maintain_order=True)
-        return SourceBatch(with_households(frame, batch).select(list(TRUTH_SCHEMA)))
+        # The order: block, then source, then row (a stable sort of the blocks, parts in
+        # source order). Each column is gathered on its own, so no second copy of the
+        # batch's whole truth is held: sorting the concatenated frame peaked ~65 MiB
+        # higher at 100,000 customers a batch (benchmarks/RESULTS.md, session 13).
+        blocks = np.concatenate([f["__block"].to_numpy() for f in parts])
+        order = pl.Series(np.argsort(blocks, kind="stable"))
+        frame = pl.DataFrame(
+            [pl.concat([f[c] for f in parts], rechunk=True).gather(order) for c in TRUTH_SCHEMA]
+        )
+        return SourceBatch(with_households(frame, batch))
 
 
 def with_households(truth: pl.DataFrame, batch: Batch) -> pl.DataFrame:
