@@ -42,6 +42,15 @@ from vecgen.state import STATE_FILE, State, StateError, locked, read_state, writ
 from vecgen.vocab import Vocab, load, vocab_dir
 from vecgen.workers import Pool, worker_count
 
+# Generated files waiting for the writer, per customer of a batch: a 100,000-customer
+# batch of every source holds ~273 MiB of frames (Polars' estimate), so this lets about
+# one batch wait. Without it, a writer slowed by the disk let two batches pile up (a
+# simulated 120 MB/s disk: 1,153-1,242 MiB at 600k customers, 1,112-1,152 with it). A
+# smaller budget bounds a slow disk better (2048: 960-999 MiB; 1024: 836-867) but
+# stalls generation behind the batch's last big file when the CPU is the limit (3-5 %
+# slower at 1M customers); at 3072 no slowdown was measured (benchmarks/RESULTS.md).
+WRITE_QUEUE_BYTES_PER_CUSTOMER = 3072
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -105,7 +114,7 @@ def _generate(
     writer: Writer | None = None
     pool: Pool | None = None
     try:
-        writer = Writer(outputs)
+        writer = Writer(outputs, budget=write_budget(plan))
         checkpoint("outputs.opened")
         # Row offsets are computed from the plan: a shard starts where the earlier ones end.
         starts = batch_offsets(plan)
@@ -144,6 +153,21 @@ def _generate(
             writer.abort()
         outputs.abort()
         raise
+
+
+def write_budget(plan: Plan) -> int:
+    """Bytes of generated files that may wait for the writer: about one batch's worth.
+
+    Examples
+    --------
+    >>> from vecgen.config import Config
+    >>> from vecgen.plan import resolve
+    >>> write_budget(resolve(Config(customers=1_000_000))) // 2**20
+    292
+
+    """
+    step = max((stop - start for start, stop in plan.batches), default=0)
+    return WRITE_QUEUE_BYTES_PER_CUSTOMER * step
 
 
 def _stream(

@@ -22,16 +22,22 @@ class Writer:
     encode), and a lane moves on to the next batch without waiting for the
     other files of this one, so no thread idles at the end of a batch. At most
     ``depth + 1`` batches are held (memory stays bounded): :meth:`put` blocks
-    until the oldest one is written. The first error is re-raised in the
+    until the oldest one is written. With a ``budget`` (bytes), a file waits to
+    be queued while the files queued and not yet written hold that much: when
+    the disk is slower than generation, the frames waiting for it no longer
+    pile up to two whole batches. The first error is re-raised in the
     generating thread; the writes queued after it are dropped.
     """
 
-    def __init__(self, outputs: Outputs, depth: int = 1) -> None:
+    def __init__(self, outputs: Outputs, depth: int = 1, budget: int = 0) -> None:
         self.outputs = outputs
         self.depth = depth
+        self.budget = budget
+        self.queued = 0  # bytes of the files queued and not yet written
         self.slots = threading.Semaphore(depth + 1)
         self.lock = threading.Lock()
-        self.lanes: dict[str, collections.deque[tuple[pl.DataFrame | Encoded, list[int]]]] = {}
+        self.room = threading.Condition(self.lock)  # notified when a queued file is written
+        self.lanes: dict[str, collections.deque[tuple[pl.DataFrame | Encoded, list[int], int]]] = {}
         self.busy: set[str] = set()
         self.error: BaseException | None = None
         self.pool = ThreadPoolExecutor(outputs.threads, thread_name_prefix="vecgen-write")
@@ -60,8 +66,15 @@ class Writer:
     def put_one(self, batch: list[int], source: str, frame: pl.DataFrame | Encoded) -> None:
         """Queue one file of a batch that :meth:`begin` started; raise a writer error."""
         self.check()
+        size = size_of(frame) if self.budget else 0
         with self.lock:
-            self.lanes.setdefault(source, collections.deque()).append((frame, batch))
+            while (
+                self.budget and self.queued and self.queued + size > self.budget and not self.error
+            ):
+                self.room.wait()
+            self.check()
+            self.queued += size
+            self.lanes.setdefault(source, collections.deque()).append((frame, batch, size))
             if source in self.busy:
                 return
             self.busy.add(source)
@@ -70,7 +83,7 @@ class Writer:
     def _step(self, source: str) -> None:
         """Write the oldest queued batch of ``source``; queue the lane again if it has more."""
         with self.lock:
-            frame, left = self.lanes[source].popleft()
+            frame, left, size = self.lanes[source].popleft()
         try:
             if self.error is None:
                 self.outputs.write(source, frame)
@@ -79,6 +92,8 @@ class Writer:
                 self.error = self.error or exc
         del frame
         with self.lock:
+            self.queued -= size
+            self.room.notify_all()
             left[0] -= 1
             if left[0] == 0:
                 self.slots.release()
@@ -107,6 +122,27 @@ class Writer:
         """Drop the queued writes and wait for the running ones (after a failure)."""
         with self.lock:
             self.error = self.error or RuntimeError("run aborted")
+            self.room.notify_all()
         # Queued steps now return at once; a lane that would queue itself again
         # after this finds the pool shut down and is dropped (see _step).
         self.pool.shutdown(wait=True)
+
+
+def size_of(item: pl.DataFrame | Encoded) -> int:
+    """Bytes a queued file holds: a frame's buffers, or a worker's encoded payloads.
+
+    Examples
+    --------
+    >>> size_of(pl.DataFrame({"n": [1, 2, 3]}))
+    24
+
+    """
+    if isinstance(item, pl.DataFrame):
+        return int(item.estimated_size())
+    total = 0
+    for payload in item.payloads.values():
+        parts = payload if isinstance(payload, tuple) else (payload,)
+        total += sum(
+            len(p) if isinstance(p, bytes) else int(getattr(p, "nbytes", 0)) for p in parts
+        )
+    return total
