@@ -11,6 +11,7 @@ in wrapping uint64 arithmetic (vectorized with NumPy).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ def _mix(x: U64) -> U64:
     return x
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def derive_key(seed: int, *parts: str | int) -> int:
     """Return a 64-bit key for ``seed`` and a path of names.
 
