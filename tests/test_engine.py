@@ -363,3 +363,23 @@ def test_released_pools_end_a_thread_the_interpreter_does_not_know() -> None:
         assert not t.is_alive(), t.name
     assert pipeline._generate_pool(2) is not pool  # a later run gets new threads
     pipeline.release_threads()
+
+
+def test_warm_up_solves_the_weights_of_sources_that_fuzz_fewer_fields(tmp_path: Path) -> None:
+    """wifi fuzzes three fields: its weights are solved off the first batch's path too."""
+    import threading
+
+    from vecgen.fuzz_vectorized import profiles
+    from vecgen.pipeline import warm_up
+    from vecgen.plan import resolve
+    from vecgen.sources.wifi import FUZZED
+
+    plan = resolve(small_config(tmp_path))
+    wifi = plan.profile.restricted(FUZZED)
+    assert wifi.budgeted and wifi != plan.profile
+    profiles._SOLVED.pop(wifi, None)  # (solved by an earlier test of this process)
+    warm_up(plan)
+    for thread in threading.enumerate():
+        if thread.name == "vecgen-warm-up":
+            thread.join(60)
+    assert wifi in profiles._SOLVED

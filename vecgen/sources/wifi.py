@@ -49,6 +49,7 @@ class Wifi:
     name: ClassVar[str] = "wifi"
     parents: ClassVar[tuple[str, ...]] = ("customers",)
     write_options: ClassVar[WriteOptions] = WriteOptions()
+    fuzzed: ClassVar[tuple[str, ...]] = FUZZED  # its own field weights (pipeline.warm_up)
 
     def describe(self, plan: Plan) -> str:
         """Rows per customer."""
