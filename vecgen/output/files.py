@@ -97,13 +97,14 @@ class FileSink:
         table = pa.concat_tables(self._pending)  # no copy: the batches' buffers
 
         if self._parquet is None:
-            dictionary = dictionary_columns(table.slice(0, group), self.parquet.dictionary)
+            first = table.slice(0, group)  # (the same rows whatever the batching)
+            dictionary = dictionary_columns(first, self.parquet.dictionary)
             self._parquet = pq.ParquetWriter(
                 self.handle,
                 table.schema,
                 compression=self.parquet.compression,
                 use_dictionary=dictionary,
-                write_statistics=self._statistics(table.slice(0, group)),
+                write_statistics=self._statistics(first),
                 # Plain Parquet types only (no Arrow schema blob): every reader sees
                 # UTF-8 text, whatever Arrow layout the writer was handed.
                 store_schema=False,

@@ -174,6 +174,13 @@ class ParquetOptions:
         )
 
 
+def _sample(first_group: Any) -> pl.DataFrame:
+    """Return the rows of a file's first row group that choose its encodings (as Polars)."""
+    sample = pl.from_arrow(first_group.slice(0, DICTIONARY_SAMPLE_ROWS))
+    assert isinstance(sample, pl.DataFrame)
+    return sample
+
+
 def dictionary_columns(table: Any, mode: str) -> bool | list[str]:
     """Columns to dictionary-encode: all, none, or (auto) those with few distinct values.
 
@@ -190,8 +197,7 @@ def dictionary_columns(table: Any, mode: str) -> bool | list[str]:
     """
     if mode != "auto":
         return mode == "all"
-    sample = pl.from_arrow(table.slice(0, DICTIONARY_SAMPLE_ROWS))
-    assert isinstance(sample, pl.DataFrame)
+    sample = _sample(table)
     limit = max(1, int(sample.height * DICTIONARY_MAX_DISTINCT_SHARE))
     distinct = sample.select(pl.all().n_unique()).row(0)
     return [name for name, n in zip(sample.columns, distinct, strict=True) if n <= limit]
@@ -218,8 +224,7 @@ def statistics_columns(table: Any, mode: str) -> bool | list[str]:
     """
     if mode != "auto":
         return mode == "all"
-    sample = pl.from_arrow(table.slice(0, DICTIONARY_SAMPLE_ROWS))
-    assert isinstance(sample, pl.DataFrame)
+    sample = _sample(table)
     return [
         f.name
         for f in table.schema
