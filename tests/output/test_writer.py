@@ -94,3 +94,20 @@ def test_a_waiting_file_gets_the_writers_error() -> None:
     writer.abort()  # (what the engine does after an error)
     with pytest.raises(OSError, match="disk full"):
         writer.check()
+
+
+def test_a_sources_frames_are_weighed_once_then_by_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vecgen.output.writer as writer_module
+
+    weighed: list[int] = []
+
+    def counting(item: Any) -> int:
+        weighed.append(item.height)
+        return size_of(item)
+
+    monkeypatch.setattr(writer_module, "size_of", counting)
+    writer = Writer(SlowOutputs(), budget=1 << 30)
+    first = writer._size("a", frame(1000))
+    assert writer._size("a", frame(3000)) == 3 * first  # scaled, not measured again
+    assert writer._size("b", frame(10)) == size_of(frame(10))  # another source: its own
+    assert weighed == [1000, 10]

@@ -101,20 +101,42 @@ def _trim_log(log: pl.Series, miss: dict[str, np.ndarray]) -> pl.Series:
     # Rows left with nothing keep their last logged field (every entry of it).
     empty = np.flatnonzero((work == "").to_numpy())
     if len(empty):
-        kept = []
-        for j, entry in zip(empty.tolist(), log.gather(logged[empty]).to_list(), strict=True):
-            entries = entry.split("|")
-            column = _column(entries[-1])
-            kept.append("|" + "|".join(e for e in entries if _column(e) == column))
-            miss[column][logged[j]] = False
-        work = work.scatter(empty, pl.Series(kept, dtype=pl.String))
+        kept, last = _last_field(log.gather(logged[empty]))
+        for column in np.unique(last).tolist():
+            miss[column][logged[empty[last == column]]] = False
+        work = work.scatter(empty, kept)
     return log.clone().scatter(logged, work.str.slice(1))
 
 
-def _column(entry: str) -> str:
-    """Return the person column a log entry (``field:kernel``) changed (parts: the address)."""
-    field = entry.split(":", 1)[0]
-    return "addr_ln_1_txt" if field in ADDRESS_PARTS else field
+def _last_field(logs: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """Keep each log's entries of the column its last entry changed: ``("|" + kept, column)``.
+
+    Examples
+    --------
+    >>> kept, last = _last_field(pl.Series(["city:a|addr_number:b|phone:c|addr_street:d"]))
+    >>> kept.to_list(), last.tolist()
+    (['|addr_number:b|addr_street:d'], ['addr_ln_1_txt'])
+
+    """
+    parts = ADDRESS_PARTS
+    entries = (
+        pl.DataFrame({"entry": logs.str.split("|")})
+        .with_row_index("row")
+        .explode("entry")
+        .with_columns(field=pl.col("entry").str.split_exact(":", 1).struct.field("field_0"))
+        .with_columns(
+            column=pl.when(pl.col("field").is_in(parts))
+            .then(pl.lit("addr_ln_1_txt"))
+            .otherwise(pl.col("field"))
+        )
+    )
+    last = entries.group_by("row", maintain_order=True).agg(pl.col("column").last())
+    kept = (
+        entries.filter(pl.col("column") == pl.col("column").last().over("row"))
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("entry").str.join("|"))
+    )
+    return "|" + kept["entry"], last["column"].to_numpy()
 
 
 FULL = "__full_"
