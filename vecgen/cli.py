@@ -199,6 +199,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "Parquet": (
         "parquet_compression",
         "parquet_row_group_rows",
+        "parquet_file_rows",
         "parquet_dictionary",
         "parquet_statistics",
     ),

@@ -307,6 +307,15 @@ SETTINGS: tuple[Setting, ...] = (
         100_000_000,
     ),
     Setting(
+        "parquet_file_rows",
+        "int",
+        4_194_304,
+        "lake layout: a Parquet file holds at most about this many rows (whole row groups); "
+        "more go to part-NNNNN_00001.parquet and on, so memory stays flat; 0: one file",
+        0,
+        10_000_000_000,
+    ),
+    Setting(
         "parquet_dictionary",
         "choice",
         "auto",
@@ -465,6 +474,7 @@ class Config(metaclass=_CheckedFields):
     scheduler: str = _default("scheduler")
     parquet_compression: str = _default("parquet_compression")
     parquet_row_group_rows: int = _default("parquet_row_group_rows")
+    parquet_file_rows: int = _default("parquet_file_rows")
     parquet_dictionary: str = _default("parquet_dictionary")
     parquet_statistics: str = _default("parquet_statistics")
     fuzz: TomlTable = field(default_factory=lambda: TomlTable())  # the [fuzz] table, frozen

@@ -168,23 +168,33 @@ def _entities(path: str, out: str | Output, source: str) -> pl.DataFrame:
     if not truth and "dt=" not in path:
         prefix = os.path.basename(path)[:10]
         truth = where.glob(where.join(where.root, f"{prefix}{FLAT_NAMES['truth']}.*"))
+    # Every part of the day (shards, and the pieces a large Parquet file rolled on
+    # to), in the first format that reads.
+    by_format: dict[str, list[str]] = {}
     for t in truth:
+        by_format.setdefault(t.rsplit(".", 1)[-1], []).append(t)
+    for files in by_format.values():
         try:
-            data = where.source(t)
-            frame = (
-                pl.read_parquet(data)
-                if t.endswith(".parquet")
-                else (
-                    pl.read_csv(data, infer_schema=False)
-                    if t.endswith(".csv")
-                    else pl.read_ndjson(data)
+            frames = []
+            for t in files:
+                data = where.source(t)
+                frame = (
+                    pl.read_parquet(data)
+                    if t.endswith(".parquet")
+                    else (
+                        pl.read_csv(data, infer_schema=False)
+                        if t.endswith(".csv")
+                        else pl.read_ndjson(data)
+                    )
                 )
-            )
-            if "household_id" not in frame.columns:
-                frame = frame.with_columns(pl.col("entity_id").alias("household_id"))
-            return frame.filter(pl.col("source") == source).select(
-                pl.col("record_id", "entity_id", "household_id").cast(pl.String)
-            )
+                if "household_id" not in frame.columns:
+                    frame = frame.with_columns(pl.col("entity_id").alias("household_id"))
+                frames.append(
+                    frame.filter(pl.col("source") == source).select(
+                        pl.col("record_id", "entity_id", "household_id").cast(pl.String)
+                    )
+                )
+            return pl.concat(frames)
         except Exception:  # an unreadable truth file: fall back to record ids
             continue
     return pl.DataFrame(schema=dict.fromkeys(("record_id", "entity_id", "household_id"), pl.String))

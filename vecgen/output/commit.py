@@ -129,7 +129,12 @@ class Outputs:
                     self.sinks[(source, fmt)] = sink
                     # A plain file for local output: fsspec's local wrapper is several
                     # times slower while the generating thread holds the GIL.
-                    sink.handle = open(tmp, "wb") if local else open_for_upload(fs, tmp)
+                    sink.opener = (
+                        (lambda p: open(p, "wb"))
+                        if local
+                        else functools.partial(open_for_upload, fs)
+                    )
+                    sink.handle = sink.opener(tmp)
                     if append and plan.config.layout == "flat" and fs.exists(path):
                         sink.start_from(fs, path)
         except BaseException as exc:
@@ -271,7 +276,8 @@ class Outputs:
             sink = self.sinks[key]
             with self._remote_errors(sink):
                 sink.close(self.schemas.get(key[0], pl.DataFrame()))
-                sink.bytes = int(self.fs.size(sink.tmp))
+                for piece in sink.pieces():
+                    piece.bytes = int(self.fs.size(piece.tmp))
 
         if self.threads == 1:
             for key in self.sinks:
@@ -295,12 +301,15 @@ class Outputs:
         left half old, half new.
         """
         config = self.plan.config
-        # A shard replaces only its own file; a whole run replaces today's partition.
-        stale = config.layout == "lake" and config.load_type != "append" and config.parts == 1
+        # A shard replaces only its own file (and the pieces it rolled on to before);
+        # a whole run replaces today's partition.
+        replaces = config.layout == "lake" and config.load_type != "append"
+        files = self.files()
         entry: dict[str, object] = {
             "out": config.out,
-            "renames": [[s.tmp, s.path] for s in self.sinks.values()],
-            "remove_other_parts": stale,
+            "renames": [[f.tmp, f.path] for f in files],
+            "remove_other_parts": replaces and config.parts == 1,
+            "remove_other_pieces": replaces and config.parts > 1,
         }
         with self._remote_errors(), _signals_held():
             if journal is not None:
@@ -310,7 +319,11 @@ class Outputs:
             if journal is not None:
                 remove_journal(journal)
             self._commit_tables()
-        return list(self.sinks.values())
+        return files
+
+    def files(self) -> list[FileSink]:
+        """Every file of the run, each sink's pieces in order (see ``parquet_file_rows``)."""
+        return [piece for sink in self.sinks.values() for piece in sink.pieces()]
 
     def _commit_tables(self) -> None:
         """Commit each table's new data file, then MERGE the change feed (:mod:`vecgen.output.tables`)."""
@@ -330,7 +343,7 @@ class Outputs:
                 tables.commit(
                     fmt,
                     posixpath.join(self.root, source),
-                    [(sink.path, sink.rows)],
+                    [(piece.path, piece.rows) for piece in sink.pieces()],
                     self.plan.run_date.isoformat(),
                     config.load_type,
                     metadata,
@@ -346,7 +359,12 @@ class Outputs:
                 continue
             key, *columns = SYSTEM_COLUMNS[system]
             tables.merge_changes(
-                posixpath.join(self.root, system), feed.path, key, columns, metadata, self.store
+                posixpath.join(self.root, system),
+                [piece.path for piece in feed.pieces()],
+                key,
+                columns,
+                metadata,
+                self.store,
             )
             checkpoint("table.committed")
 
@@ -368,8 +386,9 @@ class Outputs:
                     else:
                         sink.handle.close()
                     sink.handle = None
-                if self.fs.exists(sink.tmp):
-                    self.fs.rm(sink.tmp)
+                for piece in sink.pieces():
+                    if self.fs.exists(piece.tmp):
+                        self.fs.rm(piece.tmp)
             except Exception:  # best effort: a dead endpoint must not hide the first error
                 pass
         for folder in reversed(self.created):  # e.g. today's empty dt= partitions
@@ -390,12 +409,19 @@ def _apply(fs: Any, entry: dict[str, object]) -> None:
         elif fs.exists(tmp):
             fs.mv(tmp, path)
     checkpoint("publish.stale")
+    written = {path for _, path in renames}
     if entry.get("remove_other_parts"):
         # Truncate semantics: parts of today's partition that this run did not write go.
-        written = {path for _, path in renames}
         for folder in {posixpath.dirname(p) for p in written}:
             for name in part_names(fs, folder):
                 if posixpath.join(folder, name) not in written:
+                    fs.rm(posixpath.join(folder, name))
+    elif entry.get("remove_other_pieces"):
+        # A shard's truncate: pieces of its own part that an earlier run rolled on to go.
+        own = {(posixpath.dirname(p), posixpath.basename(p)[:10] + "_") for p in written}
+        for folder, prefix in own:
+            for name in part_names(fs, folder):
+                if name.startswith(prefix) and posixpath.join(folder, name) not in written:
                     fs.rm(posixpath.join(folder, name))
     checkpoint("publish.done")
 
@@ -433,8 +459,9 @@ def _check_journal(entry: dict[str, object], plan: Plan, root: str, folder: Path
     top = norm(root)
     if norm(journal_root) != top:
         raise bad(f"belongs to another output ({entry.get('out')!r})")
-    if not isinstance(entry.get("remove_other_parts", False), bool):
-        raise bad("is damaged (remove_other_parts is not true or false)")
+    for flag in ("remove_other_parts", "remove_other_pieces"):
+        if not isinstance(entry.get(flag, False), bool):
+            raise bad(f"is damaged ({flag} is not true or false)")
     renames = entry["renames"]
     assert isinstance(renames, list)  # read_journal checked it
     for pair in renames:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -20,7 +22,10 @@ from vecgen.output.formats import (
     statistics_columns,
     write_csv,
 )
+from vecgen.output.layout import TMP_MARK, piece_path
 from vecgen.sources.base import WriteOptions
+
+_Binary = IO[bytes]  # (inside FileSink, ``bytes`` is its field)
 
 
 @dataclass
@@ -43,6 +48,16 @@ class FileSink:
     parquet: ParquetOptions = field(default_factory=ParquetOptions)
     _parts_seen: int = 0
     partition: str | None = None  # Iceberg: the data files also hold dt (this value)
+    # A Parquet file past ``parquet.file_rows`` rolls on to the next piece: the pieces
+    # finished so far (closed, under their temporary names), and how to open the next.
+    rolled: list[FileSink] = field(default_factory=list)
+    opener: Callable[[str], _Binary] | None = None
+    _file_rows: int = 0  # rows in the current piece's row groups
+    _choices: tuple[Any, Any] | None = None  # (dictionary, statistics) of the first piece
+
+    def pieces(self) -> list[FileSink]:
+        """Return the files this sink wrote, in order: the pieces it rolled on from, then itself."""
+        return [*self.rolled, self]
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append one batch (CSV straight to the file; the other formats as workers encode)."""
@@ -89,7 +104,6 @@ class FileSink:
     def _flush_row_groups(self, final: bool) -> None:
         """Write every full row group (and, when ``final``, the rest)."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         group = self.parquet.row_group_rows
         if self._pending_rows < group and not (final and self._pending):
@@ -97,25 +111,18 @@ class FileSink:
         table = pa.concat_tables(self._pending)  # no copy: the batches' buffers
 
         if self._parquet is None:
-            first = table.slice(0, group)  # (the same rows whatever the batching)
-            dictionary = dictionary_columns(first, self.parquet.dictionary)
-            self._parquet = pq.ParquetWriter(
-                self.handle,
-                table.schema,
-                compression=self.parquet.compression,
-                use_dictionary=dictionary,
-                write_statistics=self._statistics(first),
-                # Plain Parquet types only (no Arrow schema blob): every reader sees
-                # UTF-8 text, whatever Arrow layout the writer was handed.
-                store_schema=False,
-            )
+            self._open_parquet(table)
         start = 0
         while table.num_rows - start >= group or (final and start < table.num_rows):
+            if self.parquet.file_rows and self._file_rows >= self.parquet.file_rows:
+                self._roll()
+                self._open_parquet(table)
             # One chunk per column (a copy of this group only), so page boundaries
             # depend on rows, not on batching.
             chunk = table.slice(start, group).combine_chunks()
             self._parquet.write_table(chunk, row_group_size=group)
             start += chunk.num_rows
+            self._file_rows += chunk.num_rows
         rest = table.slice(start)
         if rest.num_rows and start:
             # Copy the rows that wait for the next group: a slice would keep this whole
@@ -131,6 +138,52 @@ class FileSink:
             )
         self._pending = [rest] if rest.num_rows else []
         self._pending_rows = rest.num_rows
+
+    def _open_parquet(self, table: Any) -> None:
+        """Start the Parquet writer of the current piece (encodings: the first piece's)."""
+        import pyarrow.parquet as pq
+
+        if self._choices is None:
+            first = table.slice(
+                0, self.parquet.row_group_rows
+            )  # (the same rows whatever the batching)
+            self._choices = (
+                dictionary_columns(first, self.parquet.dictionary),
+                self._statistics(first),
+            )
+        dictionary, statistics = self._choices
+        self._parquet = pq.ParquetWriter(
+            self.handle,
+            table.schema,
+            compression=self.parquet.compression,
+            use_dictionary=dictionary,
+            write_statistics=statistics,
+            # Plain Parquet types only (no Arrow schema blob): every reader sees
+            # UTF-8 text, whatever Arrow layout the writer was handed.
+            store_schema=False,
+        )
+
+    def _roll(self) -> None:
+        """Close the current piece and go on in the next one (``part-NNNNN_00001`` and on).
+
+        A writer keeps every row group's metadata (~900 bytes a column) until it
+        closes its file: one file of a 10M-customer run held ~70 MiB of it.
+        """
+        assert self._parquet is not None and self.handle is not None and self.opener is not None
+        self._parquet.close()
+        self._parquet = None
+        self.handle.close()
+        self.rolled.append(
+            FileSink(self.source, self.fmt, self.path, self.tmp, self.opts, rows=self._file_rows)
+        )
+        first = self.rolled[0].path
+        self.path = piece_path(first, len(self.rolled))
+        folder, name = posixpath.split(self.path)
+        token = self.tmp.rsplit(TMP_MARK, 1)[1]
+        self.tmp = posixpath.join(folder, f".{name}{TMP_MARK}{token}")
+        self._file_rows = 0
+        self._parts_seen = 0
+        self.handle = self.opener(self.tmp)
 
     def _statistics(self, first_group: Any) -> bool | list[str]:
         """Return the columns with statistics (Iceberg reads a file's partition from dt's)."""
@@ -173,3 +226,5 @@ class FileSink:
             self._parquet.close()
         self.handle.close()
         self.handle = None
+        # Each piece counts its own rows (this one: the rows after the last roll).
+        self.rows -= sum(piece.rows for piece in self.rolled)

@@ -162,6 +162,7 @@ class ParquetOptions:
     row_group_rows: int = 32_768
     dictionary: str = "auto"
     statistics: str = "auto"
+    file_rows: int = 0  # a file rolls on to the next at a row group past this many (0: never)
 
     @classmethod
     def of(cls, config: Any) -> ParquetOptions:
@@ -171,6 +172,7 @@ class ParquetOptions:
             config.parquet_row_group_rows,
             config.parquet_dictionary,
             config.parquet_statistics,
+            config.parquet_file_rows if config.layout == "lake" else 0,
         )
 
 

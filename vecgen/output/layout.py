@@ -13,7 +13,7 @@ from vecgen.plan import Plan, source_info
 from vecgen.sources import flat_name
 
 TMP_MARK = ".vecgen-tmp-"
-_PART = re.compile(r"^part-\d{5}\.(csv|parquet|json)$")
+_PART = re.compile(r"^part-\d{5}(_\d{5})?\.(csv|parquet|json)$")
 
 
 def final_path(plan: Plan, root: str, source: str, fmt: str, part: int | None = None) -> str:
@@ -42,6 +42,23 @@ def final_path(plan: Plan, root: str, source: str, fmt: str, part: int | None = 
     prefix = plan.run_date.strftime("%Y_%m_%d") if plan.config.date_prefix else ""
     suffix = f"-part-{part:05d}" if shards else ""
     return posixpath.join(root, f"{prefix}{flat_name(plan.config, source)}{suffix}.{ext}")
+
+
+def piece_path(path: str, piece: int) -> str:
+    """Return the name of a file's ``piece``-th continuation (a Parquet file that rolled on).
+
+    It sorts right after the first piece and before the next part.
+
+    Examples
+    --------
+    >>> piece_path("out/truth/dt=2026-03-01/part-00000.parquet", 2)
+    'out/truth/dt=2026-03-01/part-00000_00002.parquet'
+    >>> sorted(["part-00001.parquet", piece_path("part-00000.parquet", 1), "part-00000.parquet"])
+    ['part-00000.parquet', 'part-00000_00001.parquet', 'part-00001.parquet']
+
+    """
+    stem, dot, ext = path.rpartition(".")
+    return f"{stem}_{piece:05d}{dot}{ext}"
 
 
 # The size of the other formats relative to CSV: for the free-space check before a run.

@@ -556,25 +556,28 @@ def _commit_iceberg(
 
 def merge_changes(
     folder: str,
-    changes_file: str,
+    changes_files: Sequence[str],
     key: str,
     columns: Sequence[str],
     metadata: dict[str, str],
     store: Store = LOCAL,
 ) -> None:
-    """MERGE today's change feed (a Parquet file) into its system's table in ``folder``.
+    """MERGE today's change feed (its Parquet files) into its system's table in ``folder``.
 
     Rows with ``op`` ``U`` replace the record's ``columns`` (matched on ``key``);
     ``D`` deletes the record. One commit; with the change data feed on, readers
     see both versions.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if store.fs is None:
-        source = pq.read_table(changes_file)
-    else:
-        with store.fs.open(changes_file, "rb") as f:
-            source = pq.read_table(f)
+    def read(path: str) -> Any:
+        if store.fs is None:
+            return pq.read_table(path)
+        with store.fs.open(path, "rb") as f:
+            return pq.read_table(f)
+
+    source = pa.concat_tables([read(path) for path in changes_files])
     kind = table_kind(folder, store)
     if source.num_rows == 0 or kind is None:
         return
