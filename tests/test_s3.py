@@ -550,3 +550,25 @@ def test_iceberg_tables_on_s3_in_a_rest_catalog(tmp_path: Path, s3: tuple[str, A
         # Two days of 1,725 records, less the day-two deletions of the change feed.
         assert 2 * 1725 - 20 < rows.num_rows < 2 * 1725
         assert len(table.snapshots()) >= 3  # two appends and the MERGE
+
+
+def test_a_rolled_parquet_file_lands_on_s3_in_pieces(tmp_path: Path, s3: tuple[str, Any]) -> None:
+    endpoint, client = s3
+    rolled = ("--parquet-row-group-rows", "1000", "--parquet-file-rows", "3000")
+    r = run_cli(
+        *SMALL, "--format", "parquet", "--out", "s3://bucket/rolled/", "--s3-endpoint-url",
+        endpoint, *rolled, cwd=tmp_path, env=dict(STATIC_KEYS),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    truth = sorted(k for k in keys(client, "rolled/truth/") if k.endswith(".parquet"))
+    assert len(truth) > 3 and all("vecgen-tmp" not in k for k in keys(client, "rolled/"))
+    assert truth[:2] == [
+        "rolled/truth/dt=2026-11-29/part-00000.parquet",
+        "rolled/truth/dt=2026-11-29/part-00000_00001.parquet",
+    ]
+    local = tmp_path / "local"
+    r = run_cli(*SMALL, "--format", "parquet", "--out", str(local), *rolled, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for key in truth:
+        body = client.get_object(Bucket="bucket", Key=key)["Body"].read()
+        assert body == (local / key.removeprefix("rolled/")).read_bytes(), key
