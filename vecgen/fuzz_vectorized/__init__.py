@@ -20,7 +20,13 @@ from vecgen.fuzz_vectorized import kernels as k
 from vecgen.fuzz_vectorized import text as t
 from vecgen.fuzz_vectorized import values as v
 from vecgen.fuzz_vectorized.events import EVENT_COLUMNS, EVENT_FUNCTIONS
-from vecgen.fuzz_vectorized.kernels import Kernel, KernelContext, null_strings
+from vecgen.fuzz_vectorized.kernels import (
+    Kernel,
+    KernelContext,
+    changed_values,
+    null_strings,
+    present,
+)
 from vecgen.fuzz_vectorized.profiles import (
     DATE_KERNELS,
     KEEP,
@@ -128,7 +134,7 @@ def force_change(
     """
     before = values[where]
     forced = get_kernel(kernel)(before, ctx)
-    took = where[forced.ne_missing(before).to_numpy()]
+    took = where[changed_values(forced, before)]
     return values.clone().scatter(where, forced), labels.clone().scatter(
         took, f"{ctx.field}:{kernel}"
     )
@@ -185,7 +191,7 @@ def fuzz_field(
     out = values
     if after:
         new = pl.concat(after)
-        changed = new.ne_missing(before).to_numpy()
+        changed = changed_values(new, before)
         if changed.any():
             out = values.clone().scatter(idx[changed], new.filter(changed))
             label_index[idx[changed]] = choice[idx[changed]]
@@ -391,9 +397,7 @@ def _fuzz_fields(work: pl.DataFrame, run: _Run) -> tuple[pl.DataFrame, dict[str,
             chosen_values, active, fstream, rows[idx], vocab, pools.get(mix.field)
         )
         # A chosen field must change: its fallback kernel where the kernel left it as it was.
-        stay = np.flatnonzero(
-            sub_label.is_null().to_numpy() & chosen_values.is_not_null().to_numpy()
-        )
+        stay = np.flatnonzero(~present(sub_label) & present(chosen_values))
         if len(stay) and mix.fallback:
             ctx = KernelContext(
                 fstream.child("fallback"), rows[idx][stay], vocab, pools.get(mix.field), mix.field

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import polars as pl
 
+from vecgen.fuzz_vectorized.kernels import same_values
 from vecgen.fuzz_vectorized.profiles import EVENT_FIELDS
 from vecgen.rng import U64, Stream
 from vecgen.vocab import Vocab
@@ -83,7 +84,7 @@ def married(
     names = vocab.last_name
     pick = stream.child("surname").integers(rows, 0, len(names))
     new = names.gather(pick)
-    same = (new == frame["name_last"]).fill_null(False).to_numpy()
+    same = same_values(new, frame["name_last"])
     new = names.gather(np.where(same, (pick + 1) % len(names), pick))
     out = frame.with_columns(new.alias("name_last"))
     if "email" in frame.columns:

@@ -16,6 +16,7 @@ from vecgen.fuzz_vectorized.kernels import (
     _const,
     _days_from_civil,
     _days_in_month,
+    keep_nulls,
     per_vocab,
 )
 from vecgen.vocab import Vocab
@@ -78,13 +79,13 @@ def placeholder(values: pl.Series, ctx: KernelContext) -> pl.Series:
     """
     pool = pl.Series(PLACEHOLDERS.get(ctx.field, DEFAULT_PLACEHOLDERS), dtype=pl.String)
     picked = pool.gather(ctx.stream.child("junk").integers(ctx.rows, 0, len(pool)))
-    return picked.zip_with(values.is_not_null(), values).alias(values.name)
+    return keep_nulls(picked, values).alias(values.name)
 
 
 def _ymd(values: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import datetime as dt
 
-    filled = values.fill_null(dt.date(2000, 1, 1))
+    filled = values.fill_null(dt.date(2000, 1, 1)) if values.has_nulls() else values
     return tuple(
         getattr(filled.dt, part)().to_numpy().astype(np.int64) for part in ("year", "month", "day")
     )
@@ -92,7 +93,7 @@ def _ymd(values: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _dates(values: pl.Series, days: np.ndarray) -> pl.Series:
     out = pl.Series(values.name, days.astype(np.int32)).cast(pl.Date)
-    return out.zip_with(values.is_not_null(), values)
+    return keep_nulls(out, values)
 
 
 def _make(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
