@@ -93,10 +93,32 @@ def _split(fmt: str) -> tuple[str, str] | None:
     return date_part, time_part
 
 
+@functools.lru_cache(maxsize=16)
 def _day_table(first: int, last: int, fmt: str) -> pl.Series:
     """Format the days ``first..last`` (days since 1970-01-01) as ``fmt``."""
     days = pl.Series(np.arange(first, last + 1, dtype=np.int32)).cast(pl.Date)
     return days.dt.strftime(fmt)
+
+
+_WINDOW = 1024  # day tables cover whole windows of this many days
+
+
+def _day_text(first: int, last: int, fmt: str) -> tuple[int, pl.Series]:
+    """Return ``(start, table)``: the text of day ``d`` (``first <= d <= last``) is ``table[d - start]``.
+
+    Tables cover whole windows of days, so the next batch's dates (a span a
+    little wider or narrower) read the same table instead of formatting ~27,000
+    birthdays again (8 ms a batch, holding the GIL).
+
+    Examples
+    --------
+    >>> start, table = _day_text(10, 12, "%Y-%m-%d")
+    >>> start, table[10 - start], len(table)
+    (0, '1970-01-11', 1024)
+
+    """
+    start = first // _WINDOW * _WINDOW
+    return start, _day_table(start, last // _WINDOW * _WINDOW + _WINDOW - 1, fmt)
 
 
 @functools.cache
@@ -120,7 +142,8 @@ def _dates(days: pl.Series, fmt: str) -> pl.Series | None:
     span = _range(days)
     if span is None:
         return None
-    return _day_table(span[0], span[1], fmt).gather(days - span[0])
+    start, table = _day_text(span[0], span[1], fmt)
+    return table.gather(days - start)
 
 
 def _datetimes(column: pl.Series, unit: int, date_fmt: str, time_fmt: str) -> pl.Series | None:
@@ -133,11 +156,13 @@ def _datetimes(column: pl.Series, unit: int, date_fmt: str, time_fmt: str) -> pl
     first, last = span
     if first == last and column.null_count() == 0 and seconds.min() == seconds.max():
         # One value (a load timestamp): format it once.
-        one = _day_table(first, first, date_fmt) + _second_table(time_fmt).gather(
+        start, table = _day_text(first, first, date_fmt)
+        one = table.gather([first - start]) + _second_table(time_fmt).gather(
             [int(seconds[0]) - first * 86_400]
         )
         return pl.repeat(one[0], column.len(), eager=True, dtype=pl.String)
-    dates = _day_table(first, last, date_fmt).gather(days - first)
+    start, table = _day_text(first, last, date_fmt)
+    dates = table.gather(days - start)
     times = _second_table(time_fmt).gather(seconds - days * 86_400)
     return dates + times
 
