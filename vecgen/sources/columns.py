@@ -122,19 +122,21 @@ def epoch_seconds(ts: pl.Series) -> pl.Series:
 
 
 def per_person(
-    parents: pl.DataFrame, stream: Stream, low: int, high: int
+    parents: pl.DataFrame, stream: Stream, low: int, high: int, columns: tuple[str, ...]
 ) -> tuple[pl.DataFrame, U64]:
-    """Repeat each parent row ``low..high`` times; return the rows and each child's key.
+    """Repeat each parent row ``low..high`` times; return the rows (``columns``) and child keys.
 
     A child's key is ``person * SLOTS + k``: a pure function of the parent's
-    person index, so its values do not depend on batching.
+    person index, so its values do not depend on batching. Only ``columns``
+    are repeated: a customers batch has ~30 (hidden ones included), a child
+    reads two to five.
     """
     if high >= SLOTS:
         msg = f"at most {SLOTS - 1} children per parent, got {high}"
         raise ValueError(msg)
     persons = parents["__person"].to_numpy().astype(np.uint64)
     counts, parent_row = fan_out(stream, persons, low, high)
-    return parents[parent_row], child_keys(persons, counts)
+    return parents.select(columns)[parent_row], child_keys(persons, counts)
 
 
 def child_keys(persons: U64, counts: I64) -> U64:

@@ -40,7 +40,11 @@ class EmailCampaign:
         """Events of the batch's clean customers; EVENT_IDs continue from earlier batches."""
         s = plan.streams(self.name)
         parents, keys = per_person(
-            clean_rows(batch.upstream["customers"]), s("count"), 1, MAX_EVENTS
+            clean_rows(batch.upstream["customers"]),
+            s("count"),
+            1,
+            MAX_EVENTS,
+            ("customer_id", "email"),
         )
         n = len(keys)
         offset = batch.offsets[self.name]

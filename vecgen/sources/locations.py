@@ -39,7 +39,11 @@ class Locations:
         """Tiles of the batch's clean customers."""
         s = plan.streams(self.name)
         parents, keys = per_person(
-            clean_rows(batch.upstream["customers"]), s("count"), 1, MAX_TILES
+            clean_rows(batch.upstream["customers"]),
+            s("count"),
+            1,
+            MAX_TILES,
+            ("customer_id", "postal_code"),
         )
         centre = parents.select("postal_code").join(
             vocab.places.select("postal_code", "lat", "lng"),

@@ -43,7 +43,11 @@ class Mobile:
         """Sessions of the batch's clean customers."""
         s = plan.streams(self.name)
         parents, keys = per_person(
-            clean_rows(batch.upstream["customers"]), s("count"), 1, MAX_SESSIONS
+            clean_rows(batch.upstream["customers"]),
+            s("count"),
+            1,
+            MAX_SESSIONS,
+            ("__person", "email", "__entity", "__household", "__block"),
         )
         person = parents["__person"].to_numpy().astype(np.uint64)
         frame = pl.DataFrame(

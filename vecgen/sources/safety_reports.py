@@ -38,7 +38,7 @@ class SafetyReports:
         """Write 1..MAX_REPORTS reports for each clean customer of the batch."""
         s = plan.streams(self.name)
         parents, keys = per_person(
-            clean_rows(batch.upstream["customers"]), s("count"), 1, MAX_REPORTS
+            clean_rows(batch.upstream["customers"]), s("count"), 1, MAX_REPORTS, ("customer_id",)
         )
         frame = pl.DataFrame(
             {
