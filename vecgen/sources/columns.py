@@ -7,6 +7,7 @@ pure functions of ``(seed, date, source, column, row)``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 import polars as pl
@@ -84,15 +85,33 @@ def uuid4(stream: Stream, rows: U64) -> pl.Series:
 
 
 def ipv4(stream: Stream, rows: U64) -> pl.Series:
-    """Return a random public-looking IPv4 address per row (first octet 11..223, not 127)."""
+    """Return a random public-looking IPv4 address per row (first octet 11..223, not 127).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ips = ipv4(Stream(7), np.arange(1000, dtype=np.uint64)).to_list()
+    >>> all(len(ip.split(".")) == 4 and 11 <= int(ip.split(".")[0]) <= 223 for ip in ips)
+    True
+
+    """
     first = stream.child("a").integers(rows, 11, 223)
     first = np.where(first >= 127, first + 1, first)
-    octets = [pl.Series(first)] + [pl.Series(stream.child(k).integers(rows, 0, 256)) for k in "bcd"]
+    b, c, d = (stream.child(k).integers(rows, 0, 256) for k in "bcd")
+    # Two octets at a time from a table of their 65,536 texts ("a.b"): two look-ups
+    # and one join instead of four numbers made text (~130 ns a row).
+    pairs = _octet_pairs()
     return (
-        pl.DataFrame({f"o{i}": o for i, o in enumerate(octets)})
-        .select(pl.concat_str([pl.col(f"o{i}").cast(pl.String) for i in range(4)], separator="."))
+        pl.DataFrame({"hi": pairs[first * 256 + b], "lo": pairs[c * 256 + d]})
+        .select(pl.concat_str(["hi", "lo"], separator="."))
         .to_series()
     )
+
+
+@functools.cache
+def _octet_pairs() -> pl.Series:
+    """Return the texts ``"a.b"`` of the 65,536 pairs of octets, at index ``a * 256 + b``."""
+    return pl.Series([f"{i >> 8}.{i & 255}" for i in range(65_536)], dtype=pl.String)
 
 
 def pick(values: pl.Series, stream: Stream, rows: U64) -> pl.Series:

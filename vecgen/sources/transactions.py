@@ -62,15 +62,19 @@ def transaction_frame(
                 "numberofitems": items,
                 "avgitemprice": np.round(amount / items, 2),
                 "productcode": code,
+                # "PR" and the code's first three digits (codes have nine), by look-up.
+                "productcategory": _CATEGORIES[code // 1_000_000 - 700],
                 "storeorwebid": s("storeorwebid").integers(t, 100, 301),
             }
         )
         .with_columns(
             purchasedate=pl.lit(plan.run_ts) - pl.col("purchasedate"),
-            productcategory=pl.lit("PR") + pl.col("productcode").cast(pl.String).str.slice(0, 3),
         )
         .select(COLUMNS)
     )
+
+
+_CATEGORIES = pl.Series([f"PR{k}" for k in range(700, 901)], dtype=pl.String)
 
 
 class Transactions:
