@@ -44,6 +44,11 @@ COLUMNS = (
 MAX_HITS = 2
 
 
+# Whole texts by look-up (a row's page is the site and a page, its product "PR" and 1..999).
+_PAGE_URLS = pl.Series([SITE + page for page in PAGES], dtype=pl.String)
+_PRODUCTS = pl.Series([f"PR{k}" for k in range(1, 1000)], dtype=pl.String)
+
+
 class Clickstream:
     """Hits of known customers and of anonymous visitors."""
 
@@ -104,12 +109,10 @@ class Clickstream:
             pl.Series("last_hit_time_gmt", last),
             pl.Series("daily_visitor", (seconds == first).astype(np.int64)),
             pl.Series("__hit", k),
-            (SITE + pick(pl.Series(PAGES), s("page"), hit_keys)).alias("page_url"),
+            pick(_PAGE_URLS, s("page"), hit_keys).alias("page_url"),
             pick(pl.Series(TRACKING_CAMPAIGNS), s("campaign"), hit_keys).alias("campaign"),
             pick(pl.Series(REFERRERS), s("referrer"), hit_keys).alias("referrer"),
-            ("PR" + pl.Series(s("product").integers(hit_keys, 1, 1000)).cast(pl.String)).alias(
-                "product_list"
-            ),
+            _PRODUCTS[s("product").integers(hit_keys, 1, 1000) - 1].alias("product_list"),
             uuid4(s("uuid"), hit_keys).alias("uuid"),
         )
 
