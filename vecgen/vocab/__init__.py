@@ -237,14 +237,21 @@ def load(directory: Path = DATA_DIR) -> Vocab:
         decades = () if frame.columns == ["all"] else tuple(int(c) for c in frame.columns)
         return Weights.of(frame.to_numpy(), decades, TAIL_SHARE[name])
 
-    first = pl.concat([lists["first_female"], lists["first_male"]]).alias("first_name")
+    # One chunk per column: a gather from a frame read in several chunks (the CSV
+    # reader's) costs several times as much (places: 9 ms instead of 1 for a batch).
+    first = pl.concat([lists["first_female"], lists["first_male"]], rechunk=True).alias(
+        "first_name"
+    )
+    places, states, nick = places.rechunk(), states.rechunk(), nick.rechunk()
     return Vocab(
         **lists,
         company_slug=_slug(lists["company"], "[^a-z0-9]", "company"),
         first_name=first,
         first_slug=_slug(first, "[^a-z]", "user"),
         last_slug=_slug(lists["last_name"], "[^a-z]", "user"),
-        prefix=pl.concat([lists["prefix_female"], lists["prefix_male"]]).alias("prefix"),
+        prefix=pl.concat([lists["prefix_female"], lists["prefix_male"]], rechunk=True).alias(
+            "prefix"
+        ),
         states=states,
         places=places,
         nicknames=nick,
