@@ -146,7 +146,9 @@ class Clickstream:
             None,
         )
         # (block, known before anonymous, visitor, hit): the same order for any batching.
-        hits = pl.concat([known, anon]).sort(["__block", "__kind", "__visitor", "__hit"])
+        hits = pl.concat([known, anon], rechunk=True).sort(
+            ["__block", "__kind", "__visitor", "__hit"]
+        )
         hits = hits.with_columns(pl.lit(plan.run_ts).alias("dtUpdateDate"))
         truth = truth_rows(
             self.name,

@@ -146,7 +146,7 @@ class Customers:
             )
             take = np.arange(len(fuzzed))
             take[again] = len(fuzzed) + np.arange(len(again))
-            fuzzed = pl.concat([fuzzed, refuzzed])[take]
+            fuzzed = pl.concat([fuzzed, refuzzed], rechunk=True)[take]
             log = log.clone().scatter(again, relog)
 
         n_clean, n_dupes = len(lay.clean), len(lay.dupes)
@@ -171,24 +171,28 @@ class Customers:
             pl.concat([null_strings(n_clean), log]),
         )
         full = [c for c in people.columns if c.startswith("__full_")]
-        frame = people.with_columns(
-            ids,
-            pl.lit(plan.run_ts).alias("dtUpdateDate"),
-            pl.Series("__pos", positions),
-            pl.Series("__person", np.concatenate([lay.clean, originals])),
-            pl.Series("__dupe", is_dupe),
-            pl.Series("__extra", np.concatenate([np.full(n_clean, -1), lay.dupes])),
-            pl.Series("__block", block),
-            entity.alias("__entity"),
-            home.alias("__household"),
-        ).select(
-            [
-                *COLUMNS,
-                *("__pos", "__person", "__dupe", "__extra", "__block", "__entity"),
-                "__household",
-                *full,
-            ]
-        )[order]
+        frame = (
+            people.with_columns(
+                ids,
+                pl.lit(plan.run_ts).alias("dtUpdateDate"),
+                pl.Series("__pos", positions),
+                pl.Series("__person", np.concatenate([lay.clean, originals])),
+                pl.Series("__dupe", is_dupe),
+                pl.Series("__extra", np.concatenate([np.full(n_clean, -1), lay.dupes])),
+                pl.Series("__block", block),
+                entity.alias("__entity"),
+                home.alias("__household"),
+            )
+            .select(
+                [
+                    *COLUMNS,
+                    *("__pos", "__person", "__dupe", "__extra", "__block", "__entity"),
+                    "__household",
+                    *full,
+                ]
+            )
+            .rechunk()[order]
+        )
         nulls = null_strings(n_clean)
         truth = truth_rows(
             self.name,
@@ -199,7 +203,7 @@ class Customers:
             duplicate_of=pl.concat([nulls, copied_from.cast(pl.String)]),
             corruptions=full_log,
             household_id=home,
-        )[order]
+        ).rechunk()[order]
         return SourceBatch(frame, truth)
 
 

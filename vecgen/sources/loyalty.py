@@ -106,6 +106,7 @@ class Loyalty:
                 pl.lit(plan.run_ts).alias("dtUpdateDate"),
             )
             .rename({k: v for k, v in PERSON_FILE_COLUMNS["loyalty"].items() if k != v})
+            .rechunk()
             .sort("__pos")
         )
         nulls = null_strings(n_clean)
@@ -119,5 +120,5 @@ class Loyalty:
             block=meta["__block"].to_numpy(),
             duplicate_of=pl.concat([nulls, original_lm]),
             corruptions=full_log,
-        )[np.argsort(meta["__pos"].to_numpy(), kind="stable")]
+        ).rechunk()[np.argsort(meta["__pos"].to_numpy(), kind="stable")]
         return SourceBatch(frame.select([*COLUMNS, "__pos"]), truth)

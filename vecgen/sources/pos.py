@@ -159,7 +159,8 @@ class PosCustomers:
                 pl.Series("__pos", positions),
                 pl.Series("__new", kinds == 1),
             )
-            .select([*COLUMNS, "__pos", "__new"])[order]
+            .select([*COLUMNS, "__pos", "__new"])
+            .rechunk()[order]
         )
         truth = truth_rows(
             self.name,
@@ -171,7 +172,7 @@ class PosCustomers:
             block=block,
             duplicate_of=pl.concat([primary_ids, no_log, dupe_of_new]),
             corruptions=log,
-        )[order]
+        ).rechunk()[order]
         return SourceBatch(frame, truth)
 
 

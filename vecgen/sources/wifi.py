@@ -101,7 +101,8 @@ class Wifi:
             pl.concat([people, sessions], how="horizontal")
             .rename({"name_first": "fname", "name_last": "lname"})
             .with_columns(pl.lit(plan.run_ts).alias("dtUpdateDate"))
-            .select(COLUMNS)[order]
+            .select(COLUMNS)
+            .rechunk()[order]
         )
         n_clean = len(clean)
         # The same stream as the clean rows' sha (see _session): the copy links to its original.
@@ -118,5 +119,5 @@ class Wifi:
             block=np.concatenate([clean["__block"].to_numpy(), lay.dupe_block]),
             duplicate_of=pl.concat([nulls, original_sha]),
             corruptions=full_log,
-        )[order]
+        ).rechunk()[order]
         return SourceBatch(frame, truth)
