@@ -146,9 +146,11 @@ class Clickstream:
             None,
         )
         # (block, known before anonymous, visitor, hit): the same order for any batching.
-        hits = pl.concat([known, anon], rechunk=True).sort(
-            ["__block", "__kind", "__visitor", "__hit"]
-        )
+        # (The four keys are unique per hit: NumPy's sort of them, then one gather, is
+        # ~2x faster than Polars' sort of the frame.)
+        hits = pl.concat([known, anon], rechunk=True)
+        keys = [hits[c].to_numpy() for c in ("__hit", "__visitor", "__kind", "__block")]
+        hits = hits[np.lexsort(keys)]
         hits = hits.with_columns(pl.lit(plan.run_ts).alias("dtUpdateDate"))
         truth = truth_rows(
             self.name,
