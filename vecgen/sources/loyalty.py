@@ -91,6 +91,7 @@ class Loyalty:
             s("created"), keys, plan.run_ts, dt.timedelta(days=365 * MEMBER_YEARS)
         )
         lm_id = ("LM" + meta["customer_id"].cast(pl.String)).alias("lm_id")
+        order = np.argsort(meta["__pos"].to_numpy(), kind="stable")  # file order (unique)
         frame = (
             pl.concat([people, meta], how="horizontal")
             .with_columns(
@@ -106,8 +107,7 @@ class Loyalty:
                 pl.lit(plan.run_ts).alias("dtUpdateDate"),
             )
             .rename({k: v for k, v in PERSON_FILE_COLUMNS["loyalty"].items() if k != v})
-            .rechunk()
-            .sort("__pos")
+            .rechunk()[order]
         )
         nulls = null_strings(n_clean)
         original_lm = ("LM" + dupes["__entity"]).alias("duplicate_of")
@@ -120,5 +120,5 @@ class Loyalty:
             block=meta["__block"].to_numpy(),
             duplicate_of=pl.concat([nulls, original_lm]),
             corruptions=full_log,
-        ).rechunk()[np.argsort(meta["__pos"].to_numpy(), kind="stable")]
+        ).rechunk()[order]
         return SourceBatch(frame.select([*COLUMNS, "__pos"]), truth)
