@@ -307,6 +307,49 @@ def person_draws(
     return d
 
 
+def _email(vocab: Vocab, d: dict[str, np.ndarray]) -> pl.Series:
+    """Build each person's e-mail address from their draws, by look-ups only.
+
+    Patterns 0..3: ``first@``, ``firstlast@``, ``flast123@``, ``flast@``, then
+    the company's domain and a top-level domain. Each piece is a gather from a
+    table that holds its choices (an initial, an empty string, ``@company.tld``),
+    so the address is one join of four columns.
+    """
+    t = _email_tables(vocab)
+    pattern = d["pattern"]
+    n_first, n_last = len(vocab.first_slug), len(vocab.last_slug)
+    local = np.where(pattern <= 1, d["email_first"], n_first + d["email_first"])
+    last = np.where(pattern == 0, n_last, d["email_last"])  # (n_last: "")
+    digits = np.where(pattern == 2, d["digits"], len(_TEXT))  # (len(_TEXT): "")
+    at = d["domain"] * len(vocab.tld) + d["tld"]
+    return pl.DataFrame(
+        {
+            "a": t["local"][local],
+            "b": t["last"][last],
+            "c": t["digits"][digits],
+            "d": t["at"][at],
+        }
+    ).select(pl.concat_str(["a", "b", "c", "d"]).alias("email"))["email"]
+
+
+@per_vocab
+def _email_tables(vocab: Vocab) -> dict[str, pl.Series]:
+    """Return the pieces an e-mail address is made of (see :func:`_email`)."""
+    first = vocab.first_slug
+    domains = [
+        f"@{company}.{tld}"
+        for company in vocab.company_slug.to_list()
+        for tld in vocab.tld.to_list()
+    ]
+    empty = pl.Series([""], dtype=pl.String)
+    return {
+        "local": pl.concat([first, first.str.slice(0, 1)], rechunk=True),
+        "last": pl.concat([vocab.last_slug, empty], rechunk=True),
+        "digits": pl.concat([_TEXT, empty], rechunk=True),
+        "at": pl.Series(domains, dtype=pl.String),
+    }
+
+
 def _raw_person_frame(
     plan: Plan, vocab: Vocab, namespace: str, idx: U64, hh: Households | None = None
 ) -> pl.DataFrame:
@@ -349,12 +392,7 @@ def _raw_person_frame(
             "gender": pl.select(
                 pl.when(pl.Series(d["female"])).then(pl.lit("F")).otherwise(pl.lit("M"))
             ).to_series(),
-            "__first": vocab.first_slug.gather(d["email_first"]),
-            "__last": vocab.last_slug.gather(d["email_last"]),
-            "__domain": vocab.company_slug.gather(d["domain"]),
-            "__tld": vocab.tld.gather(d["tld"]),
-            "__pattern": d["pattern"],
-            "__digits": _as_text(d["digits"]),
+            "email": _email(vocab, d),
             "account_status": ACCOUNT_STATUS.gather(d["status"]),
             "addr_ln_1_txt": _address_text(vocab, street),
             "city": places["city"],
@@ -370,21 +408,7 @@ def _raw_person_frame(
             "__line": _as_text(d["line"], _FOUR_DIGITS),
         }
     )
-    first, last, p = pl.col("__first"), pl.col("__last"), pl.col("__pattern")
-    # Patterns 0..3: first@, firstlast@, flast123@, flast@ (built as conditional pieces).
-    email = pl.concat_str(
-        [
-            pl.when(p <= 1).then(first).otherwise(first.str.slice(0, 1)),
-            pl.when(p == 0).then(pl.lit("")).otherwise(last),
-            pl.when(p == 2).then(pl.col("__digits")).otherwise(pl.lit("")),
-            pl.lit("@"),
-            pl.col("__domain"),
-            pl.lit("."),
-            pl.col("__tld"),
-        ]
-    )
     return df.with_columns(
-        email=email,
         state=pl.when(pl.col("__use_abbr"))
         .then(pl.col("__abbr"))
         .otherwise(pl.col("__state_name")),
