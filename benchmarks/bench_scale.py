@@ -16,6 +16,8 @@ also times every source's generation in memory (rows/s per source).
 Every vecgen run is paired with a tpchgen-cli run made just before it (same
 format); the ratio column is the median of the pairs' ratios of rows/s, so a
 machine whose speed drifts during the benchmark moves both sides of a pair.
+Before each timed run (either tool) the disk is let catch up (``os.sync``):
+the pages the run before wrote are not flushed on the next run's time.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_core import mimesis_row_by_row, run_once
+from bench_core import mimesis_row_by_row, run_once, settle
 
 TPCH_SF1_ROWS = 8_661_245  # lineitem 6,001,215 + orders 1.5M + partsupp 800k + part 200k + ...
 
@@ -49,6 +51,7 @@ def tpchgen_once(fmt: str, work: Path) -> tuple[float, int] | None:
         return None
     out = work / "tpch"
     shutil.rmtree(out, ignore_errors=True)
+    settle()
     start = time.perf_counter()
     subprocess.run([exe, fmt, "-s", "1", f"--output-dir={out}"], check=True)
     seconds = time.perf_counter() - start
