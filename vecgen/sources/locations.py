@@ -12,6 +12,7 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
+from vecgen.fuzz_vectorized.kernels import per_vocab
 from vecgen.plan import Plan
 from vecgen.sources.base import Batch, SourceBatch, WriteOptions
 from vecgen.sources.columns import per_person, seconds_before
@@ -22,6 +23,14 @@ COLUMNS = ("customer_id", "TileTimestamp", "TileType", "TileLocation")
 MAX_TILES = 3
 RADIUS_KM = 5.0
 KM_PER_DEGREE = 111.32
+
+
+@per_vocab
+def _centres(vocab: Vocab) -> pl.DataFrame:
+    """Return each ZIP code's point (the first, should a vocabulary list a code twice)."""
+    return vocab.places.select("postal_code", "lat", "lng").unique(
+        "postal_code", keep="first", maintain_order=True
+    )
 
 
 class Locations:
@@ -38,20 +47,16 @@ class Locations:
     def generate(self, plan: Plan, vocab: Vocab, batch: Batch) -> SourceBatch:
         """Tiles of the batch's clean customers."""
         s = plan.streams(self.name)
-        parents, keys = per_person(
-            clean_rows(batch.upstream["customers"]),
-            s("count"),
-            1,
-            MAX_TILES,
-            ("customer_id", "postal_code"),
-        )
-        centre = parents.select("postal_code").join(
-            vocab.places.select("postal_code", "lat", "lng"),
+        # Each customer's ZIP code centre, looked up once per customer (not per tile).
+        people = clean_rows(batch.upstream["customers"])
+        people = people.select("__person", "customer_id", "postal_code").join(
+            _centres(vocab),
             on="postal_code",
             how="left",
             maintain_order="left",
         )
-        lat0, lng0 = centre["lat"].to_numpy(), centre["lng"].to_numpy()
+        parents, keys = per_person(people, s("count"), 1, MAX_TILES, ("customer_id", "lat", "lng"))
+        lat0, lng0 = parents["lat"].to_numpy(), parents["lng"].to_numpy()
         r = RADIUS_KM * np.sqrt(s("radius").uniform(keys)) / KM_PER_DEGREE
         theta = 2 * np.pi * s("angle").uniform(keys)
         lat = np.round(lat0 + r * np.cos(theta), 6)
