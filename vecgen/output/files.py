@@ -145,9 +145,8 @@ class FileSink:
         import pyarrow.parquet as pq
 
         if self._choices is None:
-            first = table.slice(
-                0, self.parquet.row_group_rows
-            )  # (the same rows whatever the batching)
+            # The file's first row group: the same rows whatever the batching.
+            first = table.slice(0, self.parquet.row_group_rows)
             self._choices = (
                 dictionary_columns(first, self.parquet.dictionary),
                 self._statistics(first),
@@ -171,7 +170,7 @@ class FileSink:
         """Close the current piece and go on in the next one (``part-NNNNN_00001`` and on).
 
         A writer keeps every row group's metadata (~900 bytes a column) until it
-        closes its file: one file of a 10M-customer run held ~70 MiB of it.
+        closes its file: the files of a 10M-customer run held ~70 MiB of it.
         """
         assert self._parquet is not None and self.handle is not None and self.opener is not None
         self._parquet.close()

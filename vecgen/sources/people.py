@@ -71,7 +71,7 @@ _FOUR_DIGITS = pl.Series([f"{i:04d}" for i in range(10_000)], dtype=pl.String)
 
 
 def _as_text(numbers: pl.Series | np.ndarray, table: pl.Series = _TEXT) -> pl.Series:
-    """``numbers`` (all in ``0..9999``) as ``table`` writes them; other numbers made text.
+    """Return ``numbers`` as ``table`` writes them (by look-up when all are in ``0..9999``).
 
     Examples
     --------
@@ -83,7 +83,8 @@ def _as_text(numbers: pl.Series | np.ndarray, table: pl.Series = _TEXT) -> pl.Se
     """
     values = numbers if isinstance(numbers, pl.Series) else pl.Series(numbers)
     low, high = values.min(), values.max()
-    if values.has_nulls() or low is None or not (0 <= low and high < len(table)):  # type: ignore[operator]
+    in_table = isinstance(low, int) and isinstance(high, int) and 0 <= low and high < len(table)
+    if values.has_nulls() or not in_table:
         if table is _FOUR_DIGITS:
             return values.cast(pl.String).str.zfill(4)
         return values.cast(pl.String)
