@@ -121,20 +121,14 @@ def read_records(
     a remote output's file.
     """
     try:
-        data = path if out is None else out.source(path)
+        frame = _read_file(path, out)
         if path.endswith(".parquet"):
-            frame = pl.read_parquet(data)
             frame = frame.with_columns(
                 pl.exclude(dates).cast(pl.String),
                 *(pl.col(c).cast(pl.Date, strict=False) for c in dates if c in frame.columns),
             )
         else:
-            frame = (
-                pl.read_csv(data, infer_schema=False)
-                if path.endswith(".csv")
-                else pl.read_ndjson(data).cast(pl.String)
-            )
-            frame = frame.with_columns(
+            frame = frame.cast(pl.String).with_columns(
                 pl.col(c).str.to_date("%m/%d/%Y", strict=False) for c in dates if c in frame.columns
             )
     except Exception as exc:  # polars raises several kinds; all mean "not such a file"
@@ -151,6 +145,16 @@ def read_records(
         .with_columns(pl.exclude(dates).cast(pl.String))
         .with_columns(pl.col(pl.String).replace("", None))
     )
+
+
+def _read_file(path: str, out: Output | None) -> pl.DataFrame:
+    """Read one output file as its format holds it (CSV as text); ``out``: a remote output's."""
+    data = path if out is None else out.source(path)
+    if path.endswith(".parquet"):
+        return pl.read_parquet(data)
+    if path.endswith(".csv"):
+        return pl.read_csv(data, infer_schema=False)
+    return pl.read_ndjson(data)
 
 
 def _entities(path: str, out: str | Output, source: str) -> pl.DataFrame:
@@ -177,16 +181,7 @@ def _entities(path: str, out: str | Output, source: str) -> pl.DataFrame:
         try:
             frames = []
             for t in files:
-                data = where.source(t)
-                frame = (
-                    pl.read_parquet(data)
-                    if t.endswith(".parquet")
-                    else (
-                        pl.read_csv(data, infer_schema=False)
-                        if t.endswith(".csv")
-                        else pl.read_ndjson(data)
-                    )
-                )
+                frame = _read_file(t, where)
                 if "household_id" not in frame.columns:
                     frame = frame.with_columns(pl.col("entity_id").alias("household_id"))
                 frames.append(

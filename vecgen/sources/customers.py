@@ -20,7 +20,7 @@ from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.fuzz_vectorized.profiles import cluster_pmf
 from vecgen.plan import BLOCK, Plan
 from vecgen.rng import I64, cumulative
-from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions, in_order, null_strings, truth_rows
 from vecgen.sources.columns import slots_in_blocks
 from vecgen.sources.completeness import apply_completeness, complete
 from vecgen.sources.people import households, person_frame, replacement_pools
@@ -191,19 +191,22 @@ class Customers:
                     *full,
                 ]
             )
-            .rechunk()[order]
+            .pipe(in_order, order)
         )
         nulls = null_strings(n_clean)
-        truth = truth_rows(
-            self.name,
-            record_id=ids.cast(pl.String),
-            entity_id=entity,
-            is_duplicate=is_dupe,
-            block=block,
-            duplicate_of=pl.concat([nulls, copied_from.cast(pl.String)]),
-            corruptions=full_log,
-            household_id=home,
-        ).rechunk()[order]
+        truth = in_order(
+            truth_rows(
+                self.name,
+                record_id=ids.cast(pl.String),
+                entity_id=entity,
+                is_duplicate=is_dupe,
+                block=block,
+                duplicate_of=pl.concat([nulls, copied_from.cast(pl.String)]),
+                corruptions=full_log,
+                household_id=home,
+            ),
+            order,
+        )
         return SourceBatch(frame, truth)
 
 

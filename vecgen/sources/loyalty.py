@@ -18,7 +18,7 @@ import polars as pl
 from vecgen.catalog import PERSON_FILE_COLUMNS
 from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.plan import Plan
-from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions, in_order, null_strings, truth_rows
 from vecgen.sources.columns import seconds_before, weighted
 from vecgen.sources.completeness import apply_completeness
 from vecgen.sources.customers import clean_people, clean_rows
@@ -107,18 +107,21 @@ class Loyalty:
                 pl.lit(plan.run_ts).alias("dtUpdateDate"),
             )
             .rename({k: v for k, v in PERSON_FILE_COLUMNS["loyalty"].items() if k != v})
-            .rechunk()[order]
+            .pipe(in_order, order)
         )
         nulls = null_strings(n_clean)
         original_lm = ("LM" + dupes["__entity"]).alias("duplicate_of")
-        truth = truth_rows(
-            self.name,
-            record_id=lm_id,
-            entity_id=meta["__entity"],
-            household_id=meta["__household"],
-            is_duplicate=meta["__dupe"],
-            block=meta["__block"].to_numpy(),
-            duplicate_of=pl.concat([nulls, original_lm]),
-            corruptions=full_log,
-        ).rechunk()[order]
+        truth = in_order(
+            truth_rows(
+                self.name,
+                record_id=lm_id,
+                entity_id=meta["__entity"],
+                household_id=meta["__household"],
+                is_duplicate=meta["__dupe"],
+                block=meta["__block"].to_numpy(),
+                duplicate_of=pl.concat([nulls, original_lm]),
+                corruptions=full_log,
+            ),
+            order,
+        )
         return SourceBatch(frame.select([*COLUMNS, "__pos"]), truth)

@@ -19,7 +19,7 @@ from vecgen.catalog import PERSON_COLUMNS
 from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.plan import BLOCK, Plan
 from vecgen.rng import I64
-from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions, in_order, null_strings, truth_rows
 from vecgen.sources.completeness import apply_completeness
 from vecgen.sources.customers import (
     COLUMNS,
@@ -160,19 +160,22 @@ class PosCustomers:
                 pl.Series("__new", kinds == 1),
             )
             .select([*COLUMNS, "__pos", "__new"])
-            .rechunk()[order]
+            .pipe(in_order, order)
         )
-        truth = truth_rows(
-            self.name,
-            record_id=ids.cast(pl.String),
-            entity_id=entity,
-            # (POS-only people live alone: no customer shares their home.)
-            household_id=pl.concat([primary["__household"], new_ids, dupe_of_new]),
-            is_duplicate=kinds != 1,
-            block=block,
-            duplicate_of=pl.concat([primary_ids, no_log, dupe_of_new]),
-            corruptions=log,
-        ).rechunk()[order]
+        truth = in_order(
+            truth_rows(
+                self.name,
+                record_id=ids.cast(pl.String),
+                entity_id=entity,
+                # (POS-only people live alone: no customer shares their home.)
+                household_id=pl.concat([primary["__household"], new_ids, dupe_of_new]),
+                is_duplicate=kinds != 1,
+                block=block,
+                duplicate_of=pl.concat([primary_ids, no_log, dupe_of_new]),
+                corruptions=log,
+            ),
+            order,
+        )
         return SourceBatch(frame, truth)
 
 

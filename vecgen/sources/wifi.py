@@ -15,7 +15,7 @@ import polars as pl
 from vecgen.fuzz_vectorized import fuzz_frame
 from vecgen.plan import Plan
 from vecgen.rng import U64
-from vecgen.sources.base import Batch, SourceBatch, WriteOptions, null_strings, truth_rows
+from vecgen.sources.base import Batch, SourceBatch, WriteOptions, in_order, null_strings, truth_rows
 from vecgen.sources.columns import hex_token, ipv4, seconds_before, uuid4
 from vecgen.sources.completeness import apply_completeness
 from vecgen.sources.customers import (
@@ -102,7 +102,7 @@ class Wifi:
             .rename({"name_first": "fname", "name_last": "lname"})
             .with_columns(pl.lit(plan.run_ts).alias("dtUpdateDate"))
             .select(COLUMNS)
-            .rechunk()[order]
+            .pipe(in_order, order)
         )
         n_clean = len(clean)
         # The same stream as the clean rows' sha (see _session): the copy links to its original.
@@ -110,14 +110,17 @@ class Wifi:
 
         original_entity = customer_ids(plan, plan.clean_positions(orig.astype(u))).cast(pl.String)
         nulls = null_strings(n_clean)
-        truth = truth_rows(
-            self.name,
-            record_id=sessions["sha"],
-            entity_id=pl.concat([clean["__entity"], original_entity]),
-            household_id=pl.concat([clean["__household"], originals["__household"]]),
-            is_duplicate=np.arange(len(positions)) >= n_clean,
-            block=np.concatenate([clean["__block"].to_numpy(), lay.dupe_block]),
-            duplicate_of=pl.concat([nulls, original_sha]),
-            corruptions=full_log,
-        ).rechunk()[order]
+        truth = in_order(
+            truth_rows(
+                self.name,
+                record_id=sessions["sha"],
+                entity_id=pl.concat([clean["__entity"], original_entity]),
+                household_id=pl.concat([clean["__household"], originals["__household"]]),
+                is_duplicate=np.arange(len(positions)) >= n_clean,
+                block=np.concatenate([clean["__block"].to_numpy(), lay.dupe_block]),
+                duplicate_of=pl.concat([nulls, original_sha]),
+                corruptions=full_log,
+            ),
+            order,
+        )
         return SourceBatch(frame, truth)
