@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from vecgen.fuzz_vectorized.solved import SOLVED
+
 KEEP = "keep"
 # Kernels for Date columns (``blank`` works on any type); all others take text.
 DATE_KERNELS = frozenset(
@@ -514,8 +516,10 @@ def selection_weights(profile: Profile) -> np.ndarray:
     Solved once per profile by fixed-point iteration on a seeded simulation of the
     Gumbel top-k draw that :func:`~vecgen.fuzz_vectorized.fuzz_frame` makes.
     Rates are first scaled to sum to the expected number of changed fields.
-    Solved once per process: a thread that asks while another solves it waits
-    for that answer (the run solves its profile while it opens its files:
+    The built-in profiles' weights were solved ahead
+    (:mod:`vecgen.fuzz_vectorized.solved`); any other profile is solved once
+    per process: a thread that asks while another solves it waits for that
+    answer (the run solves its profile while it opens its files:
     :func:`vecgen.pipeline.warm_up`).
 
     Examples
@@ -530,8 +534,22 @@ def selection_weights(profile: Profile) -> np.ndarray:
     with lock:
         weights = _SOLVED.get(profile)
         if weights is None:
-            weights = _SOLVED[profile] = _solve(profile)
+            ahead = SOLVED.get(solve_key(profile))  # a built-in profile's, solved ahead
+            weights = np.array(ahead) if ahead is not None else _solve(profile)
+            _SOLVED[profile] = weights
     return weights
+
+
+def solve_key(profile: Profile) -> tuple[tuple[float, ...], tuple[tuple[int, float], ...]]:
+    """Return what :func:`selection_weights` depends on: the rates and ``fields_changed``.
+
+    Examples
+    --------
+    >>> solve_key(FEBRL)[1][:2]
+    ((1, 29.8), (2, 33.8))
+
+    """
+    return tuple(m.rate for m in profile.fields), profile.fields_changed
 
 
 def _solve(profile: Profile) -> np.ndarray:
