@@ -180,19 +180,20 @@ def _run_in_order(
 def warm_up(plan: Plan) -> None:
     """Start solving, on a thread, what the first batch would otherwise wait for.
 
-    The profile's field weights (:func:`~vecgen.fuzz_vectorized.profiles.selection_weights`,
-    about a third of a second) and pyarrow's import are made while the run
-    loads its vocabularies and opens its files, off the first batch's path; so
-    are the weights of a source that fuzzes fewer fields (its ``fuzzed``
-    attribute: wifi's three, another 0.3 s, which a shard of 62,500 customers
-    otherwise spent in its first batch). A source that asks for them meanwhile
-    waits for this answer; a failure here is left for that source to meet and
-    report.
+    pyarrow's import (and its compute module's, which Polars loads when it
+    first makes a column from Arrow: 0.05-0.09 s) and the field weights of a
+    profile that was not solved ahead (:func:`~vecgen.fuzz_vectorized.profiles.selection_weights`,
+    about 0.3 s each: the profile's, and those of a source that fuzzes fewer
+    fields, its ``fuzzed`` attribute) are made while the run loads its
+    vocabularies and opens its files, off the first batch's path. A source
+    that asks for them meanwhile waits for this answer; a failure here is left
+    for that source to meet and report.
     """
 
     def work() -> None:
         with contextlib.suppress(Exception):
-            import pyarrow  # noqa: F401  (the id and token columns build Arrow buffers)
+            # (The id and token columns build Arrow buffers.)
+            import pyarrow.compute  # noqa: F401
 
             if plan.profile.budgeted:
                 selection_weights(plan.profile)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -223,33 +222,27 @@ def parquet_pending_mib(config: Config, sources: tuple[str, ...]) -> int:
 
 
 def _batches(lo: int, hi: int, step: int) -> tuple[tuple[int, int], ...]:
-    """Cut clean indices ``lo..hi`` into batches of whole blocks, at most ``step`` long.
+    """Cut clean indices ``lo..hi`` into batches of at most ``step``, the last one shorter.
 
-    A run of four or more batches starts and ends with a quarter batch: the
-    writer gets its first batch sooner and has less left to write once the
-    last one is made (about a second less at 1M customers on two cores). The
-    bytes do not depend on where batches are cut. An empty run still has one
-    (empty) batch, so every file gets its header.
+    The bytes do not depend on where batches are cut. An empty run still has
+    one (empty) batch, so every file gets its header. (Runs of four or more
+    batches used to start and end with a quarter batch, so that writing began
+    sooner and less was left after the last batch; since each source's frame is
+    written as soon as it is made, the two extra batches cost more than they
+    saved: 1M customers 3-5% faster without them, benchmarks/RESULTS.md,
+    session 15.)
 
     Examples
     --------
     >>> _batches(0, 10_000, 4_000)
     ((0, 4000), (4000, 8000), (8000, 10000))
     >>> [b - a for a, b in _batches(0, 20_500, 4_000)]
-    [1000, 4000, 4000, 4000, 4000, 2000, 1500]
+    [4000, 4000, 4000, 4000, 4000, 500]
     >>> _batches(0, 0, 4_000)
     ((0, 0),)
 
     """
-    if hi - lo < 4 * step:
-        return tuple((s, min(s + step, hi)) for s in range(lo, hi, step)) or ((lo, lo),)
-    ramp = max(BLOCK, step // 4 // BLOCK * BLOCK)
-    last = hi - (hi - lo) % BLOCK - ramp  # the last whole block's end, less the ramp
-    edges = [lo, lo + ramp]
-    while edges[-1] + step < last:
-        edges.append(edges[-1] + step)
-    edges += [last, hi]
-    return tuple(itertools.pairwise(edges))
+    return tuple((s, min(s + step, hi)) for s in range(lo, hi, step)) or ((lo, lo),)
 
 
 def memory_batch_size(config: Config, sources: tuple[str, ...]) -> int:
