@@ -9,6 +9,7 @@ rates or ``fields_changed`` (or a source's ``fuzzed`` fields), regenerate it::
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -80,4 +81,6 @@ def test_an_edited_profile_is_solved_at_run_time(monkeypatch: pytest.MonkeyPatch
 
 if __name__ == "__main__":
     TABLE.write_text(table_text())
+    # One weight per line, as the repository's formatter lays it out.
+    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(TABLE)], check=False)
     print(f"wrote {TABLE} ({len(wanted())} profiles)", file=sys.stderr)
