@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vecgen.rng import Stream, cumulative, derive_key
+from vecgen.rng import Stream, cumulative, derive_key, tagged
 
 
 def rows(n: int, start: int = 0) -> np.ndarray:
@@ -61,3 +61,24 @@ def test_triangular_bounds_and_mode() -> None:
 def test_cumulative_rejects_bad_weights(bad: list[float]) -> None:
     with pytest.raises(ValueError, match="weights"):
         cumulative(bad)
+
+
+def test_a_joined_stream_draws_what_each_stream_draws_for_its_rows() -> None:
+    parts = [Stream.of(3, "pos", name) for name in ("shared", "dupes", "third")]
+    joined = Stream.joined(*parts).child("field").child("kernel")
+    r = [rows(500) + 7, rows(300), rows(40) + 10**9]
+    drawn = joined.uniform(np.concatenate([tagged(x, i) for i, x in enumerate(r)]))
+    alone = np.concatenate(
+        [s.child("field").child("kernel").uniform(x) for s, x in zip(parts, r, strict=True)]
+    )
+    assert np.array_equal(drawn, alone)
+    # The streams differ: the same rows draw differently from each.
+    assert not np.array_equal(drawn[:300], drawn[500:800])
+
+
+def test_joined_streams_refuse_what_they_cannot_draw() -> None:
+    joined = Stream.joined(Stream(1), Stream(2))
+    with pytest.raises(ValueError, match="joined again"):
+        Stream.joined(joined, Stream(3))
+    with pytest.raises(ValueError, match="too large"):
+        tagged(np.array([1 << 60], dtype=np.uint64), 1)

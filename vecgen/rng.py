@@ -27,6 +27,8 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _TWO_M53 = 2.0**-53
+TAG_SHIFT = 56  # rows of a joined stream carry their stream's number in the top byte
+_ROW_MASK = np.uint64((1 << TAG_SHIFT) - 1)
 
 
 def _mix(x: U64) -> U64:
@@ -74,18 +76,52 @@ class Stream:
     """
 
     key: int
+    others: tuple[int, ...] = ()  # a joined stream's other keys (rows tagged 1, 2, ...)
 
     @classmethod
     def of(cls, seed: int, *parts: str | int) -> Stream:
         """Derive the stream for ``seed`` and a path such as ``("customers", "gender")``."""
         return cls(derive_key(seed, *parts))
 
+    @classmethod
+    def joined(cls, *streams: Stream) -> Stream:
+        """Join streams into one that draws for rows of each (rows :func:`tagged` with its number).
+
+        A row tagged ``i`` gets exactly the draws ``streams[i]`` gives the untagged
+        row, here and in every :meth:`child`: one call can do the work of several
+        with the same bytes.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> a, b = Stream.of(1, "x"), Stream.of(1, "y")
+        >>> rows = np.arange(3, dtype=np.uint64)
+        >>> both = Stream.joined(a, b).child("k")
+        >>> drawn = both.uniform(np.concatenate([tagged(rows, 0), tagged(rows, 1)]))
+        >>> bool((drawn == np.concatenate([a.child("k").uniform(rows),
+        ...                                b.child("k").uniform(rows)])).all())
+        True
+
+        """
+        if any(s.others for s in streams):
+            msg = "a joined stream cannot be joined again"
+            raise ValueError(msg)
+        return cls(streams[0].key, tuple(s.key for s in streams[1:]))
+
     def child(self, name: str | int) -> Stream:
         """Return an independent sub-stream (for a second draw per row)."""
-        return Stream(derive_key(self.key, name))
+        return Stream(derive_key(self.key, name), tuple(derive_key(k, name) for k in self.others))
 
     def u64(self, rows: U64) -> U64:
         """Return 64 random bits per row."""
+        if self.others:
+            keys = np.array((self.key, *self.others), dtype=np.uint64)
+            x = rows.astype(np.uint64, copy=True)
+            group = x >> np.uint64(TAG_SHIFT)
+            x &= _ROW_MASK
+            x *= _GOLDEN
+            x += keys[group]
+            return _mix(x)
         x = rows.astype(np.uint64, copy=True)
         x *= _GOLDEN
         x += np.uint64(self.key)
@@ -116,6 +152,23 @@ class Stream:
         left = low + np.sqrt(u * (high - low) * (mode - low))
         right = high - np.sqrt((1.0 - u) * (high - low) * (high - mode))
         return np.where(u < c, left, right)
+
+
+def tagged(rows: U64, group: int) -> U64:
+    """Tag ``rows`` as rows of a :meth:`Stream.joined` stream's ``group``-th stream.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tagged(np.array([5], dtype=np.uint64), 1).tolist() == [(1 << TAG_SHIFT) + 5]
+    True
+
+    """
+    rows = np.asarray(rows, dtype=np.uint64)
+    if len(rows) and int(rows.max()) > int(_ROW_MASK):
+        msg = f"row {int(rows.max())} is too large to be tagged"
+        raise ValueError(msg)
+    return rows | np.uint64(group << TAG_SHIFT)
 
 
 def cumulative(weights: npt.ArrayLike) -> F64:

@@ -96,3 +96,30 @@ def test_an_event_reads_and_changes_only_its_declared_columns(event: str) -> Non
     own = people.select(EVENT_COLUMNS[event])
     alone = EVENT_FUNCTIONS[event](own, Stream(3), rows, vocab, replacement_pools(vocab))
     assert alone.equals(whole.select(EVENT_COLUMNS[event]))
+
+
+def test_one_call_on_a_joined_stream_fuzzes_as_separate_calls_do() -> None:
+    from vecgen.config import Config
+    from vecgen.plan import resolve
+    from vecgen.rng import tagged
+    from vecgen.sources.people import person_frame, replacement_pools
+
+    plan = resolve(Config(customers=10_000, seed=4, fuzz_profile="hard"))
+    people = person_frame(plan, VOCAB, "customers", rows(3000))
+    pools = replacement_pools(VOCAB)
+    a, b = Stream.of(4, "pos", "shared"), Stream.of(4, "pos", "dupes")
+    first, second = people.slice(0, 1800), people.slice(1800)
+    rows_a, rows_b = rows(1800) + 11, rows(1200) + 5
+    out_a, log_a = fuzz_frame(first, plan.profile, a, rows_a, VOCAB, pools)
+    out_b, log_b = fuzz_frame(second, plan.profile, b, rows_b, VOCAB, pools)
+    both, log = fuzz_frame(
+        people,
+        plan.profile,
+        Stream.joined(a, b),
+        np.concatenate([tagged(rows_a, 0), tagged(rows_b, 1)]),
+        VOCAB,
+        pools,
+    )
+    assert both.equals(pl.concat([out_a, out_b]))
+    assert log.to_list() == log_a.to_list() + log_b.to_list()
+    assert not both.equals(people)
