@@ -114,17 +114,15 @@ class Stream:
 
     def u64(self, rows: U64) -> U64:
         """Return 64 random bits per row."""
-        if self.others:
-            keys = np.array((self.key, *self.others), dtype=np.uint64)
-            x = rows.astype(np.uint64, copy=True)
+        x = rows.astype(np.uint64, copy=True)
+        if self.others:  # a joined stream: each row's key by its tag
             group = x >> np.uint64(TAG_SHIFT)
             x &= _ROW_MASK
             x *= _GOLDEN
-            x += keys[group]
-            return _mix(x)
-        x = rows.astype(np.uint64, copy=True)
-        x *= _GOLDEN
-        x += np.uint64(self.key)
+            x += np.array((self.key, *self.others), dtype=np.uint64)[group]
+        else:
+            x *= _GOLDEN
+            x += np.uint64(self.key)
         return _mix(x)
 
     def uniform(self, rows: U64) -> F64:
