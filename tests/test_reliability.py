@@ -509,23 +509,22 @@ def test_max_memory_keeps_the_measured_peak_under_the_cap(tmp_path: Path) -> Non
 def test_ctrl_c_while_a_temporary_file_is_created_leaves_none_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import builtins
-
     import vecgen.output.commit as commit
+    from vecgen.output.direct import open_local
     from vecgen.output.layout import TMP_MARK
 
     created: list[str] = []
 
-    def interrupted_open(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        handle = builtins.open(path, mode, *args, **kwargs)
-        if TMP_MARK in str(path) and "w" in mode:
-            created.append(str(path))
+    def interrupted_open(path: str) -> Any:
+        handle = open_local(path)
+        if TMP_MARK in path:
+            created.append(path)
             if len(created) == 3:  # the file exists, the caller never gets its handle
                 handle.close()
                 raise KeyboardInterrupt
         return handle
 
-    monkeypatch.setattr(commit, "open", interrupted_open, raising=False)
+    monkeypatch.setattr(commit, "open_local", interrupted_open)
     with pytest.raises(KeyboardInterrupt):
         run(small_config(tmp_path, customers=100))
     assert len(created) == 3

@@ -163,6 +163,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "locale",
         "csv_formula_guard",
         "disk_check",
+        "direct_io",
     ),
     "what the files hold": (
         "dupe_rate",

@@ -237,6 +237,13 @@ SETTINGS: tuple[Setting, ...] = (
         "refuse to start when the output's disk has too little free space",
     ),
     Setting(
+        "direct_io",
+        "bool",
+        True,
+        "write local files past the page cache (O_DIRECT) where the file system allows: less "
+        "CPU; off when the files are read back at once or the disk is slower than generation",
+    ),
+    Setting(
         "max_memory",
         "int",
         0,
@@ -465,6 +472,7 @@ class Config(metaclass=_CheckedFields):
     archival_count: int = _default("archival_count")
     csv_formula_guard: bool = _default("csv_formula_guard")
     disk_check: bool = _default("disk_check")
+    direct_io: bool = _default("direct_io")
     max_memory: int = _default("max_memory")
     workers: int = _default("workers")
     parts: int = _default("parts")

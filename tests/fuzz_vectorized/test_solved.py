@@ -52,9 +52,21 @@ def table_text() -> str:
     return f"{head}SOLVED: dict[tuple[tuple[float, ...], tuple[tuple[int, float], ...]], tuple[float, ...]] = {{\n{body}}}\n"
 
 
-def test_table_holds_exactly_the_weights_each_built_in_profile_solves_to() -> None:
-    expected = {solve_key(p): tuple(float(w) for w in profiles._solve(p)) for p in wanted()}
-    assert solved.SOLVED == expected, f"solved.py is out of date: run {REGENERATE}"
+def test_table_holds_the_weights_each_built_in_profile_solves_to() -> None:
+    """The same weights, to the last bit or two.
+
+    NumPy picks its SIMD kernels by CPU, and their sums round differently in the
+    last bit (an AMD EPYC with AVX-512 solves one ``hard`` weight 1 ulp away from
+    the machine that made the table). Runs use the table, so a built-in profile
+    gives the same bytes on every CPU; a profile whose rates changed solves to
+    different weights, far beyond this tolerance.
+    """
+    expected = {solve_key(p): profiles._solve(p) for p in wanted()}
+    assert set(solved.SOLVED) == set(expected), f"solved.py is out of date: run {REGENERATE}"
+    for key, weights in expected.items():
+        table = np.array(solved.SOLVED[key])
+        assert table.shape == weights.shape, f"solved.py is out of date: run {REGENERATE}"
+        np.testing.assert_allclose(table, weights, rtol=1e-12, atol=1e-15, err_msg=REGENERATE)
 
 
 def test_built_in_profiles_are_not_solved_again(monkeypatch: pytest.MonkeyPatch) -> None:

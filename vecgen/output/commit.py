@@ -27,6 +27,7 @@ from vecgen.catalog import CHANGE_FEEDS, FLAT_NAMES, TABLE_FORMATS
 from vecgen.errors import OutputError
 from vecgen.faults import checkpoint
 from vecgen.output import tables
+from vecgen.output.direct import open_local
 from vecgen.output.files import FileSink
 from vecgen.output.formats import Encoded, ParquetOptions
 from vecgen.output.layout import TMP_MARK, check_disk_space, final_path, part_names
@@ -36,6 +37,11 @@ from vecgen.sources.base import WriteOptions
 from vecgen.state import read_journal, remove_journal, write_journal
 
 WRITE_THREADS = 2
+
+
+def _open_plain(path: str) -> Any:
+    """Open a local file for writing through the page cache (``direct_io = false``)."""
+    return open(path, "wb")
 
 
 @dataclass
@@ -127,10 +133,11 @@ class Outputs:
                     # Known before its file exists: a Ctrl-C that lands while the file
                     # is being created still finds it in abort() and removes it.
                     self.sinks[(source, fmt)] = sink
-                    # A plain file for local output: fsspec's local wrapper is several
-                    # times slower while the generating thread holds the GIL.
+                    # A plain file for local output (fsspec's local wrapper is several
+                    # times slower while the generating thread holds the GIL), written
+                    # past the page cache where the file system allows (output.direct).
                     sink.opener = (
-                        (lambda p: open(p, "wb"))
+                        (open_local if plan.config.direct_io else _open_plain)
                         if local
                         else functools.partial(open_for_upload, fs)
                     )
@@ -384,7 +391,8 @@ class Outputs:
                         discard()
                         sink.handle.closed = True  # type: ignore[misc]  # else __del__ completes it
                     else:
-                        sink.handle.close()
+                        with contextlib.suppress(Exception):  # its temporary goes anyway
+                            sink.handle.close()
                     sink.handle = None
                 for piece in sink.pieces():
                     if self.fs.exists(piece.tmp):
