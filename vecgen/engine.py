@@ -32,7 +32,7 @@ from vecgen.errors import OutputError
 from vecgen.faults import checkpoint
 from vecgen.output.commit import Outputs
 from vecgen.output.files import FileSink
-from vecgen.output.formats import rows_of
+from vecgen.output.formats import PARQUET_FORMATS, rows_of
 from vecgen.output.layout import final_path
 from vecgen.output.writer import Writer
 from vecgen.pipeline import batch_frames, batch_offsets, warm_up
@@ -50,6 +50,10 @@ from vecgen.workers import Pool, worker_count
 # stalls generation behind the batch's last big file when the CPU is the limit (3-5 %
 # slower at 1M customers); at 3072 no slowdown was measured (benchmarks/RESULTS.md).
 WRITE_QUEUE_BYTES_PER_CUSTOMER = 3072
+# Parquet's writer is the slower one (it encodes and compresses): at 3072 a 10M-customer
+# Parquet run peaked at 1,022-1,047 MiB, at 2048 at 999 MiB, with no slowdown at 1M
+# (14.42 vs 15.35 s, 3 runs each; benchmarks/RESULTS.md, session 16).
+WRITE_QUEUE_BYTES_PER_CUSTOMER_PARQUET = 2048
 
 
 @dataclass(frozen=True)
@@ -164,9 +168,13 @@ def write_budget(plan: Plan) -> int:
     >>> from vecgen.plan import resolve
     >>> write_budget(resolve(Config(customers=1_000_000))) // 2**20
     292
+    >>> write_budget(resolve(Config(customers=1_000_000, formats=("parquet",)))) // 2**20
+    195
 
     """
     step = max((stop - start for start, stop in plan.batches), default=0)
+    if any(fmt in PARQUET_FORMATS for fmt in plan.config.formats):
+        return WRITE_QUEUE_BYTES_PER_CUSTOMER_PARQUET * step
     return WRITE_QUEUE_BYTES_PER_CUSTOMER * step
 
 

@@ -35,9 +35,9 @@ import threading
 from typing import IO, Any, cast
 
 ALIGN = 4096  # offsets and lengths of direct writes: a multiple of every block size in use
-CHUNK = 4 << 20  # bytes a direct write carries
-IN_FLIGHT = 4  # chunks filled or being written at once, every file together (16 MiB)
-STAGE = 1 << 20  # small writes gather in the file up to this, then leave in chunks
+CHUNK = 2 << 20  # bytes a direct write carries
+IN_FLIGHT = 4  # chunks filled or being written at once, every file together (8 MiB)
+STAGE = 256 << 10  # small writes (Parquet's pages) gather in their file up to this
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 
 
