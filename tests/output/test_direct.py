@@ -166,3 +166,29 @@ def test_a_run_writes_direct_files_unless_told_not_to(
         p.relative_to(out) for p in out.rglob("*") if p.is_file() and "_vecgen" not in p.parts
     )
     assert files and all((out / f).read_bytes() == (plain / f).read_bytes() for f in files)
+
+
+def test_an_unexpected_error_on_the_disk_thread_does_not_stop_it(
+    tmp_path: Path, small: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure that is not an OSError reaches its file's writer; other files go on."""
+    real_pwrite = os.pwrite
+    broken: list[int] = []
+
+    def pwrite(fd: int, data: memoryview, offset: int) -> int:
+        if fd in broken:
+            raise RuntimeError("unexpected")
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(os, "pwrite", pwrite)
+    bad = open_local(str(tmp_path / "bad.bin"))
+    good = open_local(str(tmp_path / "good.bin"))
+    assert isinstance(bad, DirectFile) and isinstance(good, DirectFile)
+    broken.append(bad.fd)
+    data = random.Random(2).randbytes(100_000)
+    bad.write(data)
+    with pytest.raises(RuntimeError, match="unexpected"):
+        bad.close()
+    good.write(data)  # the disk thread is still there: this file is written whole
+    good.close()
+    assert (tmp_path / "good.bin").read_bytes() == data

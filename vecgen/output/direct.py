@@ -79,7 +79,11 @@ class _Disk:
                 buf = self.free.pop()
                 if len(buf) == CHUNK:  # (tests change CHUNK)
                     return buf
-        return mmap.mmap(-1, CHUNK)
+        try:
+            return mmap.mmap(-1, CHUNK)
+        except BaseException:
+            self.slots.release()
+            raise
 
     def submit(self, file: DirectFile, buf: mmap.mmap, offset: int, length: int) -> None:
         """Write ``buf[:length]`` at ``offset`` of ``file``, in the background."""
@@ -97,8 +101,8 @@ class _Disk:
             try:
                 if file.error is None:
                     file.pwrite(buf, offset, length)
-            except OSError as exc:  # handed to the file's writer at its next call
-                file.error = exc
+            except Exception as exc:  # handed to the file's writer at its next call
+                file.error = exc  # (the thread goes on: other files' chunks still get written)
             finally:
                 with self.lock:
                     self.free.append(buf)
@@ -137,7 +141,7 @@ class DirectFile:
         self.stage = bytearray()  # bytes not sent yet
         self.done = threading.Condition()
         self.pending = 0  # chunks sent and not written yet
-        self.error: OSError | None = None
+        self.error: Exception | None = None
         self.reported = False  # the error was raised to the writer once
         self.closed = False
         self.direct = True
