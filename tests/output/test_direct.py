@@ -31,6 +31,7 @@ def small(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small chunks and stage, so a few KiB cross every boundary many times."""
     monkeypatch.setattr(direct, "CHUNK", 3 * direct.ALIGN)
     monkeypatch.setattr(direct, "STAGE", direct.ALIGN + 100)
+    monkeypatch.setattr(direct, "_DISK", None)  # a disk thread whose buffers have that size
 
 
 @pytest.mark.parametrize("seed", range(8))

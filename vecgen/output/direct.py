@@ -75,10 +75,8 @@ class _Disk:
         """Take a free buffer (blocks while ``IN_FLIGHT`` are filled or being written)."""
         self.slots.acquire()
         with self.lock:
-            while self.free:
-                buf = self.free.pop()
-                if len(buf) == CHUNK:  # (tests change CHUNK)
-                    return buf
+            if self.free:
+                return self.free.pop()
         try:
             return mmap.mmap(-1, CHUNK)
         except BaseException:
